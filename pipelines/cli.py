@@ -1,0 +1,215 @@
+"""The ``redflags`` command line (see docs/contract.md).
+
+Heavy libraries (prefect, great_expectations, scikit-learn) are imported only inside the command that needs
+them, so ``redflags --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+DEFAULT_DB = "./redflags.duckdb"
+DEFAULT_OUT = "./output"
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date in the form YYYY-MM-DD") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be more than zero")
+    return value
+
+
+def _lazy(module: str, function: str) -> Handler:
+    """A handler that imports its module only when the command runs."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from pipelines.errors import NotImplementedYet
+
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                raise NotImplementedYet(
+                    f"`redflags {args.command}` is not available in this version yet"
+                ) from None
+            raise
+        result: int = getattr(mod, function)(args)
+        return result
+
+    return handler
+
+
+def _db_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", default=DEFAULT_DB, help=f"the DuckDB warehouse (default {DEFAULT_DB}); its key is "
+                   "read from the environment variable REDFLAGS_DB_KEY")
+    p.add_argument("--allow-unencrypted", action="store_true",
+                   help="allow a database without a key (synthetic or test data only)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redflags",
+        description="Repairs Red Flags: a weekly, explained review list of households whose repairs pattern "
+        "may point to domestic abuse. A flag is a prompt for professional curiosity, never a decision.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each stage (counts only, never content)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", help="build a synthetic landlord and run the whole weekly pipeline on it",
+                       description="Build a synthetic landlord (a few thousand homes, three years), run the weekly "
+                       "pipeline on it and print where the review list and the monitoring report are.")
+    p.add_argument("--dir", default="./demo", help="where the demo writes its extracts, database and outputs "
+                   "(default ./demo)")
+    p.add_argument("--homes", type=_positive, default=3000, help="homes in the synthetic landlord (default 3000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.set_defaults(handler=_lazy("pipelines.demo", "main"))
+
+    p = sub.add_parser("synth", help="write synthetic extracts, their mapping file and an answer key",
+                       description="Write a synthetic landlord's extracts in the canonical layout plus mapping.yaml "
+                       "to DIR; the answer key (planted households) goes to DIR/../<name>_answer_key.csv, "
+                       "outside the extracts.")
+    p.add_argument("--out", required=True, help="folder for the extracts and mapping.yaml")
+    p.add_argument("--homes", type=_positive, default=6000, help="number of homes (default 6000)")
+    p.add_argument("--years", type=_positive, default=3, help="years of history (default 3)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--as-of", type=_date, default=None, help="last day of the history (default: last Sunday)")
+    p.add_argument("--key-out", default=None, help="where to write the answer key (default: beside --out)")
+    p.set_defaults(handler=_lazy("pipelines.synthetic", "main"))
+
+    p = sub.add_parser("run", help="ingest new extracts, score households and publish the week's review list",
+                       description="Ingest whatever is new in the extracts folder, then build features, score and "
+                       "publish the review list for the week ending --as-of, using only what was known then.")
+    p.add_argument("--extracts", required=True, help="folder holding the landlord's export files")
+    p.add_argument("--mapping", required=True, help="the landlord's mapping file (YAML)")
+    p.add_argument("--as-of", type=_date, required=True, help="the week-ending date to score (YYYY-MM-DD)")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"where lists are written (default {DEFAULT_OUT})")
+    p.add_argument("--config", default=None, help="settings overriding conf/settings.yaml")
+    p.add_argument("--skip-ingest", action="store_true", help="score what the database already holds")
+    _db_options(p)
+    p.set_defaults(handler=_lazy("pipelines.weekly_review", "main"))
+
+    p = sub.add_parser("ingest", help="only load new extract files into the database (no scoring)")
+    p.add_argument("--extracts", required=True)
+    p.add_argument("--mapping", required=True)
+    p.add_argument("--out", default=DEFAULT_OUT, help="where the data-quality page is written")
+    _db_options(p)
+    p.set_defaults(handler=_lazy("pipelines.ingest_extracts", "main"))
+
+    p = sub.add_parser("classify", help="add red-flag categories and location to a CSV of repair descriptions")
+    p.add_argument("--input", required=True, help="CSV file with a description column")
+    p.add_argument("--column", default="description", help="the text column (default: description)")
+    p.add_argument("--code-column", default=None, help="optional schedule-of-rates code column")
+    p.add_argument("--out", required=True, help="CSV file to write")
+    p.add_argument("--config", default=None, help="settings (vocabulary file, SoR code map)")
+    p.add_argument("--evidence", action="store_true", help="also write the words that triggered each flag")
+    p.set_defaults(handler=_lazy("pipelines.classify_file", "main"))
+
+    p = sub.add_parser("outcomes", help="reviewers' outcomes")
+    osub = p.add_subparsers(dest="outcomes_command", metavar="ACTION", required=True)
+    q = osub.add_parser("import", help="load outcomes from a filled-in review list (.csv or .xlsx)")
+    q.add_argument("file", help="review_list.csv or review_list.xlsx with outcome, reviewer, rationale filled in")
+    q.add_argument("--config", default=None)
+    _db_options(q)
+    q.set_defaults(handler=_lazy("pipelines.outcomes", "main_import"))
+
+    p = sub.add_parser("history", help="one household's flags, reasons and outcomes in date order")
+    p.add_argument("tenancy_ref")
+    _db_options(p)
+    p.set_defaults(handler=_lazy("pipelines.outcomes", "main_history"))
+
+    p = sub.add_parser("backtest", help="replay the weekly run over a date range and measure it")
+    p.add_argument("--extracts", required=True)
+    p.add_argument("--mapping", required=True)
+    p.add_argument("--from", dest="date_from", type=_date, required=True)
+    p.add_argument("--to", dest="date_to", type=_date, required=True)
+    p.add_argument("--out", default="./backtest")
+    p.add_argument("--config", default=None)
+    p.add_argument("--compare", default=None, help="a second settings file to compare against --config")
+    p.add_argument("--answer-key", default=None, help="synthetic answer key (default: found beside the extracts)")
+    _db_options(p)
+    p.set_defaults(handler=_lazy("pipelines.backtest", "main"))
+
+    p = sub.add_parser("report", help="the managers' monitoring report (HTML and CSV, aggregates only)")
+    p.add_argument("--out", default="./report")
+    p.add_argument("--weeks", type=_positive, default=12)
+    p.add_argument("--config", default=None)
+    _db_options(p)
+    p.set_defaults(handler=_lazy("pipelines.monitoring_report", "main"))
+
+    p = sub.add_parser("serve", help="run the flows on their weekly schedule with Prefect")
+    p.add_argument("--config", default=None)
+    p.add_argument("--extracts", default=None)
+    p.add_argument("--mapping", default=None)
+    p.add_argument("--out", default=DEFAULT_OUT)
+    _db_options(p)
+    p.set_defaults(handler=_lazy("pipelines.schedule", "main"))
+
+    p = sub.add_parser("purge", help="delete what the retention settings say has expired")
+    p.add_argument("--config", default=None)
+    p.add_argument("--today", type=_date, default=None, help="the date to purge as of (default: today)")
+    _db_options(p)
+    p.set_defaults(handler=_lazy("pipelines.retention", "main"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from pipelines.progress import Progress, configure_logging, set_progress
+
+    configure_logging(verbose=args.verbose, debug=args.debug)
+    set_progress(Progress())
+    from pipelines.errors import UserError
+
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"redflags {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("redflags: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        known = _known_error(exc)
+        if known is None:
+            print(f"redflags {args.command}: unexpected error ({type(exc).__name__}); "
+                  "run again with --debug for details", file=sys.stderr)
+            return 70
+        print(f"redflags {args.command}: {known}", file=sys.stderr)
+        return 1
+
+
+def _known_error(exc: Exception) -> str | None:
+    """One sentence for operating-system errors that reach the top."""
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename}"
+    return None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

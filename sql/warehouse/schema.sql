@@ -1,0 +1,227 @@
+-- Warehouse schema: the tables the pipeline keeps between runs.
+-- Grain of each raw_* table: one row per version of a record as delivered in one file
+-- (a later file may restate a key; every version is kept, and staging picks the latest known on the as-of date).
+-- Lineage: file_id -> loaded_files, source_row = the row number a person sees when opening the file
+-- (header row = 1 for CSV; for xlsx the sheet's own row number).
+-- Knowledge time: known_on = the extract date in the file's name, or the load date when the name has none.
+-- Free text (repairs.description, recharges.reason, asb.description) is stored encrypted (BLOB, AES-GCM);
+-- the red-flag classification of that text is computed in memory before storage and stored beside it.
+
+create sequence if not exists seq_file_id start 1;
+create sequence if not exists seq_run_id start 1;
+create sequence if not exists seq_audit_id start 1;
+
+create table if not exists meta (
+    key varchar primary key,
+    value varchar not null
+);
+
+create table if not exists loaded_files (
+    file_id integer primary key,
+    extract varchar not null,
+    file_name varchar not null,
+    file_path varchar not null,
+    sha256 varchar not null,
+    size_bytes bigint not null,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    known_on date not null,
+    loaded_at timestamp not null,
+    run_id integer
+);
+
+create table if not exists quarantine (
+    file_id integer not null,
+    extract varchar not null,
+    file_name varchar not null,
+    source_row bigint,
+    column_name varchar,
+    reason varchar not null,
+    quarantined_at timestamp not null
+);
+
+-- One row per expectation per validated batch (file), kept for the data-quality page.
+create table if not exists validation_results (
+    run_id integer,
+    extract varchar not null,
+    file_name varchar not null,
+    expectation varchar not null,
+    column_name varchar,
+    success boolean not null,
+    unexpected_count bigint not null,
+    element_count bigint not null,
+    validated_at timestamp not null
+);
+
+create table if not exists raw_repairs (
+    job_ref varchar not null,
+    property_ref varchar not null,
+    tenancy_ref varchar,
+    reported_at timestamp not null,
+    completed_at timestamp,
+    sor_code varchar,
+    description_enc blob,
+    priority varchar,
+    trade varchar,
+    status varchar,
+    cost_gbp decimal(14, 2),
+    categories varchar[],
+    location varchar,
+    evidence varchar,
+    has_police_ref boolean,
+    is_communal_text boolean,
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+create table if not exists raw_recharges (
+    recharge_ref varchar not null,
+    tenancy_ref varchar not null,
+    property_ref varchar,
+    job_ref varchar,
+    raised_at date not null,
+    amount_gbp decimal(14, 2) not null,
+    reason_enc blob,
+    status varchar,
+    categories varchar[],
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+create table if not exists raw_asb (
+    case_ref varchar not null,
+    tenancy_ref varchar not null,
+    opened_at date not null,
+    closed_at date,
+    category varchar not null,
+    role varchar,
+    description_enc blob,
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+create table if not exists raw_rent (
+    tenancy_ref varchar not null,
+    week_ending date not null,
+    balance_gbp decimal(14, 2) not null,
+    weekly_charge_gbp decimal(14, 2),
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+create table if not exists raw_tenancies (
+    tenancy_ref varchar not null,
+    property_ref varchar not null,
+    start_date date not null,
+    end_date date,
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+create table if not exists raw_properties (
+    property_ref varchar not null,
+    block_ref varchar,
+    estate varchar,
+    property_type varchar,
+    bedrooms integer,
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+create table if not exists raw_known_cases (
+    tenancy_ref varchar not null,
+    marker varchar not null,
+    start_date date not null,
+    end_date date,
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+create table if not exists raw_planned_works (
+    property_ref varchar,
+    block_ref varchar,
+    estate varchar,
+    programme varchar not null,
+    start_date date not null,
+    end_date date,
+    file_id integer not null,
+    source_row bigint not null,
+    known_on date not null
+);
+
+-- Pipeline runs (ingest, weekly review, backtest, report, purge): for run health in the monitoring report.
+create table if not exists runs (
+    run_id integer primary key,
+    kind varchar not null,
+    as_of date,
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null,
+    files_loaded integer,
+    files_failed integer,
+    rows_loaded bigint,
+    rows_quarantined bigint,
+    detail varchar
+);
+
+-- Every published list row (append-only): what was listed, when, why, with which configuration.
+create table if not exists review_list_rows (
+    list_id varchar not null,
+    as_of date not null,
+    published_at timestamp not null,
+    tenancy_ref varchar not null,
+    property_ref varchar,
+    team varchar not null,
+    rank integer not null,
+    score double not null,
+    points_score double,
+    surprise_score double,
+    anomaly_score double,
+    reasons varchar not null,
+    is_complex_case boolean,
+    config_version varchar not null,
+    rules_version varchar not null
+);
+
+-- Households above threshold that did not fit a team's capacity that week.
+create table if not exists carried_forward (
+    list_id varchar not null,
+    as_of date not null,
+    tenancy_ref varchar not null,
+    team varchar not null,
+    score double not null
+);
+
+-- Reviewers' outcomes (append-only: a correction is a new row).
+create table if not exists outcomes (
+    outcome_id integer not null,
+    list_id varchar not null,
+    as_of date not null,
+    tenancy_ref varchar not null,
+    outcome varchar not null,
+    reviewer varchar not null,
+    rationale_enc blob,
+    reviewed_on date not null,
+    imported_at timestamp not null,
+    source_file varchar not null,
+    source_row bigint not null
+);
+
+-- The audit trail (append-only; triggers are not available in DuckDB, so the product only ever inserts
+-- and the tests check that no code path updates or deletes it).
+create table if not exists audit_log (
+    audit_id bigint not null,
+    recorded_at timestamp not null,
+    actor varchar not null,
+    action varchar not null,
+    tenancy_ref varchar,
+    detail varchar not null
+);
