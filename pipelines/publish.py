@@ -1,0 +1,131 @@
+"""Publishing the week's review list: files for each team, the evidence behind each row, and the audit record.
+
+Layout under ``<out>/<as-of>/`` (folders owner-only):
+- ``review_list.csv`` / ``review_list.xlsx``: every team's rows (the contract's files, for the list coordinator);
+- ``<team>/review_list.csv|.xlsx`` and ``<team>/evidence.csv``: one team's rows and evidence only, so each folder
+  can be shared with that team alone (need to know).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipelines.spreadsheets import private_dir, write_csv, write_xlsx
+from pipelines.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+LIST_COLUMNS = [
+    "rank", "tenancy_ref", "property_ref", "score", "team", "reasons", "is_complex_case",
+    "points_score", "surprise_score", "anomaly_score", "list_id", "as_of",
+]
+OUTCOME_COLUMNS = ["outcome", "reviewer", "rationale", "reviewed_on"]
+EVIDENCE_COLUMNS = ["tenancy_ref", "on", "source", "categories", "summary"]
+
+ABOUT = (
+    "This list is a prompt for professional curiosity, never a decision about anyone. Each row says which records "
+    "put the household here; check them, and record what you decided in the outcome, reviewer and rationale "
+    "columns (outcome: no_concern, already_known, new_concern_referred or unable_to_assess), then load the file "
+    "with `redflags outcomes import`. Share only on a need-to-know basis: never contact the household in a way "
+    "that another member of it could see."
+)
+
+
+@dataclass(frozen=True)
+class PublishedList:
+    list_id: str
+    folder: Path
+    csv: Path
+    xlsx: Path
+    team_folders: dict[str, Path] = field(default_factory=dict)
+    listed: int = 0
+    carried: dict[str, int] = field(default_factory=dict)
+
+
+def _review_frame(listed: pl.DataFrame, list_id: str, as_of: dt.date) -> pl.DataFrame:
+    frame = listed.with_columns(pl.lit(list_id).alias("list_id"), pl.lit(as_of).alias("as_of"))
+    frame = frame.with_columns(
+        pl.col("score").round(2), pl.col("points_score").round(2), pl.col("surprise_score").round(2),
+        pl.col("anomaly_score").round(2),
+    )
+    frame = frame.select(LIST_COLUMNS).with_columns(
+        [pl.lit(None, dtype=pl.String).alias(c) for c in OUTCOME_COLUMNS]
+    )
+    return frame.sort(["team", "rank"])
+
+
+def evidence_text(wh: Warehouse, evidence: pl.DataFrame) -> pl.DataFrame:
+    """Decrypt the evidence summaries (free text) for the listed households only, in date order."""
+    if evidence.is_empty():
+        return pl.DataFrame(schema={c: pl.String for c in EVIDENCE_COLUMNS})
+    plain = wh.cipher.decrypt_many(evidence["summary_enc"].to_list())
+    summaries = [
+        " - ".join(p for p in (fact, text) if p) for fact, text in zip(evidence["summary"].to_list(), plain, strict=True)
+    ]
+    categories = evidence["categories"]
+    if categories.dtype == pl.List(pl.String):
+        categories = categories.list.join("; ")
+    return (
+        evidence.with_columns(pl.Series("summary", summaries), categories.alias("categories"))
+        .select(EVIDENCE_COLUMNS)
+        .sort(["tenancy_ref", "on", "source"])
+    )
+
+
+def publish_list(
+    wh: Warehouse,
+    week: Any,
+    *,
+    as_of: dt.date,
+    out_dir: Path,
+    list_id: str,
+    team_labels: dict[str, str],
+    about_lines: list[str],
+) -> PublishedList:
+    """Write the week's files. ``week`` is a ``ScoredWeek`` (listed, carried, evidence)."""
+    folder = private_dir(Path(out_dir) / as_of.isoformat())
+    review = _review_frame(week.listed, list_id, as_of)
+    evidence = evidence_text(wh, week.evidence)
+    carried = (
+        {t: int(n) for t, n in week.carried.group_by("team").len().iter_rows()} if not week.carried.is_empty() else {}
+    )
+    notes = "\n".join([ABOUT, "", *about_lines])
+    widths = {"reasons": 90, "summary": 90, "rationale": 40, "tenancy_ref": 14, "property_ref": 14}
+
+    def sheets_for(frame: pl.DataFrame, ev: pl.DataFrame) -> dict[str, pl.DataFrame]:
+        sheets = {
+            team_labels.get(team, team)[:31]: frame.filter(pl.col("team") == team)
+            for team in sorted(set(frame["team"].to_list()) | set(team_labels))
+        }
+        sheets["Evidence"] = ev
+        return sheets
+
+    csv_path = write_csv(review, folder / "review_list.csv")
+    xlsx_path = write_xlsx(
+        sheets_for(review, evidence), folder / "review_list.xlsx",
+        wrap_columns=("reasons", "summary", "rationale"), column_widths=widths, notes=notes,
+    )
+    team_folders: dict[str, Path] = {}
+    for team in team_labels:
+        team_dir = private_dir(folder / team)
+        rows = review.filter(pl.col("team") == team)
+        refs = rows["tenancy_ref"]
+        ev = evidence.filter(pl.col("tenancy_ref").is_in(refs.implode()))
+        write_csv(rows, team_dir / "review_list.csv")
+        write_csv(ev, team_dir / "evidence.csv")
+        write_xlsx(
+            {team_labels[team][:31]: rows, "Evidence": ev}, team_dir / "review_list.xlsx",
+            wrap_columns=("reasons", "summary", "rationale"), column_widths=widths, notes=notes,
+        )
+        team_folders[team] = team_dir
+    log.info("published %d listed households (%s carried) to %s", review.height, carried, folder)
+    return PublishedList(
+        list_id=list_id, folder=folder, csv=csv_path, xlsx=xlsx_path, team_folders=team_folders,
+        listed=review.height, carried=carried,
+    )

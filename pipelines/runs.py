@@ -1,0 +1,40 @@
+"""The `runs` table: one row per pipeline run, for run health in the monitoring report."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from pipelines.warehouse import next_id
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date | None = None) -> int:
+    run_id = next_id(con, "seq_run_id")
+    con.execute(
+        "insert into runs (run_id, kind, as_of, started_at, status) values (?, ?, ?, ?, 'running')",
+        [run_id, kind, as_of, _now()],
+    )
+    return run_id
+
+
+def finish_run(
+    con: duckdb.DuckDBPyConnection,
+    run_id: int,
+    status: str,
+    *,
+    files_loaded: int | None = None,
+    files_failed: int | None = None,
+    rows_loaded: int | None = None,
+    rows_quarantined: int | None = None,
+    detail: str | None = None,
+) -> None:
+    con.execute(
+        "update runs set finished_at = ?, status = ?, files_loaded = ?, files_failed = ?, rows_loaded = ?,"
+        " rows_quarantined = ?, detail = ? where run_id = ?",
+        [_now(), status, files_loaded, files_failed, rows_loaded, rows_quarantined, detail, run_id],
+    )

@@ -1,0 +1,186 @@
+"""Flow ``weekly-review``: ingest, validate, classify, build features, score, publish — and ``redflags run``.
+
+The flow body only wires steps together; each step is a plain function that tests call directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import logging
+import sys
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from pipelines.errors import UserError
+from pipelines.progress import get_progress
+from pipelines.settings import Settings, load_settings, resolve_conf_file
+from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.weeks import last_sunday
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WeeklyResult:
+    as_of: dt.date
+    list_id: str
+    folder: str
+    listed: int
+    carried: dict[str, int]
+    suppressed: dict[str, int]
+    files_loaded: int
+    files_failed: int
+    rows_quarantined: int
+    failures: list[str]
+
+
+def rules_version(settings: Settings) -> str:
+    """Package version plus a hash of the vocabulary file: what classified the repairs."""
+    try:
+        package = version("repairs-red-flags")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        package = "0+unknown"
+    vocab = resolve_conf_file(settings.classification.vocabulary_file)
+    digest = hashlib.sha256(vocab.read_bytes()).hexdigest()[:8] if vocab.exists() else "none"
+    return f"{package}+vocab.{digest}"
+
+
+def _ingest(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Settings, out_dir: Path) -> Any:
+    from pipelines.classify_file import classifier_from_settings
+    from pipelines.ingest_extracts import ingest_folder
+    from pipelines.mapping import load_mapping
+
+    mapping = load_mapping(mapping_path)
+    return ingest_folder(
+        wh, extracts, mapping, classify=classifier_from_settings(settings.classification),
+        progress=get_progress(), out_dir=out_dir,
+    )
+
+
+def _score(wh: Warehouse, settings: Settings, as_of: dt.date) -> Any:
+    from pipelines.scoring_week import score_week
+
+    return score_week(wh.con, settings, as_of)
+
+
+def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_dir: Path, run_id: int) -> Any:
+    from pipelines.audit import record_list_published
+    from pipelines.publish import publish_list
+
+    list_id = f"{as_of.isoformat()}-r{run_id}"
+    labels = {name: team.label for name, team in settings.teams.items()}
+    capacity = {name: team.capacity_per_week for name, team in settings.teams.items()}
+    rules = rules_version(settings)
+    carried_counts = {t: int(n) for t, n in week.carried.group_by("team").len().iter_rows()} if week.carried.height else {}
+    about = [
+        f"Week ending {as_of:%d %B %Y}; list {list_id}; settings {settings.version} ({settings.fingerprint()}); "
+        f"rules {rules}.",
+        "Capacity per team: " + ", ".join(f"{labels[t]} {capacity[t]}" for t in labels) + ".",
+        "Above the threshold but beyond capacity (carried to next week): "
+        + (", ".join(f"{labels.get(t, t)} {n}" for t, n in carried_counts.items()) or "none") + ".",
+        "Not listed because already known or recently reviewed: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(week.suppressed.items())) or "none") + ".",
+    ]
+    published = publish_list(
+        wh, week, as_of=as_of, out_dir=out_dir, list_id=list_id, team_labels=labels, about_lines=about
+    )
+    record_list_published(
+        wh.con, list_id=list_id, as_of=as_of, listed=week.listed, carried=week.carried,
+        config_version=settings.version, config_fingerprint=settings.fingerprint(), rules_version=rules,
+        thresholds={"min_points": settings.scoring.min_points, "capacity_per_week": capacity},
+        actor="redflags run",
+    )
+    return published
+
+
+ingest_task = task(_ingest, name="ingest-new-files", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+score_task = task(_score, name="score-households", cache_policy=NO_CACHE)
+publish_task = task(_publish, name="publish-review-list", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+
+
+@flow(name="weekly-review", validate_parameters=False)
+def weekly_review(
+    extracts: Path | None,
+    mapping: Path | None,
+    as_of: dt.date | None,
+    db: Path,
+    out: Path,
+    config: Path | None = None,
+    allow_unencrypted: bool = False,
+) -> WeeklyResult:
+    if as_of is None:  # a scheduled run scores the week that ended last Sunday
+        as_of = last_sunday(dt.date.today())
+    extracts, mapping, db, out = (Path(p) if p is not None else None for p in (extracts, mapping, db, out))
+    config = Path(config) if config else None
+    settings = load_settings(config)
+    wh = open_warehouse(db, allow_unencrypted=allow_unencrypted)
+    try:
+        from pipelines.runs import finish_run, start_run
+
+        run_id = start_run(wh.con, "weekly-review", as_of)
+        ingested = ingest_task(wh, extracts, mapping, settings, out) if extracts and mapping else None
+        week = score_task(wh, settings, as_of)
+        published = publish_task(wh, week, settings, as_of, out, run_id)
+        result = _result(as_of, published, week, ingested)
+        finish_run(
+            wh.con, run_id, "failed-files" if result.files_failed else "ok", files_loaded=result.files_loaded,
+            files_failed=result.files_failed, rows_quarantined=result.rows_quarantined,
+        )
+        return result
+    finally:
+        wh.close()
+
+
+def _result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> WeeklyResult:
+    return WeeklyResult(
+        as_of=as_of, list_id=published.list_id, folder=str(published.folder), listed=published.listed,
+        carried=dict(published.carried), suppressed=dict(week.suppressed),
+        files_loaded=getattr(ingested, "files_loaded", 0), files_failed=getattr(ingested, "files_failed", 0),
+        rows_quarantined=getattr(ingested, "rows_quarantined", 0),
+        failures=list(getattr(ingested, "failures", [])),
+    )
+
+
+def quiet_prefect() -> Any:
+    """Prefect settings for a command-line run: no flow-run heartbeat (saves ~1 s per flow call)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
+def main(args: argparse.Namespace) -> int:
+    extracts = None if args.skip_ingest else Path(args.extracts)
+    if extracts is not None and not extracts.is_dir():
+        raise UserError(f"the extracts folder {extracts} does not exist")
+    mapping = Path(args.mapping)
+    if not mapping.is_file():
+        raise UserError(f"the mapping file {mapping} does not exist")
+    progress = get_progress()
+    progress.say(f"Weekly review for the week ending {args.as_of:%d %B %Y}")
+    with quiet_prefect():
+        result = weekly_review(
+            extracts, mapping, args.as_of, Path(args.db), Path(args.out),
+            Path(args.config) if args.config else None, args.allow_unencrypted,
+        )
+    print_summary(result)
+    return 1 if result.files_failed else 0
+
+
+def print_summary(result: WeeklyResult) -> None:
+    out = sys.stdout
+    if result.files_loaded or result.files_failed:
+        out.write(f"Loaded {result.files_loaded} new file(s); {result.rows_quarantined} row(s) quarantined.\n")
+    for failure in result.failures:
+        out.write(f"  FAILED: {failure}\n")
+    carried = sum(result.carried.values())
+    out.write(f"Listed {result.listed} household(s) for review; {carried} carried forward beyond capacity.\n")
+    out.write(f"Review list: {Path(result.folder) / 'review_list.xlsx'} (and review_list.csv; one folder per team)\n")
+    if result.files_failed:
+        out.write(f"{result.files_failed} file(s) could not be loaded: fix them and run again.\n")

@@ -1,0 +1,46 @@
+from pathlib import Path
+
+import pytest
+
+from pipelines.settings import SettingsError, load_settings
+
+
+def test_defaults_load_and_have_both_teams() -> None:
+    settings = load_settings()
+    assert set(settings.teams) == {"repairs_admin", "tst"}
+    assert settings.suppression.default_live_months == 12
+
+
+def test_override_is_deep_merged(tmp_path: Path) -> None:
+    override = tmp_path / "landlord.yaml"
+    override.write_text("teams:\n  tst:\n    label: TST\n    capacity_per_week: 4\n")
+    settings = load_settings(override)
+    assert settings.teams["tst"].capacity_per_week == 4
+    assert settings.teams["repairs_admin"].capacity_per_week == load_settings().teams["repairs_admin"].capacity_per_week
+
+
+def test_a_typo_fails_at_start_naming_the_setting(tmp_path: Path) -> None:
+    override = tmp_path / "typo.yaml"
+    override.write_text("suppression:\n  default_live_month: 6\n")
+    with pytest.raises(SettingsError, match=r"suppression\.default_live_month"):
+        load_settings(override)
+
+
+def test_out_of_bounds_value_is_refused(tmp_path: Path) -> None:
+    override = tmp_path / "bounds.yaml"
+    override.write_text("suppression:\n  default_live_months: 0\n")
+    with pytest.raises(SettingsError, match="default_live_months"):
+        load_settings(override)
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    override = tmp_path / "bad.yaml"
+    override.write_text("teams: [\n")
+    with pytest.raises(SettingsError, match="not valid YAML at line"):
+        load_settings(override)
+
+
+def test_fingerprint_changes_with_a_setting(tmp_path: Path) -> None:
+    override = tmp_path / "o.yaml"
+    override.write_text("scoring:\n  min_points: 9\n")
+    assert load_settings(override).fingerprint() != load_settings().fingerprint()
