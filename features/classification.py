@@ -1,0 +1,393 @@
+"""Red-flag classification of repair descriptions (pure and vectorised).
+
+The vocabulary (``conf/vocabulary.yaml``, read by the caller) says what each red flag looks like; this module
+only interprets it. Every rule is a regular expression run by polars (Rust regex) over whole columns, and only
+over the distinct descriptions: real exports repeat schedule-of-rates lines heavily, so the work is done once
+per distinct text and joined back. There is no per-row Python.
+
+See docs/classification.md: normalise, negation, look-alikes, patterns, vetoes, location.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+CATEGORIES: tuple[str, ...] = ("door_damage", "forced_entry", "lock_change", "lost_keys", "window_damage")
+LOCATIONS: tuple[str, ...] = ("external", "internal", "unknown")
+
+# What a mask leaves behind: a clause break, so words on either side of a look-alike never link up.
+_BREAK = " , "
+_TERM = re.compile(r"\{([a-z_]+)\}")
+_CONTEXT = r"(?P<ctx>(?:[^\s,]+ ){0,2}?)"
+_GAP = re.compile(r"(~~?)(\d+)")
+
+
+class VocabularyError(ValueError):
+    """The vocabulary is malformed: the message names the section and the entry."""
+
+
+@dataclass(frozen=True)
+class CategoryRules:
+    """One category's compiled rules (each a single regular expression, or None when the list is empty)."""
+
+    name: str
+    patterns: str
+    look_alikes: str | None = None
+    never_when: str | None = None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The compiled vocabulary. Build it with :meth:`Vocabulary.from_dict` from the YAML mapping."""
+
+    words: Mapping[str, str]
+    replacements: tuple[tuple[str, str], ...]
+    negation: str | None
+    categories: tuple[CategoryRules, ...]
+    external: str
+    internal: str
+    police_ref: str
+    communal: str
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
+        """Compile the parsed ``conf/vocabulary.yaml``; raise VocabularyError naming any bad entry."""
+        if not isinstance(data, Mapping):
+            raise VocabularyError("the vocabulary must be a mapping with 'terms', 'categories', ...")
+        terms = _terms(data.get("terms") or {})
+        normalise = data.get("normalise") or {}
+        words: dict[str, str] = {}
+        for section in ("abbreviations", "spellings"):
+            for key, value in (normalise.get(section) or {}).items():
+                words[_word_key(str(key))] = str(value).lower().strip()
+        replacements = []
+        for i, pair in enumerate(normalise.get("replacements") or []):
+            if not (isinstance(pair, Sequence) and len(pair) == 2):
+                raise VocabularyError(f"normalise.replacements[{i}] must be [pattern, replacement]")
+            replacements.append((_checked(str(pair[0]), f"normalise.replacements[{i}]"), str(pair[1])))
+
+        negation = None
+        neg = data.get("negation") or {}
+        if neg.get("cues") and neg.get("targets"):
+            gap = int(neg.get("max_gap_words", 3))
+            cues = _alternation(str(c) for c in neg["cues"])
+            targets = _alternation(str(t) for t in neg["targets"])
+            negation = _checked(rf"\b{cues}\s+(?:[^\s,]+\s+){{0,{gap}}}?{targets}\b", "negation")
+
+        cats = data.get("categories") or {}
+        unknown = sorted(set(cats) - set(CATEGORIES))
+        if unknown:
+            raise VocabularyError(f"unknown categories {unknown}: the categories are {list(CATEGORIES)}")
+        rules = []
+        for name in CATEGORIES:
+            spec = cats.get(name) or {}
+            patterns = _union(spec.get("patterns"), terms, f"categories.{name}.patterns")
+            if patterns is None:
+                raise VocabularyError(f"categories.{name}.patterns: at least one pattern is needed")
+            rules.append(
+                CategoryRules(
+                    name=name,
+                    patterns=patterns,
+                    look_alikes=_union(spec.get("look_alikes"), terms, f"categories.{name}.look_alikes"),
+                    never_when=_union(spec.get("never_when"), terms, f"categories.{name}.never_when"),
+                )
+            )
+        location = data.get("location") or {}
+        return cls(
+            words=words,
+            replacements=tuple(replacements),
+            negation=negation,
+            categories=tuple(rules),
+            external=_union(location.get("external"), terms, "location.external") or "$^",
+            internal=_union(location.get("internal"), terms, "location.internal") or "$^",
+            police_ref=_union(data.get("police_ref"), terms, "police_ref") or "$^",
+            communal=_union(data.get("communal"), terms, "communal") or "$^",
+            source=dict(data),
+        )
+
+
+def compile_pattern(pattern: str, terms: Mapping[str, str]) -> str:
+    """One vocabulary pattern as a regular expression: ``{term}`` expanded, ``~N`` a gap of up to N words.
+
+    Tokens are separated by spaces outside brackets; consecutive tokens match with spaces between them. A gap
+    never crosses a clause break (","), so words in different sentences never combine.
+    """
+    tokens = _tokens(pattern)
+    out: list[str] = []
+    pending_gap: tuple[str, int] | None = None
+    for tok in tokens:
+        gap = _GAP.fullmatch(tok)
+        if gap:
+            word = r"\S+" if gap.group(1) == "~~" else r"[^\s,]+"
+            pending_gap = (word, int(gap.group(2)))
+            continue
+        piece = _expand(tok, terms)
+        if out:
+            out.append(
+                r"\s+" if pending_gap is None else rf"\s+(?:{pending_gap[0]}\s+){{0,{pending_gap[1]}}}?"
+            )
+        out.append(piece)
+        pending_gap = None
+    if not out:
+        raise VocabularyError(f"empty pattern {pattern!r}")
+    if pending_gap is not None:  # a trailing gap takes the words after it too (masks: "demist ~3")
+        out.append(rf"(?:\s+{pending_gap[0]}){{0,{pending_gap[1]}}}")
+    return r"\b(?:" + "".join(out) + r")\b"
+
+
+def normalised_texts(texts: pl.Expr, vocab: Vocabulary) -> pl.Expr:
+    """The text as the rules read it: lower case, plain words, abbreviations expanded, negations blanked.
+
+    Input: a string expression (repair descriptions). Output: a string expression, same length.
+    """
+    expr = (
+        texts.str.to_lowercase()
+        .str.replace_all(r"['’‘`´]", "")
+        .str.replace_many({"²": "2", "&": " and ", "/": " / ", "|": " "})
+        .str.replace_all(r"\bre-", "re")
+        .str.replace_all(r"\.(?:\s|$)|[,;:!?\r\n\t]+", _BREAK)
+        .str.replace_all(r"([a-z])\.", "${1} ")
+        # each word gets its own pair of spaces so word-for-word swaps can sit side by side
+        .str.replace_all(r"[^a-z0-9,./]+", "  ")
+    )
+    expr = pl.concat_str([pl.lit("  "), expr, pl.lit("  ")])
+    if vocab.words:
+        expr = expr.str.replace_many({f" {k} ": f" {v} " for k, v in vocab.words.items()})
+    expr = pl.concat_str(
+        [pl.lit(" "), expr.str.replace_all("  ", " ", literal=True).str.strip_chars(), pl.lit(" ")]
+    )
+    for pattern, replacement in vocab.replacements:
+        expr = expr.str.replace_all(pattern, replacement)
+    if vocab.negation:
+        expr = expr.str.replace_all(vocab.negation, _BREAK)
+    return expr
+
+
+def classify_texts(
+    texts: pl.Series,
+    codes: pl.Series | None,
+    vocab: Vocabulary,
+    sor_codes: Mapping[str, Sequence[str]],
+) -> pl.DataFrame:
+    """Red-flag categories of each repair description.
+
+    Input: ``texts`` (repair descriptions, may hold nulls) and optionally ``codes`` (schedule-of-rates codes,
+    same length). A code found in ``sor_codes`` (compared trimmed, upper case) decides the categories instead
+    of the text; an empty list there means "never a red flag".
+    Output: one row per input row, in order, with ``categories`` (list of str, sorted), ``location``
+    (external / internal / unknown; null without categories), ``evidence`` (e.g. "lock_change: renew cylinder
+    lock"; null without categories), ``has_police_ref`` and ``is_communal_text`` (bool).
+    """
+    code_map = _code_map(sor_codes)
+    if codes is not None and len(codes) != len(texts):
+        raise ValueError(f"codes has {len(codes)} rows but texts has {len(texts)}")
+    frame = pl.DataFrame({"_text": texts.cast(pl.String)})
+    distinct = frame.select(pl.col("_text").unique()).drop_nulls()
+    read = _classify_distinct(distinct, vocab)
+    out = frame.join(read, on="_text", how="left", maintain_order="left")
+
+    text_cats = pl.col("_categories").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+    categories, evidence = text_cats, pl.col("_evidence")
+    if codes is not None and code_map:
+        keys = list(code_map)
+        code = codes.cast(pl.String).str.strip_chars().str.to_uppercase()
+        out = out.with_columns(
+            _code_categories=code.replace_strict(
+                keys, [list(code_map[k]) for k in keys], default=None, return_dtype=pl.List(pl.String)
+            ),
+            _code_evidence=code.replace_strict(
+                keys,
+                ["; ".join(f"{c}: sor code {k}" for c in code_map[k]) or None for k in keys],
+                default=None,
+                return_dtype=pl.String,
+            ),
+        )
+        has_code = pl.col("_code_categories").is_not_null()
+        categories = pl.when(has_code).then(pl.col("_code_categories")).otherwise(text_cats)
+        evidence = pl.when(has_code).then(pl.col("_code_evidence")).otherwise(evidence)
+
+    has_any = pl.col("categories").list.len() > 0
+    out = out.with_columns(categories=categories, evidence=evidence).with_columns(
+        location=pl.when(has_any).then(pl.col("_location").fill_null("unknown")),
+        evidence=pl.when(has_any).then(pl.col("evidence")),
+        has_police_ref=pl.col("_police").fill_null(False),
+        is_communal_text=pl.col("_communal").fill_null(False),
+    )
+    return out.select("categories", "location", "evidence", "has_police_ref", "is_communal_text")
+
+
+def _classify_distinct(distinct: pl.DataFrame, vocab: Vocabulary) -> pl.DataFrame:
+    """Categories, evidence, location and the two booleans for each distinct text (column ``_text``).
+
+    Built lazily and run on the streaming engine, which works through the rows in parallel batches.
+    """
+    frame = distinct.lazy().with_columns(_norm=normalised_texts(pl.col("_text"), vocab))
+    found: list[pl.Expr] = []
+    for rules in vocab.categories:
+        text = pl.col("_norm")
+        if rules.look_alikes:
+            text = text.str.replace_all(rules.look_alikes, _BREAK)
+        # the phrase, plus up to two words before it in the same clause ("front" door kicked) for location
+        found.append(text.str.extract_groups(_CONTEXT + "(?P<ev>" + rules.patterns + ")").alias(rules.name))
+    frame = frame.with_columns(
+        found,
+        _police=pl.col("_norm").str.contains(vocab.police_ref),
+        _communal=pl.col("_norm").str.contains(vocab.communal),
+    )
+    phrases, contexts = [], []
+    for rules in vocab.categories:
+        phrase = pl.col(rules.name).struct.field("ev")
+        if rules.never_when:
+            phrase = pl.when(pl.col("_norm").str.contains(rules.never_when)).then(None).otherwise(phrase)
+        phrases.append(phrase.str.strip_chars().alias(f"_ev_{rules.name}"))
+        context = [pl.col(rules.name).struct.field("ctx"), pl.col(rules.name).struct.field("ev")]
+        contexts.append(pl.concat_str(context).alias(f"_ctx_{rules.name}"))
+    frame = frame.with_columns(phrases + contexts)
+    names = [r.name for r in vocab.categories]  # already sorted: CATEGORIES is alphabetical
+    frame = frame.with_columns(
+        _categories=pl.concat_list(
+            [pl.when(pl.col(f"_ev_{n}").is_not_null()).then(pl.lit(n)) for n in names]
+        ).list.drop_nulls(),
+        _evidence=pl.concat_str(
+            [pl.lit(f"{n}: ") + pl.col(f"_ev_{n}") for n in names], separator="; ", ignore_nulls=True
+        ),
+        _phrases=pl.concat_str(
+            [pl.when(pl.col(f"_ev_{n}").is_not_null()).then(pl.col(f"_ctx_{n}")) for n in names],
+            separator=" , ",
+            ignore_nulls=True,
+        ),
+    )
+    frame = frame.with_columns(
+        _evidence=pl.when(pl.col("_evidence") != "").then(pl.col("_evidence")),
+        _location=pl.when(pl.col("_categories").list.len() > 0).then(
+            pl.coalesce(_location(pl.col("_phrases"), vocab), _location(pl.col("_norm"), vocab))
+        ),
+    )
+    return frame.select("_text", "_categories", "_evidence", "_location", "_police", "_communal").collect(
+        engine="streaming"
+    )
+
+
+def _location(text: pl.Expr, vocab: Vocabulary) -> pl.Expr:
+    """external / internal by the first location word in ``text``; null when there is none."""
+    ext = text.str.find(vocab.external)
+    inner = text.str.find(vocab.internal)
+    return (
+        pl.when(ext.is_null() & inner.is_null())
+        .then(pl.lit(None, dtype=pl.String))
+        .when(inner.is_null() | (ext.is_not_null() & (ext <= inner)))
+        .then(pl.lit("external"))
+        .otherwise(pl.lit("internal"))
+    )
+
+
+def _code_map(sor_codes: Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for code, cats in sor_codes.items():
+        if isinstance(cats, str):
+            raise ValueError(f"SoR code {code}: categories must be a list, not {cats!r}")
+        bad = sorted(set(cats) - set(CATEGORIES))
+        if bad:
+            raise ValueError(
+                f"SoR code {code}: unknown categories {bad}; the categories are {list(CATEGORIES)}"
+            )
+        out[str(code).strip().upper()] = tuple(sorted(set(cats)))
+    return out
+
+
+def _terms(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Each term list as one alternation, terms referring to other terms expanded (longest entries first)."""
+    if not isinstance(raw, Mapping):
+        raise VocabularyError("'terms' must be a mapping of name: [entries]")
+    pending = {str(k): [str(e) for e in (v if isinstance(v, list) else [v])] for k, v in raw.items()}
+    done: dict[str, str] = {}
+    for _ in range(len(pending) + 1):
+        progressed = False
+        for name, entries in pending.items():
+            if name in done:
+                continue
+            refs = {r for e in entries for r in _TERM.findall(e)}
+            missing = refs - set(pending)
+            if missing:
+                raise VocabularyError(f"terms.{name}: refers to unknown term(s) {sorted(missing)}")
+            if refs <= set(done):
+                expanded = [_TERM.sub(lambda m: done[m.group(1)], e) for e in entries]
+                done[name] = _checked(_alternation(expanded), f"terms.{name}")
+                progressed = True
+        if not progressed:
+            break
+    circular = sorted(set(pending) - set(done))
+    if circular:
+        raise VocabularyError(f"terms {circular} refer to each other in a circle")
+    return done
+
+
+def _alternation(entries: Iterable[str]) -> str:
+    items = sorted({e.strip() for e in entries if e.strip()}, key=len, reverse=True)
+    return "(?:" + "|".join(items) + ")"
+
+
+def _expand(token: str, terms: Mapping[str, str]) -> str:
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in terms:
+            raise VocabularyError(f"unknown term {{{m.group(1)}}} in {token!r}")
+        return terms[m.group(1)]
+
+    return _TERM.sub(sub, token)
+
+
+def _tokens(pattern: str) -> list[str]:
+    """Split on spaces outside brackets."""
+    tokens: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for i, ch in enumerate(pattern.strip()):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == " " and depth == 0 and pattern.strip()[i + 1 : i + 2] != "?":
+            if current:
+                tokens.append("".join(current))
+                current = []
+            continue
+        current.append(ch)
+    if current:
+        tokens.append("".join(current))
+    return tokens
+
+
+def _union(patterns: Any, terms: Mapping[str, str], where: str) -> str | None:
+    if not patterns:
+        return None
+    if isinstance(patterns, str) or not isinstance(patterns, Sequence):
+        raise VocabularyError(f"{where} must be a list of patterns")
+    compiled = []
+    for i, p in enumerate(patterns):
+        try:
+            compiled.append(_checked(compile_pattern(str(p), terms), f"{where}[{i}] {p!r}"))
+        except VocabularyError as exc:
+            raise VocabularyError(f"{where}[{i}]: {exc}") from None
+    return _checked("|".join(compiled), where)
+
+
+def _checked(regex: str, where: str) -> str:
+    """The regex, if the Rust engine polars uses accepts it."""
+    try:
+        pl.Series([""], dtype=pl.String).str.contains(regex)
+    except pl.exceptions.ComputeError as exc:
+        detail = str(exc).split("\n\n")[0].replace("\n", " ")
+        raise VocabularyError(f"{where}: not a valid regular expression ({detail})") from None
+    return regex
+
+
+def _word_key(key: str) -> str:
+    """An abbreviation key as the normalised text spells it, words two spaces apart."""
+    words = re.sub(r"[^a-z0-9,./]+", " ", key.lower().replace("/", " / ")).split()
+    return "  ".join(words)
