@@ -144,7 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None)
     p.add_argument("--compare", default=None, help="a second settings file to compare against --config")
     p.add_argument("--answer-key", default=None, help="synthetic answer key (default: found beside the extracts)")
-    _db_options(p)
+    p.add_argument(
+        "--db",
+        default=None,
+        help="a warehouse to load into and replay (default: a temporary one "
+        "inside --out, removed afterwards); its key is read from REDFLAGS_DB_KEY",
+    )
+    p.add_argument(
+        "--allow-unencrypted",
+        action="store_true",
+        help="allow a database without a key (synthetic or test data only)",
+    )
     p.set_defaults(handler=_lazy("pipelines.backtest", "main"))
 
     p = sub.add_parser("report", help="the managers' monitoring report (HTML and CSV, aggregates only)")
@@ -167,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", type=_date, default=None, help="the date to purge as of (default: today)")
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.retention", "main"))
+
+    p = sub.add_parser(
+        "rekey",
+        help="re-encrypt the database under a new key (see docs/security.md)",
+        description="Re-encrypt every encrypted value under a new key in one transaction, then "
+        "rewrite the file. The current key is read from REDFLAGS_DB_KEY, the new one from "
+        "REDFLAGS_NEW_DB_KEY; keys are never taken on the command line.",
+    )
+    p.add_argument("--db", default=DEFAULT_DB, help=f"the DuckDB warehouse (default {DEFAULT_DB})")
+    p.set_defaults(handler=_lazy("pipelines.rekey", "main"))
     return parser
 
 

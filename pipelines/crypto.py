@@ -8,14 +8,24 @@ token live in the database's ``meta`` table: a wrong key is detected before anyt
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import secrets
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+if TYPE_CHECKING:
+    import duckdb
+
 KEY_ENV = "REDFLAGS_DB_KEY"
+NEW_KEY_ENV = "REDFLAGS_NEW_DB_KEY"  # `redflags rekey`: the key to rotate to
 _CHECK_PLAINTEXT = b"repairs-red-flags key check v1"
 # First byte of every stored value says how it was stored.
 _PLAIN = b"\x00"  # --allow-unencrypted databases only
@@ -90,3 +100,68 @@ class FieldCipher:
             ) from exc
         if plain != _CHECK_PLAINTEXT:
             raise KeyError_(f"the key in {KEY_ENV} does not open this database")
+
+
+# Native (whole-file) encryption, used in addition to field encryption where this DuckDB can write
+# encrypted files. The fixed salt separates the file key from the field key (whose salt is in the file).
+_NATIVE_SALT = b"repairs-red-flags duckdb-native v1"
+
+
+@functools.cache
+def native_encryption_available() -> bool:
+    """True when this DuckDB can write an encrypted database file (its httpfs crypto module is loaded).
+
+    Probed once per process by attaching a throw-away encrypted database in a private temporary folder and
+    writing to it. DuckDB 2.0 without httpfs has a read-only crypto module, so here this is False.
+    """
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="redflags-probe-") as folder:
+        con = duckdb.connect()
+        try:
+            _load_httpfs(con)
+            probe = str(Path(folder) / "probe.duckdb")
+            con.execute("attach ? as probe (encryption_key ?)", [probe, secrets.token_hex(16)])
+            con.execute("create table probe.t as select 1 as x")
+            con.execute("detach probe")
+        except duckdb.Error:
+            return False
+        finally:
+            con.close()
+    return True
+
+
+def _load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
+    import duckdb
+
+    # Never reach for the network: otherwise an encrypted ATTACH tries to download httpfs (seconds offline).
+    con.execute("set autoinstall_known_extensions = false")
+    with contextlib.suppress(duckdb.Error):
+        con.execute("load httpfs")  # only if installed already
+
+
+def native_file_key(passphrase: str) -> str:
+    """The key handed to DuckDB for whole-file encryption, derived from (never equal to) the passphrase."""
+    return derive_key(passphrase, _NATIVE_SALT).hex()
+
+
+def attach_native(
+    con: duckdb.DuckDBPyConnection,
+    db_path: str,
+    passphrase: str,
+    *,
+    alias: str = "wh",
+    read_only: bool = False,
+) -> None:
+    """Attach ``db_path`` as a DuckDB-encrypted database (created if missing) and make it the default catalog.
+
+    For :func:`pipelines.warehouse.open_warehouse` when :func:`native_encryption_available`: there
+    ``con = duckdb.connect(); attach_native(con, path, passphrase)`` replaces ``duckdb.connect(path)``, and
+    the field encryption stays as it is. Path and key are bound values; the alias must be a plain identifier.
+    """
+    if not alias.isidentifier():
+        raise ValueError(f"not a valid database alias: {alias!r}")
+    _load_httpfs(con)
+    options = "encryption_key ?, read_only" if read_only else "encryption_key ?"
+    con.execute(f'attach ? as "{alias}" ({options})', [db_path, native_file_key(passphrase)])
+    con.execute(f'use "{alias}"')

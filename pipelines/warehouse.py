@@ -179,3 +179,131 @@ def next_id(con: duckdb.DuckDBPyConnection, sequence: str) -> int:
     if sequence not in {"seq_file_id", "seq_run_id", "seq_audit_id"}:
         raise ValueError(sequence)
     return int(con.sql(f"select nextval('{sequence}')").fetchall()[0][0])
+
+
+# --- Compaction and key rotation (docs/security.md) ---------------------------------------------------------
+
+_MIN_NEW_KEY_CHARS = 12
+_REKEY_BATCH_ROWS = 50_000
+
+
+def quote_identifier_sql(name: str) -> str:
+    """``name`` as a quoted SQL identifier; only plain lower-case names (as in schema.sql) are accepted."""
+    if not name or not name.replace("_", "a").isalnum() or not name.isascii() or name != name.lower():
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return f'"{name}"'
+
+
+def encrypted_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every ``*_enc`` BLOB column of the warehouse's own tables: table -> columns (in table order)."""
+    rows = con.sql(
+        "select c.table_name, c.column_name from information_schema.columns c"
+        " join information_schema.tables t using (table_catalog, table_schema, table_name)"
+        " where c.table_catalog = current_database() and c.table_schema = 'main'"
+        " and t.table_type = 'BASE TABLE' and c.column_name like '%\\_enc' escape '\\'"
+        " and c.data_type = 'BLOB' order by c.table_name, c.ordinal_position"
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(str(table), []).append(str(column))
+    return columns
+
+
+def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
+    """Rewrite the database file so deleted or replaced values leave it.
+
+    DuckDB keeps the bytes of deleted rows and overwritten values in free blocks, even after CHECKPOINT and
+    VACUUM; ``COPY FROM DATABASE`` into a fresh file (in an owner-only folder beside it, then renamed over it)
+    does not carry them. Call with no connection open on the file.
+    """
+    import shutil
+    import tempfile
+
+    path = Path(db_path)
+    folder = Path(tempfile.mkdtemp(prefix=".redflags-compact-", dir=path.parent))  # created 0o700
+    fresh = folder / path.name
+    try:
+        con = duckdb.connect(str(path))
+        try:
+            source = str(con.sql("select current_database()").fetchall()[0][0]).replace('"', '""')
+            con.execute("attach ? as redflags_fresh", [str(fresh)])
+            con.execute(f'copy from database "{source}" to redflags_fresh')
+            con.execute("detach redflags_fresh")
+        finally:
+            con.close()
+        if Path(f"{path}.wal").exists() or Path(f"{fresh}.wal").exists():
+            raise WarehouseError(f"the database {path} was not closed cleanly; it was left as it was")
+        os.chmod(fresh, 0o600)
+        os.replace(fresh, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    log.info("database rewritten without free blocks")
+
+
+def rotate_key(db_path: str | os.PathLike[str], old_key: str, new_key: str) -> dict[str, int]:
+    """Re-encrypt every ``*_enc`` value and the key check under ``new_key``, in one transaction, then compact
+    the file so nothing encrypted under the old key stays in it. Returns values re-encrypted per table."""
+    import getpass
+
+    from pipelines.audit import record_event
+
+    if not new_key or new_key == old_key:
+        raise WarehouseError("the new key must be set and differ from the current key")
+    if len(new_key) < _MIN_NEW_KEY_CHARS:
+        raise WarehouseError(
+            f"the new key is too short: use a passphrase of {_MIN_NEW_KEY_CHARS} or more characters"
+        )
+    wh = open_warehouse(db_path, key=old_key, must_exist=True)
+    try:
+        if not wh.cipher.encrypts:
+            raise WarehouseError("this database is unencrypted (test data only); there is no key to rotate")
+        salt = secrets.token_bytes(16)
+        new_cipher = FieldCipher(derive_key(new_key, salt))
+        counts: dict[str, int] = {}
+        with transaction(wh.con) as con:
+            for table, columns in encrypted_columns(con).items():
+                counts[table] = _reencrypt_table(con, table, columns, wh.cipher, new_cipher)
+            con.execute("update meta set value = ? where key = 'kdf_salt'", [salt.hex()])
+            con.execute("update meta set value = ? where key = 'key_check'", [new_cipher.check_token().hex()])
+            detail = {"values_reencrypted": counts}
+            record_event(con, actor=getpass.getuser(), action="key_rotated", detail=detail)
+    finally:
+        wh.close()
+    compact_warehouse(db_path)
+    log.info("database key rotated: %d values re-encrypted", sum(counts.values()))
+    return counts
+
+
+def _reencrypt_table(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], old: FieldCipher, new: FieldCipher
+) -> int:
+    quoted_table = quote_identifier_sql(table)
+    quoted = [quote_identifier_sql(c) for c in columns]
+    any_value = " or ".join(f"{c} is not null" for c in quoted)
+    low, high = con.sql(f"select min(rowid), max(rowid) from {quoted_table}").fetchall()[0]
+    if low is None:
+        return 0
+    done = 0
+    assignments = ", ".join(f"{c} = n.{c}" for c in quoted)
+    for start in range(int(low), int(high) + 1, _REKEY_BATCH_ROWS):
+        batch = query(
+            con,
+            f"select rowid as _rid, {', '.join(quoted)} from {quoted_table}"
+            f" where rowid >= $lo and rowid < $hi and ({any_value})",
+            {"lo": start, "hi": start + _REKEY_BATCH_ROWS},
+        )
+        if batch.is_empty():
+            continue
+        fresh = batch.select("_rid").with_columns(
+            pl.Series(c, new.encrypt_many(old.decrypt_many(batch[c].to_list())), pl.Binary) for c in columns
+        )
+        done += sum(fresh.height - fresh[c].null_count() for c in columns)
+        con.register("_rekey_batch", fresh)
+        try:
+            con.execute(
+                f"update {quoted_table} set {assignments} from _rekey_batch n"
+                f" where {quoted_table}.rowid = n._rid"
+            )
+        finally:
+            con.unregister("_rekey_batch")
+    return done
