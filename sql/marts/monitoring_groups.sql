@@ -1,0 +1,157 @@
+-- Listing and outcomes by estate and by property type, over the whole report period (for the fairness audit).
+-- Grain: one row per attribute_name ('estate', 'property_type') and group (its value; 'not recorded' when blank).
+-- homes: dwellings known on $last_day (latest version of each property; communal references excluded).
+-- households_listed: distinct tenancies on the weeks' lists (the last list published in each week).
+-- reviews_*: list rows whose latest outcome is new_concern_referred / no_concern.
+-- Units: homes, households, reviews. Parameters: $last_day (date), $weeks (integer).
+
+with
+
+params as (
+    select
+        cast($last_day as date) as last_day,
+        cast($last_day as date) - 7 * cast($weeks as integer) + 1 as first_day
+),
+
+properties as (
+    select
+        pr.property_ref,
+        coalesce(nullif(trim(pr.estate), ''), 'not recorded') as estate,
+        coalesce(nullif(lower(trim(pr.property_type)), ''), 'not recorded') as property_type
+    from raw_properties as pr
+    cross join params as p
+    where pr.known_on <= p.last_day
+    qualify row_number() over (
+        partition by pr.property_ref order by pr.known_on desc, pr.file_id desc, pr.source_row desc
+    ) = 1
+),
+
+homes as (
+    select * from properties
+    where property_type <> 'communal'
+),
+
+tenancies as (
+    select
+        t.tenancy_ref,
+        t.property_ref
+    from raw_tenancies as t
+    cross join params as p
+    where t.known_on <= p.last_day
+    qualify row_number() over (
+        partition by t.tenancy_ref order by t.known_on desc, t.file_id desc, t.source_row desc
+    ) = 1
+),
+
+lists as (
+    select
+        rl.list_id,
+        max(rl.published_at) as published_at,
+        max(p.last_day - cast(7 * (datediff('day', rl.as_of, p.last_day) // 7) as integer)) as week_ending
+    from review_list_rows as rl
+    cross join params as p
+    where rl.as_of between p.first_day and p.last_day
+    group by rl.list_id
+),
+
+weekly_lists as (
+    select list_id
+    from lists
+    qualify row_number() over (partition by week_ending order by published_at desc, list_id desc) = 1
+),
+
+latest_outcomes as (
+    select
+        list_id,
+        tenancy_ref,
+        outcome
+    from outcomes
+    qualify row_number() over (
+        partition by list_id, tenancy_ref order by imported_at desc, outcome_id desc, source_row desc
+    ) = 1
+),
+
+list_rows as (
+    select distinct
+        rl.list_id,
+        rl.tenancy_ref,
+        lo.outcome,
+        coalesce(rl.property_ref, t.property_ref) as property_ref
+    from weekly_lists as wl
+    inner join review_list_rows as rl on wl.list_id = rl.list_id
+    left join tenancies as t on rl.tenancy_ref = t.tenancy_ref
+    left join latest_outcomes as lo on rl.list_id = lo.list_id and rl.tenancy_ref = lo.tenancy_ref
+),
+
+located as (
+    select
+        lr.tenancy_ref,
+        lr.outcome,
+        coalesce(pr.estate, 'not recorded') as estate,
+        coalesce(pr.property_type, 'not recorded') as property_type
+    from list_rows as lr
+    left join properties as pr on lr.property_ref = pr.property_ref
+),
+
+by_group as (
+    select
+        'estate' as attribute_name,
+        estate as group_name
+    from homes
+    union all
+    select
+        'property_type' as attribute_name,
+        property_type as group_name
+    from homes
+),
+
+population as (
+    select
+        attribute_name,
+        group_name,
+        count(*) as homes
+    from by_group
+    group by attribute_name, group_name
+),
+
+listed as (
+    select
+        'estate' as attribute_name,
+        estate as group_name,
+        tenancy_ref,
+        outcome
+    from located
+    union all
+    select
+        'property_type' as attribute_name,
+        property_type as group_name,
+        tenancy_ref,
+        outcome
+    from located
+),
+
+listed_counts as (
+    select
+        attribute_name,
+        group_name,
+        count(distinct tenancy_ref) as households_listed,
+        count(*) filter (where outcome = 'new_concern_referred') as reviews_referred,
+        count(*) filter (where outcome = 'no_concern') as reviews_no_concern
+    from listed
+    group by attribute_name, group_name
+),
+
+final as (
+    select
+        coalesce(po.attribute_name, lc.attribute_name) as attribute_name,
+        coalesce(po.group_name, lc.group_name) as group_name,
+        coalesce(po.homes, 0) as homes,
+        coalesce(lc.households_listed, 0) as households_listed,
+        coalesce(lc.reviews_referred, 0) as reviews_referred,
+        coalesce(lc.reviews_no_concern, 0) as reviews_no_concern
+    from population as po
+    full outer join listed_counts as lc on po.attribute_name = lc.attribute_name and po.group_name = lc.group_name
+)
+
+select * from final
+order by attribute_name asc, homes desc, group_name asc

@@ -1,0 +1,85 @@
+-- Review list size and carried-forward households per team per week.
+-- Grain: one row per week of the report and team that had a list row or a carried-forward row in the report,
+-- zero-filled. A week's list is the last one published for an as-of date in that week (a re-run replaces it).
+-- Units: households. Capacity is configuration, joined in Python.
+-- Parameters: $last_day (date), $weeks (integer).
+
+with
+
+params as (
+    select
+        cast($last_day as date) as last_day,
+        cast($last_day as date) - 7 * cast($weeks as integer) + 1 as first_day,
+        cast($last_day as date) - 7 * (cast($weeks as integer) - 1) as first_week_ending
+),
+
+spine as (
+    select cast(unnest(generate_series(p.first_week_ending, p.last_day, interval 7 day)) as date) as week_ending
+    from params as p
+),
+
+lists as (
+    select
+        rl.list_id,
+        max(rl.published_at) as published_at,
+        max(p.last_day - cast(7 * (datediff('day', rl.as_of, p.last_day) // 7) as integer)) as week_ending
+    from review_list_rows as rl
+    cross join params as p
+    where rl.as_of between p.first_day and p.last_day
+    group by rl.list_id
+),
+
+weekly_lists as (
+    select
+        list_id,
+        week_ending,
+        count(*) over (partition by week_ending) as lists_published
+    from lists
+    qualify row_number() over (partition by week_ending order by published_at desc, list_id desc) = 1
+),
+
+listed as (
+    select
+        wl.week_ending,
+        rl.team,
+        count(distinct rl.tenancy_ref) as households_listed,
+        count(distinct rl.tenancy_ref) filter (where rl.is_complex_case) as complex_cases
+    from weekly_lists as wl
+    inner join review_list_rows as rl on wl.list_id = rl.list_id
+    group by wl.week_ending, rl.team
+),
+
+carried as (
+    select
+        wl.week_ending,
+        cf.team,
+        count(distinct cf.tenancy_ref) as carried_forward
+    from weekly_lists as wl
+    inner join carried_forward as cf on wl.list_id = cf.list_id
+    group by wl.week_ending, cf.team
+),
+
+teams as (
+    select team from listed
+    union
+    select team from carried
+),
+
+final as (
+    select
+        s.week_ending,
+        t.team,
+        coalesce(max(wl.lists_published), 0) as lists_published,
+        coalesce(max(l.households_listed), 0) as households_listed,
+        coalesce(max(c.carried_forward), 0) as carried_forward,
+        coalesce(max(l.complex_cases), 0) as complex_cases
+    from spine as s
+    cross join teams as t
+    left join weekly_lists as wl on s.week_ending = wl.week_ending
+    left join listed as l on s.week_ending = l.week_ending and t.team = l.team
+    left join carried as c on s.week_ending = c.week_ending and t.team = c.team
+    group by s.week_ending, t.team
+)
+
+select * from final
+order by week_ending, team
