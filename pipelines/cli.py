@@ -159,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="the managers' monitoring report (HTML and CSV, aggregates only)")
     p.add_argument("--out", default="./report")
-    p.add_argument("--weeks", type=_positive, default=12)
+    p.add_argument("--weeks", type=_positive, default=12, help="weeks to cover (default 12)")
+    p.add_argument("--as-of", type=_date, default=None,
+                   help="last day the report covers (default today); for a backtest's history")
     p.add_argument("--config", default=None)
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.monitoring_report", "main"))
@@ -196,6 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from pipelines.progress import Progress, configure_logging, set_progress
 
     configure_logging(verbose=args.verbose, debug=args.debug)
+    # Prefect reads its settings when first imported (inside the commands that need it): keep its per-task
+    # chatter off the terminal unless asked for.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if args.debug else "INFO" if args.verbose else "WARNING")
     set_progress(Progress())
     from pipelines.errors import UserError
 

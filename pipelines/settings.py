@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.errors import UserError
 from pipelines.paths import conf_dir
@@ -30,30 +30,91 @@ class ClassificationSettings(_Section):
     sor_codes: dict[str, list[str]] = Field(default_factory=dict)
 
 
+RED_FLAG_CATEGORIES = ("lock_change", "door_damage", "window_damage", "lost_keys", "forced_entry")
+SIGNAL_KINDS = ("repairs", "asb", "arrears", "recharges")
+
+
+def _known_categories(values: tuple[str, ...]) -> tuple[str, ...]:
+    unknown = sorted(set(values) - set(RED_FLAG_CATEGORIES))
+    if unknown:
+        raise ValueError(
+            f"unknown red-flag categories {unknown}; expected some of {list(RED_FLAG_CATEGORIES)}"
+        )
+    return values
+
+
 class FeatureSettings(_Section):
-    windows_days: tuple[int, ...] = (90, 180, 365)
+    # Windows over which red-flag repairs are counted, ending on the as-of date (see docs/scoring.md).
+    short_window_days: int = Field(90, ge=7, le=730)
+    recent_window_days: int = Field(180, ge=7, le=730)
+    long_window_days: int = Field(365, ge=7, le=1095)
+    recency_half_life_days: float = Field(90.0, gt=0, le=3650)
     burst_window_days: int = Field(28, ge=1, le=365)
     burst_min_repairs: int = Field(3, ge=2, le=50)
     tenancy_start_grace_days: int = Field(28, ge=0, le=365)
     block_cluster_window_days: int = Field(14, ge=1, le=120)
     block_cluster_min_households: int = Field(3, ge=2, le=100)
+    block_cluster_categories: tuple[str, ...] = ("door_damage", "window_damage", "forced_entry")
+    planned_programme_categories: tuple[str, ...] = ("door_damage", "window_damage", "lock_change")
+    police_ref_incident_days: int = Field(14, ge=0, le=90)
+    police_ref_max_discounted_incidents: int = Field(1, ge=0, le=10)
     asb_lens_terms: tuple[str, ...] = ()
+    asb_lens_roles: tuple[str, ...] = ("subject", "victim", "complainant")
     damage_recharge_terms: tuple[str, ...] = ()
     arrears_clear_weeks: int = Field(8, ge=1, le=104)
+    arrears_clear_max_gbp: float = Field(10.0, ge=0, le=1000)
     arrears_rise_min_gbp: float = Field(200.0, ge=0)
     economic_abuse_window_days: int = Field(120, ge=7, le=730)
+    peer_prior_home_years: float = Field(50.0, ge=0, le=100_000)
+
+    @field_validator("block_cluster_categories", "planned_programme_categories")
+    @classmethod
+    def _categories(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return _known_categories(values)
+
+    @model_validator(mode="after")
+    def _windows_nest(self) -> FeatureSettings:
+        if not self.short_window_days <= self.recent_window_days <= self.long_window_days:
+            raise ValueError("windows must nest: short_window_days <= recent_window_days <= long_window_days")
+        return self
 
 
 class SuppressionSettings(_Section):
     markers: tuple[str, ...] = ("domestic abuse", "marac", "sanctuary scheme")
     default_live_months: int = Field(12, ge=1, le=120)
+    # Latest reviewers' outcomes that keep a household off the list until a new red flag is reported.
+    suppressing_outcomes: tuple[str, ...] = ("no_concern", "already_known")
+
+
+class ScoringWeights(_Section):
+    """Points per counted red-flag repair (by category and location) and per other signal."""
+
+    lock_change_external: float = Field(2.0, ge=0, le=50)
+    lock_change_internal: float = Field(2.5, ge=0, le=50)
+    lock_change_unknown: float = Field(1.5, ge=0, le=50)
+    door_damage_external: float = Field(1.5, ge=0, le=50)
+    door_damage_internal: float = Field(2.0, ge=0, le=50)
+    door_damage_unknown: float = Field(1.5, ge=0, le=50)
+    window_damage: float = Field(1.5, ge=0, le=50)
+    lost_keys: float = Field(1.0, ge=0, le=50)
+    forced_entry: float = Field(2.0, ge=0, le=50)
+    burst: float = Field(2.0, ge=0, le=50)
+    extra_category: float = Field(1.0, ge=0, le=50)
+    damage_recharge: float = Field(1.0, ge=0, le=50)
+    asb_lens: float = Field(1.5, ge=0, le=50)
+    arrears_near_pattern: float = Field(2.0, ge=0, le=50)
 
 
 class ScoringSettings(_Section):
-    weights: dict[str, float] = Field(default_factory=dict)
+    weights: ScoringWeights = ScoringWeights()
+    max_counted_per_component: int = Field(6, ge=1, le=100)
+    max_counted_other_signals: int = Field(3, ge=1, le=100)
     min_points: float = Field(4.0, ge=0)
+    min_red_flag_repairs: int = Field(1, ge=0, le=50)
     surprise_weight: float = Field(1.0, ge=0)
+    surprise_cap: float = Field(6.0, gt=0, le=50)
     anomaly_weight: float = Field(1.0, ge=0)
+    anomaly_trees: int = Field(200, ge=10, le=5000)
     anomaly_seed: int = 0
 
 
@@ -67,13 +128,27 @@ class RoutingSettings(_Section):
     # goes to the Tenancy Support Team rather than to repairs administrators.
     tst_min_other_signals: int = Field(2, ge=0, le=3)
     complex_case_min_signals: int = Field(3, ge=1, le=4)
+    tst_team: str = "tst"
+    default_team: str = "repairs_admin"
 
 
 class OutcomeSettings(_Section):
     values: tuple[str, ...] = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
+    # How the backtest reads outcomes: positive and negative labels; any other value is left out of precision.
+    positive_values: tuple[str, ...] = ("new_concern_referred",)
+    negative_values: tuple[str, ...] = ("no_concern",)
     review_within_working_days: int = Field(2, ge=1, le=20)
     learning_enabled: bool = False
     learning_min_outcomes: int = Field(200, ge=20)
+
+    @model_validator(mode="after")
+    def _labels_are_outcomes(self) -> OutcomeSettings:
+        unknown = sorted(set(self.positive_values + self.negative_values) - set(self.values))
+        if unknown:
+            raise ValueError(f"positive/negative outcome values not in values: {', '.join(unknown)}")
+        if set(self.positive_values) & set(self.negative_values):
+            raise ValueError("an outcome value cannot be both positive and negative")
+        return self
 
 
 class RetentionSettings(_Section):
@@ -107,6 +182,13 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+
+    @model_validator(mode="after")
+    def _routing_teams_exist(self) -> Settings:
+        for team in (self.routing.tst_team, self.routing.default_team):
+            if team not in self.teams:
+                raise ValueError(f"routing names the team {team!r}, which is not under teams")
+        return self
 
     def fingerprint(self) -> str:
         """A short hash of the effective configuration, recorded with every published list."""

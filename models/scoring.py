@@ -1,0 +1,276 @@
+"""Explainable scoring, team routing and capacity for the weekly review list (pure: values in, frames out).
+
+Three scores, every one visible per household (docs/scoring.md):
+
+- ``points_score``: configured points per counted red-flag repair (by category and location, each weighted
+  by its recency: half after ``recency_half_life_days``), plus points for a recent burst, for a mix of
+  categories, for damage recharges, for ASB cases matching the domestic-abuse lens and for an arrears onset
+  near the repairs pattern. The rules decide eligibility: listed only when ``points_score >= min_points``.
+- ``surprise_score``: ``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``: red flags in the recent
+  window against what similar homes (peer group, shrunk towards the landlord-wide rate) show over the same
+  exposure.
+- ``anomaly_score``: the percentile (0-1) of an isolation forest's score among households with any signal.
+
+``score = points_score + surprise_weight * min(surprise_score, surprise_cap)
++ anomaly_weight * anomaly_score``
+(the statistics order the eligible households; they never list one on their own).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+# Per-repair components: (points key, count column stem). A job with two categories counts in each.
+REPAIR_COMPONENTS: tuple[str, ...] = (
+    "lock_change_external",
+    "lock_change_internal",
+    "lock_change_unknown",
+    "door_damage_external",
+    "door_damage_internal",
+    "door_damage_unknown",
+    "window_damage",
+    "lost_keys",
+    "forced_entry",
+)
+SIGNAL_COMPONENTS: tuple[str, ...] = (
+    "burst",
+    "extra_category",
+    "damage_recharge",
+    "asb_lens",
+    "arrears_near_pattern",
+)
+COMPONENTS: tuple[str, ...] = REPAIR_COMPONENTS + SIGNAL_COMPONENTS
+
+# The feature vector the isolation forest sees (standardised). Counts, recency and the peer surprise.
+ANOMALY_COLUMNS: tuple[str, ...] = (
+    "flags_short",
+    "flags_recent",
+    "flags_long",
+    "flags_weighted",
+    "distinct_categories_recent",
+    "max_burst_flags",
+    "days_since_last_flag",
+    "lock_change_external_long",
+    "lock_change_internal_long",
+    "door_damage_internal_long",
+    "window_damage_long",
+    "lost_keys_long",
+    "forced_entry_long",
+    "damage_recharges_long",
+    "asb_lens_cases_long",
+    "arrears_rise_gbp",
+    "surprise_score",
+)
+
+
+@dataclass(frozen=True)
+class ScoringRules:
+    """Plain values from ``settings.scoring`` (and ``burst_min_repairs`` from ``settings.features``)."""
+
+    weights: Mapping[str, float]
+    max_counted_per_component: int = 6
+    max_counted_other_signals: int = 3
+    min_points: float = 4.0
+    min_red_flag_repairs: int = 1
+    surprise_weight: float = 1.0
+    surprise_cap: float = 6.0
+    anomaly_weight: float = 1.0
+    anomaly_trees: int = 200
+    anomaly_seed: int = 0
+    burst_min_repairs: int = 3
+    long_window_days: int = 365
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    """Plain values from ``settings.routing`` and each team's ``capacity_per_week``."""
+
+    capacities: Mapping[str, int]
+    tst_min_other_signals: int = 1
+    complex_case_min_signals: int = 3
+    tst_team: str = "tst"
+    default_team: str = "repairs_admin"
+
+
+def points_components(features: pl.DataFrame, rules: ScoringRules) -> pl.DataFrame:
+    """Points per component (``pts_<component>`` columns) and their sum ``points_score``.
+
+    Input: household_features columns (recency-weighted ``<component>_weighted`` counts, ``max_burst_flags``,
+    ``distinct_categories_recent``, ``damage_recharges_weighted``, ``asb_lens_weighted``,
+    ``is_arrears_near_pattern``). Output: the input plus the points columns, one row per household.
+    """
+    w = {name: float(rules.weights.get(name, 0.0)) for name in COMPONENTS}
+    cap = rules.max_counted_other_signals
+    per_component = rules.max_counted_per_component
+    exprs = [
+        (w[name] * pl.col(f"{name}_weighted").clip(upper_bound=per_component)).alias(f"pts_{name}")
+        for name in REPAIR_COMPONENTS
+    ]
+    exprs += [
+        pl.when(pl.col("max_burst_flags") >= rules.burst_min_repairs)
+        .then(w["burst"])
+        .otherwise(0.0)
+        .alias("pts_burst"),
+        (w["extra_category"] * (pl.col("distinct_categories_recent") - 1).clip(lower_bound=0)).alias(
+            "pts_extra_category"
+        ),
+        (w["damage_recharge"] * pl.col("damage_recharges_weighted").clip(upper_bound=cap)).alias(
+            "pts_damage_recharge"
+        ),
+        (w["asb_lens"] * pl.col("asb_lens_weighted").clip(upper_bound=cap)).alias("pts_asb_lens"),
+        pl.when(pl.col("is_arrears_near_pattern"))
+        .then(w["arrears_near_pattern"])
+        .otherwise(0.0)
+        .alias("pts_arrears_near_pattern"),
+    ]
+    out = features.with_columns([e.cast(pl.Float64) for e in exprs])
+    return out.with_columns(points_score=pl.sum_horizontal([pl.col(f"pts_{c}") for c in COMPONENTS]))
+
+
+def poisson_surprise(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``, elementwise; 0 when nothing was observed.
+
+    An observation with no expectation at all (expected 0) is infinitely surprising: the caller caps it.
+    """
+    from scipy.stats import poisson
+
+    observed = np.asarray(observed, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    out = np.zeros(observed.shape, dtype=float)
+    seen = observed > 0
+    safe_mu = np.where(expected > 0, expected, 1.0)
+    log_sf = poisson.logsf(observed - 1, safe_mu)  # P(X > obs-1) = P(X >= obs)
+    out[seen] = -log_sf[seen] / math.log(10)
+    out[seen & (expected <= 0)] = np.inf
+    return np.maximum(out, 0.0)
+
+
+def anomaly_percentiles(matrix: np.ndarray, *, trees: int, seed: int) -> np.ndarray:
+    """Percentile (0-1, higher = more unusual) of each row's isolation-forest anomaly score.
+
+    Rows must come in a fixed order (the caller sorts by tenancy_ref): the same input gives the same output.
+    Columns are standardised first; a constant column contributes nothing. Fewer than 10 rows: all zeros.
+    """
+    n = matrix.shape[0]
+    if n < 10:
+        return np.zeros(n)
+    from sklearn.ensemble import IsolationForest
+
+    x = np.nan_to_num(np.asarray(matrix, dtype=float))
+    std = x.std(axis=0)
+    x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    forest = IsolationForest(n_estimators=trees, random_state=seed, n_jobs=1).fit(x)
+    unusual = -forest.score_samples(x)
+    order = np.argsort(np.argsort(unusual, kind="stable"), kind="stable")
+    return (order + 1) / n
+
+
+def has_any_signal() -> pl.Expr:
+    return (
+        (pl.col("flags_long") > 0)
+        | (pl.col("asb_lens_cases_long") > 0)
+        | (pl.col("damage_recharges_long") > 0)
+        | pl.col("has_arrears_onset")
+    )
+
+
+def score_households(features: pl.DataFrame, rules: ScoringRules, routing: RoutingRules) -> pl.DataFrame:
+    """Every component, the combined score, eligibility, team and complex-case flag for each household.
+
+    Input: one row per household (household_features). Output: the same rows sorted by tenancy_ref, plus
+    ``pts_*``, ``points_score``, ``surprise_score``, ``anomaly_score``, ``score``, ``other_signals``,
+    ``signal_kinds``, ``team``, ``is_complex_case``, ``is_eligible`` (would be listed but for suppression) and
+    ``is_listable`` (eligible and not suppressed).
+    """
+    frame = points_components(features.sort("tenancy_ref"), rules)
+    surprise = poisson_surprise(frame["flags_recent"].to_numpy(), frame["expected_flags_recent"].to_numpy())
+    frame = frame.with_columns(surprise_score=pl.Series(np.minimum(surprise, 1e6), dtype=pl.Float64))
+
+    signal = frame.select(has_any_signal()).to_series()
+    anomaly = np.zeros(frame.height)
+    if signal.any():
+        rows = np.flatnonzero(signal.to_numpy())
+        vectors = (
+            frame[rows]
+            .select(
+                [
+                    pl.col(c).cast(pl.Float64).fill_null(float(rules.long_window_days))
+                    if c == "days_since_last_flag"
+                    else pl.col(c).cast(pl.Float64).fill_null(0.0)
+                    for c in ANOMALY_COLUMNS
+                ]
+            )
+            .to_numpy()
+        )
+        anomaly[rows] = anomaly_percentiles(vectors, trees=rules.anomaly_trees, seed=rules.anomaly_seed)
+    frame = frame.with_columns(anomaly_score=pl.Series(anomaly, dtype=pl.Float64))
+
+    kinds = {
+        "asb": pl.col("asb_lens_cases_long") > 0,
+        "arrears": pl.col("is_arrears_near_pattern"),
+        "recharges": pl.col("damage_recharges_long") > 0,
+    }
+    other = pl.sum_horizontal([e.cast(pl.Int32) for e in kinds.values()])
+    kind_names = pl.concat_list(
+        [pl.when(pl.col("flags_long") > 0).then(pl.lit("repairs")).otherwise(None)]
+        + [pl.when(e).then(pl.lit(name)).otherwise(None) for name, e in kinds.items()]
+    ).list.drop_nulls()
+    eligible = (pl.col("points_score") >= rules.min_points) & (
+        pl.col("flags_long") >= rules.min_red_flag_repairs
+    )
+    return frame.with_columns(
+        score=(
+            pl.col("points_score")
+            + rules.surprise_weight * pl.col("surprise_score").clip(upper_bound=rules.surprise_cap)
+            + rules.anomaly_weight * pl.col("anomaly_score")
+        ),
+        other_signals=other,
+        signal_kinds=kind_names.list.join(", "),
+        team=pl.when(other >= routing.tst_min_other_signals)
+        .then(pl.lit(routing.tst_team))
+        .otherwise(pl.lit(routing.default_team)),
+        is_complex_case=((pl.col("flags_long") > 0).cast(pl.Int32) + other)
+        >= routing.complex_case_min_signals,
+        is_eligible=eligible,
+        is_listable=eligible & pl.col("suppression_reason").is_null(),
+    )
+
+
+def rank_households(scored: pl.DataFrame, capacities: Mapping[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rank listable households within their team and cut each team at its weekly capacity.
+
+    Order: score descending, then tenancy_ref ascending (a stable tie-break: same input, same list).
+    Returns ``(listed, carried)``: listed rows carry ``rank`` (1 = review first within the team), sorted by
+    team and rank; carried rows are the listable households beyond their team's capacity
+    (tenancy_ref, team, score, rank).
+    A team missing from ``capacities`` has no capacity: its households are all carried.
+    """
+    ranked = (
+        scored.filter(pl.col("is_listable"))
+        .sort(["score", "tenancy_ref"], descending=[True, False])
+        .with_columns(rank=pl.int_range(1, pl.len() + 1).over("team").cast(pl.Int64))
+    )
+    capacity = pl.col("team").replace_strict(dict(capacities), default=0, return_dtype=pl.Int64)
+    listed = ranked.filter(pl.col("rank") <= capacity).sort(["team", "rank"])
+    carried = (
+        ranked.filter(pl.col("rank") > capacity)
+        .select("tenancy_ref", "team", "score", "rank")
+        .sort(["team", "rank"])
+    )
+    return listed, carried
+
+
+def suppression_counts(scored: pl.DataFrame) -> dict[str, int]:
+    """How many households that met the listing rules were kept off the list, by suppression reason."""
+    counts = (
+        scored.filter(pl.col("is_eligible") & pl.col("suppression_reason").is_not_null())
+        .group_by("suppression_reason")
+        .len()
+        .sort("suppression_reason")
+    )
+    return {str(r): int(n) for r, n in counts.iter_rows()}

@@ -1,0 +1,212 @@
+-- repairs__classified: red-flag repairs with every innocent look-alike rule as its own boolean.
+-- Grain: one row per red-flag repair job (at least one category, not cancelled) known on $as_of.
+-- Discounts (each explicit, so a reviewer or a test can see which rule fired):
+--   is_communal          communal job: property type communal, the text says communal, or no tenancy on the job
+--                        while someone lived at the property (a communal or block reference)
+--   is_void              priority void, no tenancy on the job and nobody living at the property, or reported
+--                        after the job's tenancy had ended
+--   is_tenancy_start     a lock change or new keys within $tenancy_start_grace_days of the tenancy's start
+--   is_planned           priority planned, or a planned programme covering the property, block or estate that day,
+--                        for jobs whose categories are all in $planned_programme_categories
+--   is_block_cluster     damage ($block_cluster_categories) at >= $block_cluster_min_households homes of one block
+--                        within $block_cluster_window_days either side
+--   is_police_incident   part of a police-referenced incident (a job quoting a police or crime reference and the
+--                        household's red-flag jobs within $police_ref_incident_days of it), while the household has
+--                        at most $police_ref_max_discounted_incidents such incidents in the last $long_window_days
+-- is_counted = a red flag with no discount. discount_reason names the first rule that fired.
+-- Units: days. Parameters: $as_of, $long_window_days, $tenancy_start_grace_days, $planned_programme_categories,
+--   $block_cluster_categories, $block_cluster_window_days, $block_cluster_min_households,
+--   $police_ref_incident_days, $police_ref_max_discounted_incidents.
+
+with
+
+repairs as (
+    select * from stg_repairs
+),
+
+tenancies as (
+    select * from stg_tenancies
+),
+
+properties as (
+    select * from stg_properties
+),
+
+planned_works as (
+    select * from stg_planned_works
+),
+
+red_flags as (
+    select
+        repairs.job_ref,
+        repairs.property_ref,
+        repairs.tenancy_ref,
+        repairs.reported_at,
+        repairs.reported_on,
+        repairs.categories,
+        repairs.location,
+        repairs.evidence,
+        repairs.has_police_ref,
+        repairs.is_communal_text,
+        repairs.priority,
+        repairs.trade,
+        repairs.status,
+        repairs.cost_gbp,
+        repairs.sor_code,
+        repairs.description_enc,
+        properties.block_ref,
+        properties.estate,
+        properties.property_type,
+        properties.bedrooms,
+        tenancies.start_date as tenancy_start_date,
+        tenancies.end_date as tenancy_end_date
+    from repairs
+    left join properties on repairs.property_ref = properties.property_ref
+    left join tenancies on repairs.tenancy_ref = tenancies.tenancy_ref
+    where
+        len(repairs.categories) > 0
+        and coalesce(repairs.status, '') not in ('cancelled', 'canceled')
+),
+
+occupied as (
+    -- jobs without a tenancy at a property somebody was living in that day
+    select distinct red_flags.job_ref
+    from red_flags
+    inner join tenancies
+        on
+            red_flags.property_ref = tenancies.property_ref
+            and red_flags.reported_on >= tenancies.start_date
+            and red_flags.reported_on <= coalesce(tenancies.end_date, $as_of)
+    where red_flags.tenancy_ref is null
+),
+
+planned as (
+    select distinct red_flags.job_ref
+    from red_flags
+    inner join planned_works
+        on
+            (
+                red_flags.property_ref = planned_works.property_ref
+                or red_flags.block_ref = planned_works.block_ref
+                or red_flags.estate = planned_works.estate
+            )
+            and red_flags.reported_on >= planned_works.start_date
+            and red_flags.reported_on <= coalesce(planned_works.end_date, $as_of)
+),
+
+damage as (
+    select
+        job_ref,
+        property_ref,
+        block_ref,
+        reported_on
+    from red_flags
+    where block_ref is not null and list_has_any(categories, $block_cluster_categories)
+),
+
+block_clusters as (
+    select
+        damage.job_ref,
+        count(distinct nearby.property_ref) as block_homes_nearby
+    from damage
+    inner join damage as nearby
+        on
+            damage.block_ref = nearby.block_ref
+            and nearby.reported_on >= damage.reported_on - cast($block_cluster_window_days as integer)
+            and nearby.reported_on <= damage.reported_on + cast($block_cluster_window_days as integer)
+    group by damage.job_ref
+),
+
+police_jobs as (
+    select
+        tenancy_ref,
+        reported_on,
+        coalesce(
+            reported_on - lag(reported_on) over (partition by tenancy_ref order by reported_on)
+            > $police_ref_incident_days,
+            true
+        ) as starts_incident
+    from red_flags
+    where has_police_ref and tenancy_ref is not null
+),
+
+police_incidents as (
+    select
+        tenancy_ref,
+        count(*) filter (
+            where starts_incident and reported_on > $as_of - cast($long_window_days as integer)
+        ) as police_incidents
+    from police_jobs
+    group by tenancy_ref
+),
+
+police_linked as (
+    select distinct red_flags.job_ref
+    from red_flags
+    inner join police_jobs
+        on
+            red_flags.tenancy_ref = police_jobs.tenancy_ref
+            and abs(red_flags.reported_on - police_jobs.reported_on) <= $police_ref_incident_days
+    inner join police_incidents on red_flags.tenancy_ref = police_incidents.tenancy_ref
+    where police_incidents.police_incidents <= $police_ref_max_discounted_incidents
+),
+
+discounts as (
+    select
+        red_flags.*,
+        coalesce(block_clusters.block_homes_nearby, 0) as block_homes_nearby,
+        (
+            coalesce(red_flags.property_type, '') = 'communal'
+            or red_flags.is_communal_text
+            or (red_flags.tenancy_ref is null and occupied.job_ref is not null)
+        ) as is_communal,
+        (
+            coalesce(red_flags.priority, '') = 'void'
+            or (red_flags.tenancy_ref is null and occupied.job_ref is null)
+            or coalesce(red_flags.reported_on > red_flags.tenancy_end_date, false)
+        ) as is_void,
+        coalesce(
+            list_has_any(red_flags.categories, ['lock_change', 'lost_keys'])
+            and red_flags.reported_on
+            <= red_flags.tenancy_start_date + cast($tenancy_start_grace_days as integer),
+            false
+        ) as is_tenancy_start,
+        (
+            coalesce(red_flags.priority, '') = 'planned'
+            or (
+                planned.job_ref is not null
+                and list_has_all($planned_programme_categories, red_flags.categories)
+            )
+        ) as is_planned,
+        coalesce(block_clusters.block_homes_nearby, 0) >= $block_cluster_min_households as is_block_cluster,
+        police_linked.job_ref is not null as is_police_incident
+    from red_flags
+    left join occupied on red_flags.job_ref = occupied.job_ref
+    left join planned on red_flags.job_ref = planned.job_ref
+    left join block_clusters on red_flags.job_ref = block_clusters.job_ref
+    left join police_linked on red_flags.job_ref = police_linked.job_ref
+),
+
+final as (
+    select
+        *,
+        case
+            when is_communal then 'communal'
+            when is_void then 'void'
+            when is_tenancy_start then 'tenancy_start'
+            when is_planned then 'planned_works'
+            when is_block_cluster then 'block_cluster'
+            when is_police_incident then 'police_reference'
+        end as discount_reason,
+        (
+            not is_communal
+            and not is_void
+            and not is_tenancy_start
+            and not is_planned
+            and not is_block_cluster
+            and not is_police_incident
+        ) as is_counted
+    from discounts
+)
+
+select * from final

@@ -1,0 +1,193 @@
+"""models/scoring.py: points by hand, Poisson surprise, anomaly determinism, routing, ranking and capacity."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from models.scoring import (
+    COMPONENTS,
+    REPAIR_COMPONENTS,
+    RoutingRules,
+    ScoringRules,
+    anomaly_percentiles,
+    points_components,
+    poisson_surprise,
+    rank_households,
+    score_households,
+    suppression_counts,
+)
+from pipelines.settings import load_settings
+
+WEIGHTS = load_settings().scoring.weights.model_dump()
+RULES = ScoringRules(weights=WEIGHTS, min_points=4.0, burst_min_repairs=3, max_counted_other_signals=3)
+ROUTING = RoutingRules(
+    capacities={"repairs_admin": 2, "tst": 1}, tst_min_other_signals=1, complex_case_min_signals=3
+)
+
+
+def household(ref: str, **values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {f"{c}_weighted": 0.0 for c in REPAIR_COMPONENTS}
+    row |= {
+        "tenancy_ref": ref,
+        "property_ref": "P" + ref,
+        "flags_short": 0,
+        "flags_recent": 0,
+        "flags_long": 0,
+        "flags_weighted": 0.0,
+        "expected_flags_recent": 0.5,
+        "max_burst_flags": 0,
+        "distinct_categories_recent": 0,
+        "days_since_last_flag": None,
+        "lock_change_external_long": 0,
+        "lock_change_internal_long": 0,
+        "door_damage_internal_long": 0,
+        "window_damage_long": 0,
+        "lost_keys_long": 0,
+        "forced_entry_long": 0,
+        "damage_recharges_long": 0,
+        "damage_recharges_weighted": 0.0,
+        "asb_lens_cases_long": 0,
+        "asb_lens_weighted": 0.0,
+        "has_arrears_onset": False,
+        "is_arrears_near_pattern": False,
+        "arrears_rise_gbp": None,
+        "suppression_reason": None,
+    }
+    return row | values
+
+
+def frame(*rows: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), infer_schema_length=None)
+
+
+def test_points_add_up_by_hand() -> None:
+    row = household(
+        "T1",
+        lock_change_external_weighted=2.5,  # 2.5 x 2.0 = 5.0
+        door_damage_internal_weighted=1.0,  # 1.0 x 2.0 = 2.0
+        max_burst_flags=3,  # burst: 2.0
+        distinct_categories_recent=2,  # one extra category: 1.0
+        damage_recharges_weighted=5.0,  # capped at 3 x 1.0 = 3.0
+        asb_lens_weighted=1.0,  # 1.0 x 1.5 = 1.5
+        is_arrears_near_pattern=True,  # 2.0
+    )
+    out = points_components(frame(row), RULES).row(0, named=True)
+    assert out["pts_lock_change_external"] == pytest.approx(5.0)
+    assert out["pts_damage_recharge"] == pytest.approx(3.0)
+    assert out["points_score"] == pytest.approx(5.0 + 2.0 + 2.0 + 1.0 + 3.0 + 1.5 + 2.0)
+    assert {f"pts_{c}" for c in COMPONENTS} <= set(out)
+
+
+def test_a_component_is_capped_at_max_counted_per_component() -> None:
+    out = points_components(frame(household("T1", lost_keys_weighted=10.0)), RULES)
+    assert out["pts_lost_keys"][0] == pytest.approx(6 * 1.0)
+
+
+def test_poisson_surprise_by_hand() -> None:
+    # P(X >= 2 | mu = 0.5) = 1 - e^-0.5 (1 + 0.5) = 0.090204; -log10 = 1.0447
+    expected = -math.log10(1 - math.exp(-0.5) * 1.5)
+    got = poisson_surprise(np.array([0, 2, 1]), np.array([0.5, 0.5, 0.0]))
+    assert got[0] == 0.0
+    assert got[1] == pytest.approx(expected)
+    assert math.isinf(got[2])  # seen where nothing at all is expected: capped by the caller
+
+
+def test_anomaly_percentiles_are_deterministic_and_rank_the_outlier_highest() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    x[7] = [12.0, 12.0, 12.0]
+    first = anomaly_percentiles(x, trees=50, seed=3)
+    assert np.array_equal(first, anomaly_percentiles(x, trees=50, seed=3))
+    assert first[7] == 1.0 and first.min() == pytest.approx(1 / 40)
+    assert np.array_equal(anomaly_percentiles(x[:5], trees=50, seed=3), np.zeros(5))
+
+
+def test_routing_and_complex_case() -> None:
+    rows = frame(
+        household("T1", flags_long=2, flags_recent=2, lock_change_external_weighted=2.0),
+        household(
+            "T2", flags_long=2, flags_recent=2, lock_change_external_weighted=2.0, asb_lens_cases_long=1
+        ),
+        household(
+            "T3",
+            flags_long=2,
+            flags_recent=2,
+            lock_change_external_weighted=2.0,
+            asb_lens_cases_long=1,
+            is_arrears_near_pattern=True,
+        ),
+    )
+    out = {r["tenancy_ref"]: r for r in score_households(rows, RULES, ROUTING).to_dicts()}
+    assert (out["T1"]["team"], out["T1"]["is_complex_case"], out["T1"]["signal_kinds"]) == (
+        "repairs_admin",
+        False,
+        "repairs",
+    )
+    assert (out["T2"]["team"], out["T2"]["is_complex_case"]) == ("tst", False)  # repairs + ASB
+    assert (out["T3"]["team"], out["T3"]["is_complex_case"]) == ("tst", True)  # repairs + ASB + arrears
+    assert out["T3"]["signal_kinds"] == "repairs, asb, arrears"
+
+
+def test_eligibility_needs_min_points_and_a_red_flag_repair() -> None:
+    rows = frame(
+        household("T1", flags_long=1, flags_recent=1, lock_change_external_weighted=1.0),  # 2 points: below 4
+        household(
+            "T2", asb_lens_weighted=3.0, asb_lens_cases_long=3, damage_recharges_weighted=3.0
+        ),  # no repair
+        household("T3", flags_long=2, flags_recent=2, lock_change_external_weighted=2.0),  # 4 points
+    )
+    out = {r["tenancy_ref"]: r["is_eligible"] for r in score_households(rows, RULES, ROUTING).to_dicts()}
+    assert out == {"T1": False, "T2": False, "T3": True}
+
+
+def scored_for_ranking() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "tenancy_ref": ["T5", "T1", "T3", "T2", "T4", "T6"],
+            "team": ["repairs_admin", "repairs_admin", "repairs_admin", "repairs_admin", "tst", "tst"],
+            "score": [9.0, 7.0, 7.0, 3.0, 8.0, 6.0],
+            "is_eligible": [True, True, True, True, True, True],
+            "is_listable": [True, True, True, False, True, True],
+            "suppression_reason": [None, None, None, "live_marker", None, None],
+        }
+    )
+
+
+def test_rank_within_team_cut_at_capacity_and_carry_the_rest() -> None:
+    listed, carried = rank_households(scored_for_ranking(), {"repairs_admin": 2, "tst": 1})
+    assert listed.select("team", "rank", "tenancy_ref").rows() == [
+        ("repairs_admin", 1, "T5"),
+        ("repairs_admin", 2, "T1"),  # T1 and T3 tie on 7.0: tenancy_ref breaks the tie
+        ("tst", 1, "T4"),
+    ]
+    assert carried.select("tenancy_ref", "team", "score").rows() == [
+        ("T3", "repairs_admin", 7.0),
+        ("T6", "tst", 6.0),
+    ]
+
+
+def test_ranking_is_stable_whatever_the_input_order() -> None:
+    frame_ = scored_for_ranking()
+    first = rank_households(frame_, {"repairs_admin": 2, "tst": 1})
+    for seed in range(5):
+        shuffled = frame_.sample(fraction=1.0, shuffle=True, seed=seed)
+        again = rank_households(shuffled, {"repairs_admin": 2, "tst": 1})
+        assert again[0].equals(first[0]) and again[1].equals(first[1])
+
+
+def test_a_team_without_capacity_carries_everything() -> None:
+    listed, carried = rank_households(scored_for_ranking(), {"repairs_admin": 0})
+    assert listed.height == 0 and carried.height == 5
+
+
+def test_suppression_counts_only_households_that_met_the_rules() -> None:
+    scored = scored_for_ranking().with_columns(
+        suppression_reason=pl.Series([None, "outcome_no_concern", None, "live_marker", "live_marker", None]),
+        is_eligible=pl.Series([True, True, True, True, False, True]),
+    )
+    assert suppression_counts(scored) == {"live_marker": 1, "outcome_no_concern": 1}

@@ -1,0 +1,87 @@
+"""pipelines/scoring_week.py: the week's list from hand-written rows (suppression, capacity, knowledge)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from warehouse_rows import Landlord
+
+from pipelines.scoring_week import EVIDENCE_COLUMNS, LISTED_COLUMNS, score_week
+from pipelines.settings import Settings, load_settings
+
+AS_OF = dt.date(2025, 6, 29)
+
+
+def settings_with_capacity(repairs_admin: int, tst: int) -> Settings:
+    data = load_settings().model_dump()
+    data["teams"]["repairs_admin"]["capacity_per_week"] = repairs_admin
+    data["teams"]["tst"]["capacity_per_week"] = tst
+    return Settings.model_validate(data)
+
+
+def pattern(ll: Landlord, tenancy: str, prop: str, days: list[str], **kw: object) -> None:
+    for i, day in enumerate(days):
+        ll.repair(f"{tenancy}-{i}", prop, tenancy, day, ("lock_change",), "external", **kw)  # type: ignore[arg-type]
+
+
+def landlord(settings: Settings) -> Landlord:
+    ll = Landlord(settings)
+    for i in range(1, 9):
+        ll.home(f"T{i}", f"P{i}", block=f"B{i}")
+    recent = ["2025-05-01", "2025-05-20", "2025-06-10"]
+    pattern(ll, "T1", "P1", recent)  # repairs only
+    pattern(ll, "T2", "P2", [*recent, "2025-06-20"])  # repairs only, more of them
+    pattern(ll, "T3", "P3", recent)
+    ll.asb("C3", "T3", "2025-05-05", "Shouting")  # repairs + ASB: TST
+    pattern(ll, "T4", "P4", recent)
+    ll.known_case("T4", "Sanctuary Scheme", "2025-04-01")  # live marker: never listed
+    pattern(ll, "T5", "P5", ["2024-09-01", "2024-09-20", "2024-10-10"])
+    ll.known_case("T5", "MARAC", "2024-08-01", end="2024-12-31")  # flags only while live: not listed
+    pattern(ll, "T6", "P6", ["2024-09-01", *recent])
+    ll.known_case("T6", "MARAC", "2024-08-01", end="2024-12-31")  # lapsed, then a new pattern: back
+    pattern(ll, "T7", "P7", recent, known_on="2025-07-06")  # learnt after the as-of date
+    pattern(ll, "T8", "P8", recent)
+    ll.outcome("T8", "no_concern", "2025-06-15")  # reviewed after its last red flag
+    return ll
+
+
+def test_the_weekly_list_respects_suppression_routing_capacity_and_knowledge_time() -> None:
+    settings = settings_with_capacity(repairs_admin=2, tst=5)
+    week = score_week(landlord(settings).con, settings, AS_OF)
+    assert week.listed.columns == list(LISTED_COLUMNS)
+    assert week.listed.select("team", "rank", "tenancy_ref").rows() == [
+        ("repairs_admin", 1, "T2"),  # four lock changes outrank three
+        # T6 has the same points as T1 but counts only since its marker lapsed (1 Jan): less exposure, so its
+        # three red flags are more surprising against its peers
+        ("repairs_admin", 2, "T6"),
+        ("tst", 1, "T3"),
+    ]
+    assert week.carried.select("tenancy_ref", "team").rows() == [("T1", "repairs_admin")]
+    assert week.suppressed == {"live_marker": 1, "outcome_no_concern": 1}
+    listed_or_carried = set(week.listed["tenancy_ref"]) | set(week.carried["tenancy_ref"])
+    assert not listed_or_carried & {"T4", "T5", "T7", "T8"}
+    assert week.features.height == 8
+
+
+def test_reasons_and_evidence_for_listed_households_only() -> None:
+    settings = settings_with_capacity(repairs_admin=5, tst=5)
+    week = score_week(landlord(settings).con, settings, AS_OF)
+    t3 = week.listed.filter(pl.col("tenancy_ref") == "T3").row(0, named=True)
+    assert t3["reasons"].startswith("3 external door lock changes (1 May, 20 May, 10 Jun)")
+    assert "ASB complaint about the household: shouting (5 May)" in t3["reasons"]
+    assert week.evidence.columns == list(EVIDENCE_COLUMNS)
+    assert set(week.evidence["tenancy_ref"]) == set(week.listed["tenancy_ref"])
+    t6 = week.evidence.filter(pl.col("tenancy_ref") == "T6")
+    assert t6["on"].to_list() == sorted(t6["on"].to_list())
+    assert t6["on"].min() == dt.date(
+        2025, 5, 1
+    )  # the flag before the marker lapsed is not behind the listing
+
+
+def test_the_same_input_gives_the_same_list() -> None:
+    settings = settings_with_capacity(repairs_admin=2, tst=5)
+    ll = landlord(settings)
+    first = score_week(ll.con, settings, AS_OF)
+    second = score_week(ll.con, settings, AS_OF)
+    assert first.listed.equals(second.listed) and first.carried.equals(second.carried)

@@ -1,0 +1,153 @@
+"""repairs__classified: each innocent look-alike rule on hand-written rows (default settings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warehouse_rows import Landlord
+
+AS_OF = "2025-06-30"
+
+
+def classified(ll: Landlord, **overrides: Any) -> dict[str, dict[str, Any]]:
+    ll.build(AS_OF, upto="intermediate/repairs__classified", **overrides)
+    return {r["job_ref"]: r for r in ll.table("repairs__classified").to_dicts()}
+
+
+def test_a_plain_red_flag_counts_and_cancelled_or_unflagged_jobs_are_not_red_flags() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1")
+    ll.repair("J1", "P1", "T1", "2025-05-01")
+    ll.repair("J2", "P1", "T1", "2025-05-02", status="cancelled")
+    ll.repair("J3", "P1", "T1", "2025-05-03", categories=())
+    rows = classified(ll)
+    assert set(rows) == {"J1"}
+    assert rows["J1"]["is_counted"] is True and rows["J1"]["discount_reason"] is None
+
+
+def test_lock_change_within_the_grace_period_of_a_new_tenancy_is_discounted() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1", start="2025-04-01")
+    ll.repair("J1", "P1", "T1", "2025-04-29")  # 28 days after the start: within the 28-day grace
+    ll.repair("J2", "P1", "T1", "2025-04-30")  # 29 days: counts
+    ll.repair("J3", "P1", "T1", "2025-04-10", categories=("window_damage",))  # not a lock change: counts
+    rows = classified(ll)
+    assert rows["J1"]["is_tenancy_start"] and rows["J1"]["discount_reason"] == "tenancy_start"
+    assert rows["J2"]["is_counted"] and rows["J3"]["is_counted"]
+
+
+def test_void_jobs_are_discounted() -> None:
+    ll = Landlord()
+    ll.property("P1")
+    ll.tenancy("T0", "P1", "2020-01-01", end="2025-03-31")
+    ll.repair("J1", "P1", None, "2025-04-10")  # no tenancy, nobody living there: void
+    ll.repair("J2", "P1", "T0", "2025-04-12")  # raised under a tenancy that had ended
+    ll.repair("J3", "P1", "T0", "2025-03-01", priority="void")
+    rows = classified(ll)
+    assert all(rows[j]["is_void"] and rows[j]["discount_reason"] == "void" for j in ("J1", "J2", "J3"))
+
+
+def test_communal_jobs_are_discounted() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1")
+    ll.property("BLK1", kind="communal")
+    ll.repair("J1", "BLK1", None, "2025-05-01")  # a communal property
+    ll.repair("J2", "P1", "T1", "2025-05-02", communal_text=True)  # the text says communal
+    ll.repair("J3", "P1", None, "2025-05-03")  # no tenancy on the job while the home was let
+    rows = classified(ll)
+    assert all(
+        rows[j]["is_communal"] and rows[j]["discount_reason"] == "communal" for j in ("J1", "J2", "J3")
+    )
+
+
+def test_damage_at_three_homes_of_one_block_within_the_window_is_a_cluster() -> None:
+    ll = Landlord()
+    for i in (1, 2, 3, 4):
+        ll.home(f"T{i}", f"P{i}", block="B1" if i < 4 else "B2")
+    window = ("window_damage",)
+    ll.repair("J1", "P1", "T1", "2025-05-01", window)
+    ll.repair("J2", "P2", "T2", "2025-05-10", window)
+    ll.repair("J3", "P3", "T3", "2025-05-15", window)  # 14 days after J1: P1, P2, P3 -> 3 homes
+    ll.repair("J4", "P4", "T4", "2025-05-05", window)  # another block
+    ll.repair("J5", "P1", "T1", "2025-05-02")  # a lock change is not vandalism damage
+    ll.repair("J6", "P1", "T1", "2025-06-20", window)  # P1 alone five weeks later
+    rows = classified(ll)
+    assert [rows[j]["block_homes_nearby"] for j in ("J1", "J2", "J3", "J4", "J6")] == [3, 3, 3, 1, 1]
+    assert [rows[j]["is_block_cluster"] for j in ("J1", "J2", "J3", "J4", "J5", "J6")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+def test_two_homes_are_not_a_cluster_with_the_default_minimum_of_three() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1")
+    ll.home("T2", "P2")
+    ll.repair("J1", "P1", "T1", "2025-05-01", ("door_damage",))
+    ll.repair("J2", "P2", "T2", "2025-05-03", ("door_damage",))
+    rows = classified(ll)
+    assert not rows["J1"]["is_block_cluster"]
+    assert classified(ll, block_cluster_min_households=2)["J1"]["is_block_cluster"]
+
+
+def test_planned_programmes_and_priority_planned_are_discounted_but_never_lost_keys() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1", estate="E1")
+    ll.home("T2", "P2", estate="E2", block="B2")
+    ll.planned("Front door renewal", "2025-04-01", "2025-05-31", estate="E1")
+    ll.repair("J1", "P1", "T1", "2025-04-15", ("door_damage", "lock_change"))  # in the programme
+    ll.repair("J2", "P1", "T1", "2025-04-16", ("lost_keys",))  # programmes don't lose keys
+    ll.repair("J3", "P1", "T1", "2025-06-10", ("door_damage",))  # after the programme ended
+    ll.repair("J4", "P2", "T2", "2025-04-15", ("door_damage",))  # another estate
+    ll.repair("J5", "P2", "T2", "2025-04-20", ("window_damage",), priority="planned")
+    rows = classified(ll)
+    assert [rows[j]["is_planned"] for j in ("J1", "J2", "J3", "J4", "J5")] == [
+        True,
+        False,
+        False,
+        False,
+        True,
+    ]
+
+
+def test_planned_works_match_the_property_or_the_block() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1", block="B1")
+    ll.home("T2", "P2", block="B9")
+    ll.planned("Windows", "2025-04-01", prop="P2")
+    ll.planned("Windows", "2025-04-01", block="B1")
+    ll.repair("J1", "P1", "T1", "2025-04-15", ("window_damage",))
+    ll.repair("J2", "P2", "T2", "2025-04-15", ("window_damage",))
+    rows = classified(ll)
+    assert rows["J1"]["is_planned"] and rows["J2"]["is_planned"]
+
+
+def test_a_single_police_referenced_incident_is_context_but_repeated_ones_count() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1")
+    ll.home("T2", "P2", block="B2")
+    # T1: one burglary: forced entry with a crime reference, then reglazing and a new lock within 14 days
+    ll.repair("J1", "P1", "T1", "2025-02-03", ("forced_entry",), police=True)
+    ll.repair("J2", "P1", "T1", "2025-02-05", ("window_damage",))
+    ll.repair("J3", "P1", "T1", "2025-02-17", ("lock_change",))  # 14 days later: same incident
+    ll.repair("J4", "P1", "T1", "2025-03-10", ("lock_change",))  # 35 days later: counts
+    # T2: police-referenced entries in February and May: two incidents, so a pattern
+    ll.repair("J5", "P2", "T2", "2025-02-03", ("forced_entry",), police=True)
+    ll.repair("J6", "P2", "T2", "2025-05-03", ("forced_entry",), police=True)
+    rows = classified(ll)
+    assert [rows[j]["is_police_incident"] for j in ("J1", "J2", "J3", "J4")] == [True, True, True, False]
+    assert rows["J1"]["discount_reason"] == "police_reference"
+    assert rows["J5"]["is_counted"] and rows["J6"]["is_counted"]
+
+
+def test_discounts_are_independent_booleans_and_the_reason_is_the_first_that_fired() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1", start="2025-05-01")
+    ll.repair("J1", "P1", "T1", "2025-05-02", priority="void")
+    row = classified(ll)["J1"]
+    assert row["is_void"] and row["is_tenancy_start"] and row["discount_reason"] == "void"
+    assert row["is_counted"] is False
