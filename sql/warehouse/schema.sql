@@ -217,11 +217,16 @@ create table if not exists outcomes (
 
 -- The audit trail (append-only; triggers are not available in DuckDB, so the product only ever inserts
 -- and the tests check that no code path updates or deletes it).
+-- Hash chain: row_hash = sha256 of the row's content and prev_hash (the previous row's row_hash, in audit_id
+-- order; 64 zeros for the first row), so an out-of-band edit or deletion is detected by
+-- pipelines/audit.py: verify_audit_chain. recorded_at is UTC.
 create table if not exists audit_log (
     audit_id bigint not null,
     recorded_at timestamp not null,
     actor varchar not null,
     action varchar not null,
     tenancy_ref varchar,
-    detail varchar not null
+    detail varchar not null,
+    prev_hash varchar,
+    row_hash varchar
 );
