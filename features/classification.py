@@ -22,6 +22,8 @@ LOCATIONS: tuple[str, ...] = ("external", "internal", "unknown")
 
 # What a mask leaves behind: a clause break, so words on either side of a look-alike never link up.
 _BREAK = " , "
+# What a dash between words becomes: a word of its own, which a negation never reaches past.
+_SOFT_BREAK = "~"
 _TERM = re.compile(r"\{([a-z_]+)\}")
 _CONTEXT = r"(?P<ctx>(?:[^\s,]+ ){0,2}?)"
 _GAP = re.compile(r"(~~?)(\d+)")
@@ -78,7 +80,7 @@ class Vocabulary:
             gap = int(neg.get("max_gap_words", 3))
             cues = _alternation(str(c) for c in neg["cues"])
             targets = _alternation(str(t) for t in neg["targets"])
-            negation = _checked(rf"\b{cues}\s+(?:[^\s,]+\s+){{0,{gap}}}?{targets}\b", "negation")
+            negation = _checked(rf"\b{cues}\s+(?:[^\s,~]+\s+){{0,{gap}}}?{targets}\b", "negation")
 
         cats = data.get("categories") or {}
         unknown = sorted(set(cats) - set(CATEGORIES))
@@ -94,7 +96,9 @@ class Vocabulary:
                 CategoryRules(
                     name=name,
                     patterns=patterns,
-                    look_alikes=_union(spec.get("look_alikes"), terms, f"categories.{name}.look_alikes"),
+                    look_alikes=_union(
+                        spec.get("look_alikes"), terms, f"categories.{name}.look_alikes", across_dashes=False
+                    ),
                     never_when=_union(spec.get("never_when"), terms, f"categories.{name}.never_when"),
                 )
             )
@@ -112,11 +116,13 @@ class Vocabulary:
         )
 
 
-def compile_pattern(pattern: str, terms: Mapping[str, str]) -> str:
+def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bool = True) -> str:
     """One vocabulary pattern as a regular expression: ``{term}`` expanded, ``~N`` a gap of up to N words.
 
     Tokens are separated by spaces outside brackets; consecutive tokens match with spaces between them. A gap
-    never crosses a clause break (","), so words in different sentences never combine.
+    never crosses a clause break (","), so words in different sentences never combine. With
+    ``across_dashes=False`` (look-alikes) a ``~N`` gap does not cross a dash between words either:
+    "no access - door kicked" is not an access door.
     """
     tokens = _tokens(pattern)
     out: list[str] = []
@@ -124,7 +130,7 @@ def compile_pattern(pattern: str, terms: Mapping[str, str]) -> str:
     for tok in tokens:
         gap = _GAP.fullmatch(tok)
         if gap:
-            word = r"\S+" if gap.group(1) == "~~" else r"[^\s,]+"
+            word = r"\S+" if gap.group(1) == "~~" else (r"[^\s,]+" if across_dashes else r"[^\s,~]+")
             pending_gap = (word, int(gap.group(2)))
             continue
         piece = _expand(tok, terms)
@@ -152,9 +158,11 @@ def normalised_texts(texts: pl.Expr, vocab: Vocabulary) -> pl.Expr:
         .str.replace_many({"²": "2", "&": " and ", "/": " / ", "|": " "})
         .str.replace_all(r"\bre-", "re")
         .str.replace_all(r"\.(?:\s|$)|[,;:!?\r\n\t]+", _BREAK)
+        # a dash between words ("no access - door"): a soft break that patterns cross, negation does not
+        .str.replace_all(r"(?:^|\s)[-–—]+(?:\s|$)", f" {_SOFT_BREAK} ")
         .str.replace_all(r"([a-z])\.", "${1} ")
         # each word gets its own pair of spaces so word-for-word swaps can sit side by side
-        .str.replace_all(r"[^a-z0-9,./]+", "  ")
+        .str.replace_all(r"[^a-z0-9,./~]+", "  ")
     )
     expr = pl.concat_str([pl.lit("  "), expr, pl.lit("  ")])
     if vocab.words:
@@ -363,7 +371,7 @@ def _tokens(pattern: str) -> list[str]:
     return tokens
 
 
-def _union(patterns: Any, terms: Mapping[str, str], where: str) -> str | None:
+def _union(patterns: Any, terms: Mapping[str, str], where: str, *, across_dashes: bool = True) -> str | None:
     if not patterns:
         return None
     if isinstance(patterns, str) or not isinstance(patterns, Sequence):
@@ -371,7 +379,9 @@ def _union(patterns: Any, terms: Mapping[str, str], where: str) -> str | None:
     compiled = []
     for i, p in enumerate(patterns):
         try:
-            compiled.append(_checked(compile_pattern(str(p), terms), f"{where}[{i}] {p!r}"))
+            compiled.append(
+                _checked(compile_pattern(str(p), terms, across_dashes=across_dashes), f"{where}[{i}] {p!r}")
+            )
         except VocabularyError as exc:
             raise VocabularyError(f"{where}[{i}]: {exc}") from None
     return _checked("|".join(compiled), where)
