@@ -1,0 +1,194 @@
+"""Flow ``ingest-extracts`` and ``redflags ingest``: load whatever is new in a landlord's extracts folder.
+
+``ingest_folder`` is the plain function other flows and the tests call; the flow wraps it in retrying I/O
+tasks
+(re-running a load is safe: files already loaded are skipped by their sha256).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import UserError
+from pipelines.loading import Classifier, IngestSummary, load_extract
+from pipelines.mapping import CANONICAL, Mapping, load_mapping
+from pipelines.progress import Progress, get_progress
+from pipelines.warehouse import Warehouse, next_id, open_warehouse
+
+log = logging.getLogger(__name__)
+
+
+def ingest_folder(
+    wh: Warehouse,
+    extracts_dir: str | Path,
+    mapping: Mapping,
+    *,
+    classify: Classifier,
+    progress: Progress | None = None,
+    out_dir: str | Path | None = None,
+    today: dt.date | None = None,
+) -> IngestSummary:
+    """Load every new file of every mapped extract; one ``runs`` row records the run. Bad files never raise:
+    they are in ``summary.failures`` (and the quarantine table) and the other files load."""
+    progress = progress or get_progress()
+    extracts_dir = Path(extracts_dir)
+    if not extracts_dir.is_dir():
+        raise UserError(f"the extracts folder {extracts_dir} does not exist")
+    today = today or dt.date.today()
+    started = time.perf_counter()
+    run_id = next_id(wh.con, "seq_run_id")
+    wh.con.execute(
+        "insert into runs (run_id, kind, started_at, status) values ($r, 'ingest', current_timestamp, "
+        "'running')",
+        {"r": run_id},
+    )
+    summary = IngestSummary(run_id=run_id)
+    status = "failed"
+    # Per-file commits would checkpoint every 16 MB of WAL, writing data twice: checkpoint once at the end.
+    threshold = wh.con.sql("select current_setting('checkpoint_threshold')").fetchall()[0][0]
+    wh.con.execute("set checkpoint_threshold = '1GB'")
+    try:
+        for (
+            name
+        ) in CANONICAL:  # contract order: reference extracts last is not needed, raw tables are independent
+            spec = mapping.extracts.get(name)
+            if spec is None:
+                continue
+            with progress.stage(f"Loading {name}"):
+                load_extract(
+                    wh,
+                    extracts_dir,
+                    name,
+                    spec,
+                    classify=classify,
+                    run_id=run_id,
+                    today=today,
+                    summary=summary,
+                    progress=progress,
+                )
+        status = "ok" if summary.ok else "files_failed"
+    finally:
+        summary.seconds = time.perf_counter() - started
+        wh.con.execute(
+            "update runs set finished_at = current_timestamp, status = $s, files_loaded = $fl, "
+            "files_failed = $ff, rows_loaded = $rl, rows_quarantined = $rq, detail = $d where run_id = $r",
+            {
+                "s": status,
+                "fl": summary.files_loaded,
+                "ff": summary.files_failed,
+                "rl": summary.rows_loaded,
+                "rq": summary.rows_quarantined,
+                "d": f"{summary.files_skipped} files already loaded",
+                "r": run_id,
+            },
+        )
+        wh.con.execute("set checkpoint_threshold = $t", {"t": str(threshold)})
+        if wh.path != ":memory:":
+            wh.con.execute("checkpoint")
+    if out_dir is not None:
+        from pipelines.validation import write_quality_page
+
+        write_quality_page(Path(out_dir), summary, mapping.landlord)
+    progress.say(
+        f"Ingest: {summary.files_loaded} file(s) loaded, {summary.files_skipped} already loaded, "
+        f"{summary.files_failed} not loaded; {summary.rows_loaded:,} rows loaded, "
+        f"{summary.rows_quarantined:,} quarantined ({summary.seconds:.1f} s)"
+    )
+    return summary
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Prefect
+
+
+def _retry_io(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what may pass on a second try (a locked database, a file share blinking), not bad input."""
+    try:
+        state.result()
+    except UserError:
+        return False
+    except (OSError, TimeoutError):
+        return True
+    except Exception as exc:  # duckdb.IOException and friends
+        return type(exc).__name__ in {"IOException", "ConnectionException"}
+    return False
+
+
+def _make_flow() -> Any:
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    @task(name="read-mapping", cache_policy=NO_CACHE)
+    def read_mapping(path: str) -> Mapping:
+        return load_mapping(path)
+
+    @task(
+        name="load-new-files",
+        retries=2,
+        retry_delay_seconds=10,
+        retry_condition_fn=_retry_io,
+        cache_policy=NO_CACHE,
+    )
+    def load_new_files(
+        db: str, allow_unencrypted: bool, extracts: str, mapping: Mapping, out: str | None, config: str | None
+    ) -> IngestSummary:
+        from pipelines.classify_file import classifier_from_settings
+        from pipelines.settings import load_settings
+
+        classify = classifier_from_settings(load_settings(config).classification)
+        wh = open_warehouse(db, allow_unencrypted=allow_unencrypted)
+        try:
+            return ingest_folder(wh, extracts, mapping, classify=classify, out_dir=out)
+        finally:
+            wh.close()
+
+    @flow(name="ingest-extracts")
+    def ingest_extracts(
+        extracts: str,
+        mapping: str,
+        db: str,
+        out: str | None = None,
+        allow_unencrypted: bool = False,
+        config: str | None = None,
+    ) -> IngestSummary:
+        landlord_mapping = read_mapping(mapping)
+        return load_new_files(db, allow_unencrypted, extracts, landlord_mapping, out, config)
+
+    return ingest_extracts
+
+
+_FLOW: Any = None
+
+
+def ingest_extracts_flow() -> Any:
+    """The Prefect flow (built on first use so importing this module stays light)."""
+    global _FLOW
+    if _FLOW is None:
+        _FLOW = _make_flow()
+    return _FLOW
+
+
+def main(args: argparse.Namespace) -> int:
+    """``redflags ingest``: exits non-zero, after loading the other files, if any file could not be loaded."""
+    load_mapping(args.mapping)  # a bad mapping is one clear sentence before Prefect starts
+    summary: IngestSummary = ingest_extracts_flow()(
+        extracts=args.extracts,
+        mapping=args.mapping,
+        db=args.db,
+        out=getattr(args, "out", None),
+        allow_unencrypted=bool(getattr(args, "allow_unencrypted", False)),
+        config=getattr(args, "config", None),
+    )
+    progress = get_progress()
+    for message in summary.row_messages[:20]:
+        progress.say(f"  quarantined: {message}")
+    if summary.failures:
+        for message in summary.failures:
+            progress.say(f"  not loaded: {message}")
+        raise UserError(f"{summary.files_failed} file(s) not loaded; the first: {summary.failures[0]}")
+    return 0

@@ -1,0 +1,819 @@
+"""Typed conversion, row-level quarantine and the transactional load of one extract's new files.
+
+The shape of a load (``load_extract``):
+
+1. find the extract's files (natural order), fingerprint them, skip those already loaded (by sha256);
+2. read each file's header and match the mapping (a missing required column fails that file only);
+3. read the new files in chunks of whole files into a text stage table (``readers.read_batch``);
+4. convert to canonical types in one SQL statement, one ``<column>__problem`` per column (``convert_sql``);
+5. file-level checks on the converted batch (a month-first date file without ``date_format``);
+6. validate the batch with Great Expectations (``validation.validate_batch``);
+7. classify free text (unique texts only) and encrypt it;
+8. per file, one transaction: raw rows, quarantine rows, the ``loaded_files`` row and its validation results.
+
+Row numbers are the ones a person sees when opening the file; quarantine reasons name the column (the
+landlord's
+header) and never hold a cell's value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.mapping import (
+    CANONICAL,
+    PLANNED_WORKS_PLACE,
+    CanonicalColumn,
+    CanonicalExtract,
+    ExtractMapping,
+)
+from pipelines.progress import Progress
+from pipelines.readers import (
+    FileProblem,
+    RowReject,
+    SourceFile,
+    fingerprint,
+    prepare_file,
+    quote_identifier,
+    read_batch,
+    resolve_files,
+)
+from pipelines.warehouse import Warehouse, next_id, query, transaction
+
+log = logging.getLogger(__name__)
+
+Classifier = Callable[[pl.Series, pl.Series | None], pl.DataFrame]
+
+EARLIEST_EVENT = dt.date(1990, 1, 1)
+# A weekly rent snapshot dated on a Friday may carry the coming Sunday as its week-ending date.
+FUTURE_GRACE_DAYS = {"week_ending": 6}
+# Chunks of whole files keep memory flat however long the history: about 1-3 M rows of text per chunk.
+CHUNK_BYTES = 160 * 1024 * 1024
+CHUNK_FILES = 500
+
+DMY_FORMATS = (
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d.%m.%Y",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d %b %Y",
+    "%d-%b-%Y",
+    "%d %B %Y",
+    "%d-%B-%Y",
+    "%d %b %Y %H:%M",
+    "%d-%b-%Y %H:%M:%S",
+)
+MDY_FORMATS = (
+    "%m/%d/%Y",
+    "%m-%d-%Y",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+)
+# ISO dates are unambiguous, and Excel date cells reach us as ISO text, so they are accepted whatever the
+# mapping says.
+ISO_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y/%m/%d",
+)
+# Four-digit years only: '03/04/25' is refused rather than read as the year 25.
+DATE_SHAPE = (
+    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}([ T].*)?"
+    r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T].*)?"
+    r"|\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{4}( .*)?"
+)
+NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}( .*)?"
+AMOUNT_SHAPE = r"\(?[-+]?£?[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\)?|\(?[-+]?£?[-+]?\.\d+\)?"
+
+RAW_EXTRA = {
+    "repairs": ("categories", "location", "evidence", "has_police_ref", "is_communal_text"),
+    "recharges": ("categories",),
+}
+
+
+@dataclass
+class FileOutcome:
+    extract: str
+    file_name: str
+    status: str  # loaded / skipped / failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    known_on: dt.date | None = None
+    message: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    run_id: int | None = None
+    files: list[FileOutcome] = field(default_factory=list)
+    # Up to a few hundred row-level messages ("file row N, column 'X' (job_ref): reason"), for the person
+    # running it.
+    row_messages: list[str] = field(default_factory=list)
+    validation: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    # Seconds per step (read, convert, validate, free_text, insert, ...), summed over extracts: for the
+    # benchmark.
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - started
+
+    def _count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def files_loaded(self) -> int:
+        return self._count("loaded")
+
+    @property
+    def files_skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def files_failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def failed_files(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def failures(self) -> list[str]:
+        """One sentence per file not loaded, naming the file (and row and column where there is one)."""
+        return [f.message or f.file_name for f in self.failed_files]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        return self.files_failed == 0
+
+
+MAX_ROW_MESSAGES = 200
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Knowledge time
+
+
+_NAME_DATES = (
+    (re.compile(r"(?<!\d)(\d{4})[-_.](\d{2})[-_.](\d{2})(?!\d)"), ("y", "m", "d")),
+    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), ("y", "m", "d")),
+    (re.compile(r"(?<!\d)(\d{2})[-_.](\d{2})[-_.](\d{4})(?!\d)"), ("d", "m", "y")),
+)
+
+
+def known_on_from_name(name: str, today: dt.date) -> dt.date:
+    """The extract date in a file name (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, with - _ or .), else ``today``.
+
+    Conservative: only real calendar dates from 1990 up to today count; several dates (a period export) give
+    the
+    latest, the day the period's data was known.
+    """
+    stem = Path(name).name
+    found: list[dt.date] = []
+    for pattern, order in _NAME_DATES:
+        for m in pattern.finditer(stem):
+            parts = dict(zip(order, (int(g) for g in m.groups()), strict=True))
+            try:
+                d = dt.date(parts["y"], parts["m"], parts["d"])
+            except ValueError:
+                continue
+            if EARLIEST_EVENT <= d <= today:
+                found.append(d)
+    return max(found) if found else today
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Conversion SQL
+
+
+def _p(name: str) -> str:
+    """A bound-parameter name for a canonical column (identifiers are canonical, never the landlord's)."""
+    if not re.fullmatch(r"[a-z_]+", name):
+        raise ValueError(name)
+    return name
+
+
+def _text_sql(col: str) -> str:
+    return f"nullif(trim({quote_identifier(col)}), '')"
+
+
+def convert_sql(
+    extract: CanonicalExtract, spec: ExtractMapping, stage: str, out: str
+) -> tuple[str, dict[str, Any]]:
+    """SQL creating ``out`` from the text stage: typed canonical columns, ``<col>__problem`` text per column,
+    ``<col>__readable`` for typed columns, ``<col>__mdy``/``<col>__dmy`` hints for day-first detection,
+    ``__bad``.
+
+    Four layers, so each parse runs once per value: text -> raw parse -> checked value -> typed columns and
+    problems.
+    Bound parameters: formats, value maps, allowed values, and the per-file ``$known_on`` list (from the
+    caller).
+    """
+    params: dict[str, Any] = {}
+    dayfirst_default = spec.date_format is None
+    date_formats = list(DMY_FORMATS + ISO_FORMATS) if dayfirst_default else [spec.date_format, *ISO_FORMATS]
+    params["earliest"] = EARLIEST_EVENT
+    value_map = spec.value_map
+    text_layer: list[str] = ["__file_idx", "__row"]
+    parse_layer: list[str] = ["*"]
+    check_layer: list[str] = ["*"]
+    outer: list[str] = ["__file_idx", "__row"]
+    problems: list[str] = []
+
+    def qi(name: str) -> str:
+        return quote_identifier(name)
+
+    for c in extract.columns:
+        q = qi(c.name)
+        text = qi(c.name + "__text")
+        text_layer.append(f"{_text_sql(c.name)} as {text}")
+        blank = f"when {text} is null then 'blank'" if c.required else ""
+        pn = _p(c.name)
+        if c.name in value_map:
+            params[f"vk_{pn}"] = list(value_map[c.name])
+            params[f"vv_{pn}"] = list(value_map[c.name].values())
+            mapped = f"coalesce(($vv_{pn})[list_position($vk_{pn}, lower({text}))], {text})"
+        else:
+            mapped = text
+        if c.kind == "text":
+            outer.append(f"{mapped} as {q}")
+            problem = f"case {blank} end" if blank else "NULL"
+        elif c.kind == "category":
+            params[f"allowed_{pn}"] = list(c.allowed)
+            params[f"folded_{pn}"] = [_fold_py(a) for a in c.allowed]
+            folded = qi(c.name + "__mapped")
+            parse_layer.append(f"{_fold_sql(mapped)} as {folded}")
+            check_layer.append(
+                f"($allowed_{pn})[list_position($folded_{pn}, {folded})] as {qi(c.name + '__value')}"
+            )
+            value = qi(c.name + "__value")
+            outer += [f"{value} as {q}", folded]  # GX checks the folded value, before it is made canonical
+            problem = (
+                f"case {blank} when {text} is not null and {value} is null then "
+                f"'not one of {', '.join(c.allowed)} (after the mapping''s value map)' end"
+            )
+        elif c.kind in ("date", "timestamp"):
+            raw = qi(c.name + "__p0")
+            parsed = qi(c.name + "__parsed")
+            # Two-digit years ('03/04/25' -> the year 25) fall to the year check below.
+            parse_layer.append(f"try_strptime({text}, $date_formats_{pn}) as {raw}")
+            params[f"date_formats_{pn}"] = list(date_formats)
+            check_layer.append(f"case when year({raw}) between 1000 and 9999 then {raw} end as {parsed}")
+            outer.append(f"{parsed} as {q}" if c.kind == "timestamp" else f"cast({parsed} as DATE) as {q}")
+            if dayfirst_default:
+                params["mdy_formats"] = list(MDY_FORMATS)
+                numeric = f"regexp_full_match({text}, '{NUMERIC_DATE}')"
+                # Month-first only: unreadable day-first but fine month-first (12/31/2025); evaluated for
+                # failures only.
+                outer.append(
+                    f"case when {parsed} is null and {text} is not null then coalesce({numeric} and "
+                    f"try_strptime({text}, $mdy_formats) is not null, false) else false end "
+                    f"as {qi(c.name + '__mdy')}"
+                )
+                # Day-first only: a day above 12, written day first (not ISO, whose fifth character is '-').
+                outer.append(
+                    f"coalesce(day({parsed}) > 12 and substr({text}, 5, 1) <> '-', false) "
+                    f"as {qi(c.name + '__dmy')}"
+                )
+            shape = f"regexp_full_match({text}, '{DATE_SHAPE}')"
+            hint = (
+                "day-first, e.g. 31/01/2025, or ISO 2025-01-31"
+                if dayfirst_default
+                else "the mapping's date_format or ISO"
+            )
+            unreadable = (
+                f"when {parsed} is null and {shape} then 'not a real calendar date' "
+                f"when {parsed} is null then 'not a date ({hint.replace(chr(39), chr(39) * 2)})' "
+            )
+            range_checks = ""
+            if c.is_event:
+                grace = int(FUTURE_GRACE_DAYS.get(c.name, 0))
+                range_checks = (
+                    f"when cast({parsed} as DATE) < $earliest then 'before 1990' "
+                    f"when cast({parsed} as DATE) > $known_on[__file_idx + 1] + {grace} "
+                    "then 'after the extract date of the file' "
+                )
+            problem = f"case {blank} when {text} is null then NULL {unreadable}{range_checks}end"
+            outer.append(f"({text} is null or {parsed} is not null) as {qi(c.name + '__readable')}")
+        else:
+            value = qi(c.name + "__value")
+            if c.kind == "amount":
+                core = f"replace({text}, ' ', '')"
+                unbracketed = f"regexp_replace({core}, '^\\((.*)\\)$', '\\1')"
+                digits = f"replace(replace(replace({unbracketed}, '£', ''), ',', ''), '+', '')"
+                # Plain numbers take the fast path; only the rest go through the pattern for £, commas and
+                # brackets.
+                parse_layer.append(
+                    f"coalesce(try_cast({text} as DECIMAL(14, 2)), "
+                    f"case when regexp_full_match({core}, '{AMOUNT_SHAPE}') and "
+                    f"(starts_with({core}, '(') = ends_with({core}, ')')) then "
+                    f"try_cast({digits} as DECIMAL(14, 2)) * (case when starts_with({core}, '(') then -1 "
+                    f"else 1 end) "
+                    f"end) as {value}"
+                )
+                what = "an amount of money (e.g. £1,234.50, -£12.30 or (£12.30))"
+            else:
+                parse_layer.append(f"try_cast(regexp_replace({text}, '\\.0+$', '') as INTEGER) as {value}")
+                what = "a whole number"
+            outer.append(f"{value} as {q}")
+            outer.append(f"({text} is null or {value} is not null) as {qi(c.name + '__readable')}")
+            problem = f"case {blank} when {text} is not null and {value} is null then 'not {what}' end"
+        outer.append(f"{problem} as {qi(c.name + '__problem')}")
+        problems.append(qi(c.name + "__problem"))
+    if extract.name == "planned_works":
+        place = ", ".join(_text_sql(n) for n in PLANNED_WORKS_PLACE)
+        text_layer.append(f"coalesce({place}) as __place")
+        outer.append("__place")
+        outer.append(
+            "case when __place is null then 'none of property_ref, block_ref, estate is given' end as "
+            "__place__problem"
+        )
+        problems.append("__place__problem")
+    sql = (
+        f"create or replace temp table {qi(out)} as "
+        f"select *, ({' or '.join(f'{p} is not null' for p in problems)}) as __bad from ("
+        f"select {', '.join(outer)} from ("
+        f"select {', '.join(check_layer)} from ("
+        f"select {', '.join(parse_layer)} from ("
+        f"select {', '.join(text_layer)} from {qi(stage)}))))"
+    )
+    return sql, params
+
+
+def _fold_py(value: str) -> str:
+    """'No_Access', 'no-access' and 'No Access' compare equal (the SQL twin below is plain string "
+    "functions: fast)."""
+    return value.lower().replace("_", " ").replace("-", " ").strip()
+
+
+def _fold_sql(expr: str) -> str:
+    return f"trim(replace(replace(lower({expr}), '_', ' '), '-', ' '))"
+
+
+def key_columns(extract: CanonicalExtract) -> tuple[str, ...]:
+    """Columns of the conversion output that make up the extract's key (planned works: place, programme, "
+    "start)."""
+    if extract.name == "planned_works":
+        return ("__place", "programme", "start_date")
+    return extract.key
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The load of one extract
+
+
+@dataclass
+class _Batch:
+    files: list[SourceFile]
+    known_on: list[dt.date]
+    file_ids: list[int | None]
+
+
+def load_extract(
+    wh: Warehouse,
+    extracts_dir: Path,
+    name: str,
+    spec: ExtractMapping,
+    *,
+    classify: Classifier,
+    run_id: int | None,
+    today: dt.date,
+    summary: IngestSummary,
+    progress: Progress,
+) -> None:
+    """Load every new file of one extract; outcomes (and row messages) are appended to ``summary``."""
+    extract = CANONICAL[name]
+    con = wh.con
+    paths = resolve_files(extracts_dir, spec.files)
+    if not paths:
+        progress.say(f"{name}: no files match {', '.join(spec.files)}")
+        return
+    loaded_hashes = {r[0] for r in con.sql("select sha256 from loaded_files").fetchall()}
+    with tempfile.TemporaryDirectory(prefix="redflags-ingest-") as tmp:
+        new: list[SourceFile] = []
+        seen_now: set[str] = set()
+        for path in paths:
+            rel = str(path.relative_to(extracts_dir))
+            try:
+                src = fingerprint(path, rel, spec.encoding, Path(tmp))
+                if src.sha256 in loaded_hashes or src.sha256 in seen_now:
+                    summary.files.append(FileOutcome(name, rel, "skipped"))
+                    continue
+                seen_now.add(src.sha256)
+                prepare_file(src, extract, spec, con)
+            except FileProblem as exc:
+                _record_failure(wh, name, rel, exc, run_id, summary)
+                continue
+            new.append(src)
+        if not new:
+            return
+        progress.say(f"{name}: {len(new)} new file(s) of {len(paths)}")
+        for chunk in _chunks(new):
+            _load_chunk(
+                wh, extract, spec, chunk, classify=classify, run_id=run_id, today=today, summary=summary
+            )
+
+
+def _chunks(files: Sequence[SourceFile]) -> list[list[SourceFile]]:
+    out: list[list[SourceFile]] = [[]]
+    size = 0
+    for f in files:
+        if out[-1] and (size + f.size_bytes > CHUNK_BYTES or len(out[-1]) >= CHUNK_FILES):
+            out.append([])
+            size = 0
+        out[-1].append(f)
+        size += f.size_bytes
+    return out
+
+
+def _record_failure(
+    wh: Warehouse, extract: str, file_name: str, exc: FileProblem, run_id: int | None, summary: IngestSummary
+) -> None:
+    """A file-level failure: nothing of the file is loaded; one quarantine row (no row number) says why."""
+    log.warning("%s: not loaded (%s)", file_name, exc.detail)
+    file_id = next_id(wh.con, "seq_file_id")
+    wh.con.execute(
+        "insert into quarantine values ($f, $e, $n, NULL, NULL, $r, current_timestamp)",
+        {"f": file_id, "e": extract, "n": file_name, "r": f"file not loaded: {exc.detail}"},
+    )
+    summary.files.append(FileOutcome(extract, file_name, "failed", message=str(exc)))
+
+
+def _load_chunk(
+    wh: Warehouse,
+    extract: CanonicalExtract,
+    spec: ExtractMapping,
+    files: list[SourceFile],
+    *,
+    classify: Classifier,
+    run_id: int | None,
+    today: dt.date,
+    summary: IngestSummary,
+) -> None:
+    from pipelines import validation
+
+    con = wh.con
+    timed = summary.timed
+    with timed("read"):
+        rejects, failed = read_batch(con, "__stage", files, extract, spec)
+    known_on = [known_on_from_name(f.name, today) for f in files]
+    with timed("convert"):
+        sql, params = convert_sql(extract, spec, "__stage", "__conv")
+        params["known_on"] = known_on
+        for c in extract.columns:
+            if c.kind in ("date", "timestamp"):
+                key = f"date_formats_{_p(c.name)}"
+                params[key] = _formats_by_use(con, "__stage", c.name, params[key])
+        con.execute(sql, used_params(sql, params))
+        con.execute("drop table __stage")
+        failed.update(_dayfirst_failures(con, extract, spec, files, failed))
+        header_params = {
+            f"hdr_{_p(c)}": [f.headers[f.positions[c]] if c in f.positions else c for f in files]
+            for c in extract.column_names
+        }
+        _collect_quarantine(con, extract, files, rejects, header_params)
+        stats = {
+            int(i): (int(n), int(bad))
+            for i, n, bad in con.sql(
+                "select __file_idx, count(*), count(*) filter (where __bad) from __conv group by 1"
+            ).fetchall()
+        }
+    counts = {i: n for i, (n, _) in stats.items()}
+    with timed("validate"):
+        vresults = validation.validate_batch(
+            con, "__conv", extract, [f.name for f in files], counts, known_on
+        )
+        _stage_validation_results(con, vresults)
+    with timed("free_text"):
+        free_cols = _prepare_free_text(wh, extract, classify)
+    reject_rows: dict[int, set[int]] = {}
+    for r in rejects:
+        reject_rows.setdefault(r.file_idx, set()).add(r.row)
+    # One sequence call for the chunk's file ids (a call per file costs as much as the file's insert).
+    file_ids = sorted(
+        int(r[0])
+        for r in con.sql("select nextval('seq_file_id') from range($n)", params={"n": len(files)}).fetchall()
+    )
+    for i, src in enumerate(files):
+        if i in failed:
+            _record_failure(wh, extract.name, src.name, failed[i], run_id, summary)
+            continue
+        n, bad = stats.get(i, (0, 0))
+        n_rejects = len(reject_rows.get(i, ()))
+        outcome = FileOutcome(
+            extract.name, src.name, "loaded", n + n_rejects, n - bad, bad + n_rejects, known_on[i]
+        )
+        with timed("insert"):
+            _load_file(wh, extract, i, src, outcome, free_cols, run_id, summary, file_ids[i])
+        summary.validation += [
+            {"extract": extract.name, "file_name": src.name, **v} for v in vresults.get(i, [])
+        ]
+    con.execute(
+        "drop table if exists __conv; drop table if exists __quar; drop table if exists __free; drop table "
+        "if exists __vres"
+    )
+
+
+def _stage_validation_results(
+    con: duckdb.DuckDBPyConnection, vresults: dict[int, list[dict[str, Any]]]
+) -> None:
+    frame = pl.DataFrame(
+        [{"__file_idx": i, **v} for i, rows in vresults.items() for v in rows],
+        schema={
+            "__file_idx": pl.Int32,
+            "expectation": pl.String,
+            "column": pl.String,
+            "success": pl.Boolean,
+            "unexpected_count": pl.Int64,
+            "element_count": pl.Int64,
+        },
+    )
+    con.register("__vres_view", frame.to_arrow())
+    try:
+        con.execute("create or replace temp table __vres as select * from __vres_view")
+    finally:
+        con.unregister("__vres_view")
+
+
+def _formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, formats: list[str]) -> list[str]:
+    """The accepted formats, most used first in a sample of the batch. try_strptime tries a list in order, so
+    a
+    file of '03/07/2023 01:30' should not fail three formats on every row before finding its own."""
+    q = quote_identifier(column)
+    counts = con.sql(
+        "select "
+        + ", ".join(f"count(try_strptime(x, ${i}))" for i in range(1, len(formats) + 1))
+        + f" from (select trim({q}) as x from {quote_identifier(stage)} where {q} is not null limit 2000)",
+        params=list(formats),
+    ).fetchall()[0]
+    order = sorted(range(len(formats)), key=lambda i: -counts[i])  # stable: ties keep the documented order
+    return [formats[i] for i in order]
+
+
+def used_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """DuckDB refuses unused named parameters."""
+    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
+
+
+def _dayfirst_failures(
+    con: duckdb.DuckDBPyConnection,
+    extract: CanonicalExtract,
+    spec: ExtractMapping,
+    files: Sequence[SourceFile],
+    already: dict[int, FileProblem],
+) -> dict[int, FileProblem]:
+    """A file whose dates read only month-first (12/31/2025) and never only day-first is a US-style file:
+    refusing
+    it beats loading 03/04 as 3 April when it meant 4 March."""
+    if spec.date_format is not None:
+        return {}
+    failures: dict[int, FileProblem] = {}
+    for c in extract.columns:
+        if c.kind not in ("date", "timestamp") or not any(c.name in f.positions for f in files):
+            continue
+        mdy, dmy = quote_identifier(c.name + "__mdy"), quote_identifier(c.name + "__dmy")
+        rows = con.sql(
+            f"select __file_idx, min(__row) filter (where {mdy}), count(*) filter (where {dmy}) "
+            f"from __conv group by 1 having count(*) filter (where {mdy}) > 0"
+        ).fetchall()
+        for idx, first_row, n_dayfirst in rows:
+            if n_dayfirst or idx in already or idx in failures:
+                continue
+            src = files[idx]
+            header = src.headers[src.positions[c.name]]
+            failures[idx] = FileProblem(
+                src.name,
+                f"row {first_row}, column '{header}' ({c.name}): the dates read only month-first (US style, "
+                "e.g. 12/31/2025); dates are read day-first unless the mapping gives date_format "
+                "(for this file: date_format: '%m/%d/%Y')",
+            )
+    return failures
+
+
+def _collect_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    extract: CanonicalExtract,
+    files: Sequence[SourceFile],
+    rejects: list[RowReject],
+    header_params: dict[str, list[str]],
+) -> None:
+    """``__quar``: one row per (file, row, column, reason), and ``__conv.__bad`` also set for repeated "
+    "keys."""
+    parts = []
+    for c in extract.columns:
+        parts.append(
+            f"select __file_idx, __row, $hdr_{_p(c.name)}[__file_idx + 1] as column_name, "
+            f"'{c.name}: ' || {quote_identifier(c.name + '__problem')} as reason "
+            f"from __conv where {quote_identifier(c.name + '__problem')} is not null"
+        )
+    if extract.name == "planned_works":
+        parts.append(
+            "select __file_idx, __row, $hdr_property_ref[__file_idx + 1], 'property_ref: ' || "
+            "__place__problem "
+            "from __conv where __place__problem is not null"
+        )
+    sql = "create or replace temp table __quar as " + " union all ".join(parts)
+    con.execute(sql, used_params(sql, header_params))
+    # A key repeated within one file: the first row loads, each later row is quarantined naming the first.
+    keys = key_columns(extract)
+    key_sql = ", ".join(quote_identifier(k) for k in keys)
+    not_null = " and ".join(f"{quote_identifier(k)} is not null" for k in keys)
+    first_key = keys[0] if keys[0] != "__place" else "property_ref"
+    con.execute(
+        "create or replace temp table __dups as "
+        f"select c.__file_idx, c.__row, d.first_row from __conv c join ("
+        f"select __file_idx, {key_sql}, min(__row) as first_row from __conv where {not_null} "
+        f"group by all having count(*) > 1) d using (__file_idx, {key_sql}) where c.__row > d.first_row"
+    )
+    if con.sql("select count(*) from __dups").fetchall()[0][0]:
+        con.execute(
+            f"insert into __quar select __file_idx, __row, $hdr[__file_idx + 1], "
+            f"'{' + '.join(extract.key)}: repeats the key of row ' || first_row || ' in the same file' from "
+            f"__dups",
+            {"hdr": header_params[f"hdr_{first_key}"]},
+        )
+        con.execute(
+            "update __conv set __bad = true from __dups d where __conv.__file_idx = d.__file_idx and "
+            "__conv.__row = d.__row"
+        )
+    con.execute("drop table __dups")
+    if rejects:
+        con.executemany(
+            "insert into __quar values (?, ?, ?, ?)",
+            [[r.file_idx, r.row, r.column, r.reason] for r in rejects],
+        )
+
+
+def _prepare_free_text(wh: Warehouse, extract: CanonicalExtract, classify: Classifier) -> list[str]:
+    """Classify (unique texts only) then encrypt the rows' free text into ``__free``; returns its value "
+    "columns."""
+    free = [c for c in extract.columns if c.is_free_text]
+    if not free:
+        return []
+    con = wh.con
+    col = free[0]
+    text_col = quote_identifier(col.name)
+    has_code = extract.name == "repairs"
+    code_sql = quote_identifier("sor_code") if has_code else "NULL::VARCHAR"
+    rows = query(
+        con,
+        f"select __file_idx, __row, {text_col} as text, {code_sql} as code from __conv where not __bad "
+        "order by __file_idx, __row",
+    )
+    out_cols: list[str] = [f"{col.name}_enc"]
+    frame = rows.select("__file_idx", "__row")
+    frame = frame.with_columns(
+        pl.Series(f"{col.name}_enc", wh.cipher.encrypt_many(rows["text"].to_list()), dtype=pl.Binary)
+    )
+    wanted = RAW_EXTRA.get(extract.name, ())
+    if wanted:
+        unique = rows.select("text", "code").filter(pl.col("text").is_not_null()).unique(maintain_order=True)
+        labels = classify(unique["text"], unique["code"] if has_code else None)
+        if labels.height != unique.height:
+            raise RuntimeError(f"the classifier returned {labels.height} rows for {unique.height} texts")
+        labels = pl.concat([unique, labels.select(list(wanted))], how="horizontal")
+        joined = rows.select("text", "code").join(
+            labels, on=["text", "code"], how="left", nulls_equal=True, maintain_order="left"
+        )
+        frame = pl.concat([frame, joined.select(list(wanted))], how="horizontal")
+        out_cols += list(wanted)
+    con.register("__free_view", frame.to_arrow())
+    try:
+        con.execute("create or replace temp table __free as select * from __free_view")
+    finally:
+        con.unregister("__free_view")
+    return out_cols
+
+
+def _load_file(
+    wh: Warehouse,
+    extract: CanonicalExtract,
+    i: int,
+    src: SourceFile,
+    outcome: FileOutcome,
+    free_cols: list[str],
+    run_id: int | None,
+    summary: IngestSummary,
+    file_id: int,
+) -> None:
+    """One file, one transaction: raw rows, quarantine rows, validation results and the loaded_files row."""
+    con = wh.con
+    free_names = {c.name for c in extract.columns if c.is_free_text}
+    target_cols = [quote_identifier(c) for c in extract.column_names if c not in free_names]
+    select_cols = [f"c.{c}" for c in target_cols] + [f"f.{quote_identifier(c)}" for c in free_cols]
+    target_cols += [quote_identifier(c) for c in free_cols]
+    # The free-text side is cut to this file first: joining all of __free per file would rebuild its hash each
+    # time.
+    join = (
+        "left join (select * from __free where __file_idx = $i) f using (__file_idx, __row)"
+        if free_cols
+        else ""
+    )
+    with transaction(con):
+        if outcome.rows_loaded:
+            con.execute(
+                f"insert into {quote_identifier(extract.table)} ({', '.join(target_cols)}, file_id, "
+                f"source_row, known_on) "
+                f"select {', '.join(select_cols)}, $file_id, c.__row, $known_on from __conv c {join} "
+                "where c.__file_idx = $i and not c.__bad",
+                {"i": i, "file_id": file_id, "known_on": outcome.known_on},
+            )
+        if outcome.rows_quarantined:
+            con.execute(
+                "insert into quarantine select $f, $e, $n, __row, column_name, reason, current_timestamp "
+                "from __quar where __file_idx = $i order by __row, column_name",
+                {"f": file_id, "e": extract.name, "n": src.name, "i": i},
+            )
+        con.execute(
+            'insert into validation_results select $run, $e, $n, expectation, "column", success, '
+            "unexpected_count, "
+            "element_count, current_timestamp from __vres where __file_idx = $i",
+            {"run": run_id, "e": extract.name, "n": src.name, "i": i},
+        )
+        con.execute(
+            "insert into loaded_files values ($f, $e, $n, $p, $h, $size, $read, $loaded, $q, $k, "
+            "current_timestamp, $run)",
+            {
+                "f": file_id,
+                "e": extract.name,
+                "n": src.name,
+                "p": str(src.path),
+                "h": src.sha256,
+                "size": src.size_bytes,
+                "read": outcome.rows_read,
+                "loaded": outcome.rows_loaded,
+                "q": outcome.rows_quarantined,
+                "k": outcome.known_on,
+                "run": run_id,
+            },
+        )
+    if outcome.rows_quarantined and len(summary.row_messages) < MAX_ROW_MESSAGES:
+        for row, column, reason in con.sql(
+            "select __row, column_name, reason from __quar where __file_idx = $i order by __row, "
+            "column_name limit $n",
+            params={"i": i, "n": MAX_ROW_MESSAGES - len(summary.row_messages)},
+        ).fetchall():
+            where = f", column '{column}'" if column else ""
+            summary.row_messages.append(f"{src.name} row {row}{where}: {reason}")
+    summary.files.append(outcome)
+    log.info("%s: %d rows loaded, %d quarantined", src.name, outcome.rows_loaded, outcome.rows_quarantined)
+
+
+def raw_columns(extract: CanonicalExtract) -> list[str]:
+    free = {c.name for c in extract.columns if c.is_free_text}
+    cols = [c.name for c in extract.columns if c.name not in free]
+    cols += [f"{c}_enc" for c in sorted(free)] + list(RAW_EXTRA.get(extract.name, ()))
+    return cols
+
+
+__all__ = [
+    "CanonicalColumn",
+    "Classifier",
+    "FileOutcome",
+    "IngestSummary",
+    "convert_sql",
+    "known_on_from_name",
+    "load_extract",
+]

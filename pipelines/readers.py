@@ -1,0 +1,628 @@
+"""Reading a landlord's export files (CSV, xlsx, Parquet) into a DuckDB table of text, with row numbers.
+
+Every reader fills the same shape, a temporary table of ``__file_idx`` (position in the batch), ``__row`` (the
+row a
+person sees when opening the file: the CSV header is row 1; an xlsx row is the sheet's own row number; a
+Parquet row
+counts as if it had a header row, so the first record is row 2) and one VARCHAR column per canonical column.
+
+CSV files of one layout are read in a single DuckDB ``read_csv`` over a list of files (``all_varchar``,
+``store_rejects`` for lines with too few or too many fields). The landlord's headers never reach SQL: the
+header is
+parsed in Python and DuckDB reads positional columns ``c0, c1, ...``.
+
+Encodings: a mapping without ``encoding`` is detected per file (UTF-8 with or without BOM; otherwise
+Windows-1252,
+logged); a declared encoding is honoured strictly, and bytes that do not decode are a file-level problem
+naming the
+row and column. Windows-1252 and Latin-1 files are transcoded to a temporary UTF-8 copy, which DuckDB then
+reads.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import glob
+import hashlib
+import io
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.mapping import CanonicalExtract, ExtractMapping
+
+log = logging.getLogger(__name__)
+
+Format = Literal["csv", "xlsx", "parquet"]
+_CHUNK = 8 * 1024 * 1024
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+class FileProblem(Exception):
+    """A file-level problem: nothing from this file loads. The message names the file (and row/column if "
+    "any)."""
+
+    def __init__(self, file_name: str, message: str) -> None:
+        super().__init__(f"{file_name}: {message}")
+        self.file_name = file_name
+        self.detail = message
+
+
+@dataclass
+class SourceFile:
+    """One export file as found on disk, fingerprinted; ``read_path`` is what DuckDB reads (UTF-8)."""
+
+    path: Path
+    name: str
+    fmt: Format
+    sha256: str
+    size_bytes: int
+    encoding: str | None = None
+    read_path: Path | None = None
+    has_blank_lines: bool = False
+    headers: tuple[str, ...] = ()
+    delimiter: str = ","
+    # canonical column -> position in ``headers``
+    positions: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RowReject:
+    """A row the reader could not split into fields (truncated line, stray quote): quarantined, the rest "
+    "loads."""
+
+    file_idx: int
+    row: int
+    column: str | None
+    reason: str
+
+
+def quote_identifier(name: str) -> str:
+    """A SQL identifier for any text (a landlord's header, a canonical name): double quotes, inner quotes "
+    "doubled."""
+    if "\x00" in name:
+        raise ValueError("an identifier cannot contain a NUL character")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def natural_key(name: str) -> tuple[Any, ...]:
+    """Sort key putting ``file_2`` before ``file_10`` (case-insensitive)."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", name.lower())
+    )
+
+
+def file_format(path: Path) -> Format | None:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt", ".tsv", ".psv"):
+        return "csv"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    return None
+
+
+def resolve_files(extracts_dir: Path, patterns: Sequence[str]) -> list[Path]:
+    """Files matching the mapping's globs (relative to the extracts folder), in natural order of their "
+    "names."""
+    found: dict[Path, None] = {}
+    for pattern in patterns:
+        for match in glob.glob(str(extracts_dir / pattern), recursive=True):
+            p = Path(match)
+            if p.is_file() and not p.name.startswith(("~$", ".")):
+                found[p] = None
+    return sorted(found, key=lambda p: natural_key(str(p.relative_to(extracts_dir))))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Fingerprint, encoding, transcoding
+
+
+def fingerprint(path: Path, name: str, declared_encoding: str | None, tmp_dir: Path) -> SourceFile:
+    """Hash the file and, for CSV, settle its encoding (transcoding to UTF-8 if needed) in as few passes as "
+    "possible."""
+    fmt = file_format(path)
+    if fmt is None:
+        raise FileProblem(name, "not a CSV, .xlsx or Parquet file (by its extension)")
+    digest = hashlib.sha256()
+    size = 0
+    blank = False
+    decoder = (
+        codecs.getincrementaldecoder("utf-8")()
+        if fmt == "csv" and declared_encoding in (None, "utf-8")
+        else None
+    )
+    utf8_error: tuple[int, UnicodeDecodeError] | None = None
+    tail = b""
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+                if fmt == "csv":
+                    window = tail + chunk
+                    if not blank and (b"\n\n" in window or b"\n\r\n" in window):
+                        blank = True
+                    tail = chunk[-2:]
+                    if decoder is not None and utf8_error is None:
+                        try:
+                            decoder.decode(chunk)
+                        except UnicodeDecodeError as exc:
+                            utf8_error = (size + exc.start, exc)
+                size += len(chunk)
+            if decoder is not None and utf8_error is None:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError as exc:
+                    utf8_error = (size, exc)
+    except OSError as exc:
+        raise FileProblem(name, f"cannot be read ({exc.strerror})") from None
+    src = SourceFile(
+        path=path, name=name, fmt=fmt, sha256=digest.hexdigest(), size_bytes=size, has_blank_lines=blank
+    )
+    if fmt != "csv":
+        return src
+    if size == 0:
+        raise FileProblem(name, "is empty (no header row)")
+    encoding = declared_encoding
+    if utf8_error is not None:
+        if declared_encoding == "utf-8":
+            row, column = _locate_offset(path, utf8_error[0])
+            raise FileProblem(
+                name,
+                f"row {row}{column}: bytes that are not UTF-8, but the mapping says encoding utf-8 "
+                "(a Windows export? set `encoding: cp1252` for this extract)",
+            )
+        encoding = "cp1252"
+        log.warning("%s is not UTF-8: reading it as Windows-1252", name)
+    src.encoding = encoding or "utf-8"
+    if src.encoding == "utf-8":
+        src.read_path = path
+    else:
+        src.read_path = _transcode(path, name, src.encoding, tmp_dir)
+    return src
+
+
+def _locate_offset(path: Path, offset: int) -> tuple[int, str]:
+    """Row (physical line, header = 1) and ' , column N' of a byte offset, for error messages."""
+    with path.open("rb") as fh:
+        head = fh.read(offset)
+    row = head.count(b"\n") + 1
+    line_start = head.rfind(b"\n") + 1
+    first = path.open("rb").readline().decode("utf-8", "replace")
+    delimiter = sniff_delimiter(first)
+    headers = _parse_header_line(first, delimiter)
+    col_idx = head[line_start:].count(delimiter.encode())
+    column = f", column '{headers[col_idx]}'" if col_idx < len(headers) else f", field {col_idx + 1}"
+    return row, column
+
+
+def _transcode(path: Path, name: str, encoding: str, tmp_dir: Path) -> Path:
+    out = tmp_dir / f"{hashlib.sha1(str(path).encode()).hexdigest()[:16]}.utf8.csv"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = 0
+    with path.open("rb") as fin, out.open("w", encoding="utf-8", newline="") as fout:
+        while chunk := fin.read(_CHUNK):
+            try:
+                fout.write(decoder.decode(chunk))
+            except UnicodeDecodeError as exc:
+                row, column = _locate_offset(path, done + exc.start)
+                raise FileProblem(name, f"row {row}{column}: bytes that are not valid {encoding}") from None
+            done += len(chunk)
+        fout.write(decoder.decode(b"", final=True))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Headers
+
+
+def sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _parse_header_line(text: str, delimiter: str) -> list[str]:
+    row = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"'), [])
+    return [h.strip().lstrip("\ufeff") for h in row]
+
+
+def read_csv_header(src: SourceFile, delimiter: str | None) -> None:
+    assert src.read_path is not None
+    with src.read_path.open("r", encoding="utf-8-sig", newline="") as fh:
+        text = fh.read(256 * 1024)
+    first = text.split("\n", 1)[0]
+    if not first.strip():
+        raise FileProblem(src.name, "row 1 (the header) is blank")
+    src.delimiter = delimiter or sniff_delimiter(first)
+    src.headers = tuple(_parse_header_line(text, src.delimiter))
+
+
+def match_columns(
+    src: SourceFile, extract: CanonicalExtract, spec: ExtractMapping, header_row: int = 1
+) -> None:
+    """Find each canonical column in the file's header; a missing required column is a file-level problem."""
+    exact = {h: i for i, h in reversed(list(enumerate(src.headers)))}
+    folded: dict[str, list[int]] = {}
+    for i, h in enumerate(src.headers):
+        folded.setdefault(h.lower(), []).append(i)
+    positions: dict[str, int] = {}
+    missing: list[str] = []
+    for column in extract.columns:
+        wanted = spec.columns.get(column.name, column.name).strip()
+        if wanted in exact:
+            idx: int | None = exact[wanted]
+        else:
+            hits = folded.get(wanted.lower(), [])
+            idx = hits[0] if len(hits) == 1 else None
+        if idx is not None and len(folded.get(wanted.lower(), [])) > 1 and src.headers.count(wanted) != 1:
+            raise FileProblem(
+                src.name, f"row {header_row}: the header '{wanted}' ({column.name}) appears more than once"
+            )
+        if idx is None:
+            if column.required:
+                missing.append(f"'{wanted}' ({column.name})" if wanted != column.name else f"'{wanted}'")
+            continue
+        positions[column.name] = idx
+    if missing:
+        raise FileProblem(
+            src.name,
+            f"row {header_row} (the header) lacks the required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}",
+        )
+    src.positions = positions
+
+
+def prepare_file(
+    src: SourceFile, extract: CanonicalExtract, spec: ExtractMapping, con: duckdb.DuckDBPyConnection
+) -> None:
+    """Read the header (and for xlsx check the sheet) and match columns; raises FileProblem."""
+    if src.fmt == "csv":
+        read_csv_header(src, spec.delimiter)
+        match_columns(src, extract, spec)
+    elif src.fmt == "parquet":
+        try:
+            names = [
+                r[0]
+                for r in con.sql(
+                    "describe select * from read_parquet($p)", params={"p": str(src.path)}
+                ).fetchall()
+            ]
+        except duckdb.Error:
+            raise FileProblem(src.name, "is not a readable Parquet file") from None
+        src.headers = tuple(names)
+        match_columns(src, extract, spec)
+    else:
+        src.headers = tuple(_xlsx_header(src, spec))
+        match_columns(src, extract, spec, header_row=spec.header_row)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Reading into the stage table
+
+
+def stage_columns_sql(extract: CanonicalExtract) -> str:
+    return ", ".join(f"{quote_identifier(c)} VARCHAR" for c in extract.column_names)
+
+
+def create_stage(con: duckdb.DuckDBPyConnection, stage: str, extract: CanonicalExtract) -> None:
+    con.execute(
+        f"create or replace temp table {quote_identifier(stage)} "
+        f"(__file_idx INTEGER, __row BIGINT, {stage_columns_sql(extract)})"
+    )
+
+
+def read_batch(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    files: Sequence[SourceFile],
+    extract: CanonicalExtract,
+    spec: ExtractMapping,
+) -> tuple[list[RowReject], dict[int, FileProblem]]:
+    """Append every file to ``stage`` (positions in ``files`` are ``__file_idx``); returns row rejects and
+    failed files.
+
+    A file that fails as a whole is reported in the returned dict and has no rows in ``stage``.
+    """
+    create_stage(con, stage, extract)
+    rejects: list[RowReject] = []
+    failed: dict[int, FileProblem] = {}
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, src in enumerate(files):
+        if src.fmt == "csv" and not src.has_blank_lines:
+            key: tuple[Any, ...] = (
+                "csv",
+                src.delimiter,
+                len(src.headers),
+                tuple(sorted(src.positions.items())),
+            )
+        elif src.fmt == "parquet":
+            key = ("parquet", src.headers, tuple(sorted(src.positions.items())))
+        else:
+            key = ("single", i)
+        groups.setdefault(key, []).append(i)
+    for key, idxs in groups.items():
+        try:
+            if key[0] == "csv":
+                rejects += _read_csv_group(con, stage, files, idxs, extract)
+            elif key[0] == "parquet":
+                _read_parquet_group(con, stage, files, idxs, extract)
+            else:
+                rejects += _read_single(con, stage, files, idxs[0], extract, spec)
+        except FileProblem as exc:
+            failed[idxs[0]] = exc
+        except duckdb.Error:
+            if len(idxs) == 1:
+                failed[idxs[0]] = FileProblem(files[idxs[0]].name, "could not be read as a table")
+                con.execute(f"delete from {quote_identifier(stage)} where __file_idx = $i", {"i": idxs[0]})
+                continue
+            # One file spoilt the group: read them one by one to find it.
+            con.execute(
+                f"delete from {quote_identifier(stage)} where list_contains($i, __file_idx)", {"i": idxs}
+            )
+            for i in idxs:
+                try:
+                    if key[0] == "csv":
+                        rejects += _read_csv_group(con, stage, files, [i], extract)
+                    else:
+                        _read_parquet_group(con, stage, files, [i], extract)
+                except duckdb.Error:
+                    con.execute(f"delete from {quote_identifier(stage)} where __file_idx = $i", {"i": i})
+                    failed[i] = FileProblem(files[i].name, "could not be read as a table")
+    rejects = [r for r in rejects if r.file_idx not in failed]
+    return rejects, failed
+
+
+def _select_positions(
+    extract: CanonicalExtract, positions: dict[str, int], source_names: Sequence[str]
+) -> str:
+    parts = []
+    for column in extract.column_names:
+        if column in positions:
+            parts.append(f"{quote_identifier(source_names[positions[column]])}::VARCHAR")
+        else:
+            parts.append("NULL::VARCHAR")
+    return ", ".join(parts)
+
+
+def _read_csv_group(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    files: Sequence[SourceFile],
+    idxs: list[int],
+    extract: CanonicalExtract,
+) -> list[RowReject]:
+    first = files[idxs[0]]
+    n = len(first.headers)
+    names = [f"c{i}" for i in range(n)]
+    paths = [str(files[i].read_path) for i in idxs]
+    con.execute("drop table if exists __rej_err; drop table if exists __rej_scan")
+    # A fresh table per read: DuckDB keeps the files' order, so rowid - (rows of earlier files) is the record
+    # index.
+    con.execute(
+        "create or replace temp table __csv_read as "
+        f"select $idx[list_position($paths, filename)]::INTEGER as __file_idx, "
+        f"{_select_positions(extract, first.positions, names)} "
+        "from read_csv($paths, header = true, delim = $delim, quote = '\"', escape = '\"', columns = "
+        "$columns, "
+        "all_varchar = true, filename = true, store_rejects = true, rejects_table = '__rej_err', "
+        "rejects_scan = '__rej_scan', auto_detect = false)",
+        {"idx": idxs, "paths": paths, "delim": first.delimiter, "columns": dict.fromkeys(names, "VARCHAR")},
+    )
+    counts = dict(con.sql("select __file_idx, count(*) from __csv_read group by 1").fetchall())
+    offsets: list[int] = []
+    running = 0
+    for i in idxs:
+        offsets.append(running)
+        running += int(counts.get(i, 0))
+    con.execute(
+        f"insert into {quote_identifier(stage)} select __file_idx, "
+        "rowid - $offsets[list_position($idx, __file_idx)] + 2, * exclude (__file_idx) from __csv_read",
+        {"offsets": offsets, "idx": idxs},
+    )
+    con.execute("drop table __csv_read")
+    rej = con.sql(
+        "select s.file_path, e.line, min(e.column_name), min(e.error_type), count(*) "
+        "from __rej_err e join __rej_scan s using (scan_id, file_id) group by all order by 1, 2"
+    ).fetchall()
+    by_path = {str(files[i].read_path): i for i in idxs}
+    rejects: list[RowReject] = []
+    rejected_lines: dict[int, list[int]] = {}
+    for path, line, col, error_type, _ in rej:
+        i = by_path[path]
+        header = files[i].headers[int(col[1:])] if col and col[1:].isdigit() else None
+        if error_type == "MISSING COLUMNS":
+            reason = "the row has fewer fields than the header (a truncated line?)"
+        elif error_type == "TOO MANY COLUMNS":
+            reason = "the row has more fields than the header (an unquoted delimiter?)"
+        elif error_type == "INVALID UNICODE":
+            reason = "the row holds bytes that are not valid text"
+        else:
+            reason = "the row could not be split into fields (an unclosed quote?)"
+        rejects.append(RowReject(i, int(line), header, reason))
+        rejected_lines.setdefault(i, []).append(int(line))
+    q = quote_identifier(stage)
+    for i, lines in rejected_lines.items():
+        # Accepted rows were numbered as if rejected lines were absent: shift the rows after each one.
+        for line in sorted(set(lines)):
+            con.execute(
+                f"update {q} set __row = __row + 1 where __file_idx = $i and __row >= $line",
+                {"i": i, "line": line},
+            )
+    return rejects
+
+
+def _read_parquet_group(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    files: Sequence[SourceFile],
+    idxs: list[int],
+    extract: CanonicalExtract,
+) -> None:
+    first = files[idxs[0]]
+    paths = [str(files[i].path) for i in idxs]
+    con.execute(
+        f"insert into {quote_identifier(stage)} "
+        f"select $idx[list_position($paths, filename)], file_row_number + 2, "
+        f"{_select_positions(extract, first.positions, first.headers)} "
+        "from read_parquet($paths, filename = true, file_row_number = true)",
+        {"idx": idxs, "paths": paths},
+    )
+
+
+def _read_single(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    files: Sequence[SourceFile],
+    i: int,
+    extract: CanonicalExtract,
+    spec: ExtractMapping,
+) -> list[RowReject]:
+    src = files[i]
+    if src.fmt == "xlsx":
+        rows: Iterable[tuple[int, list[str | None]]] = _xlsx_rows(src, spec)
+        rejects: list[RowReject] = []
+    else:
+        rows, rejects = _csv_rows_exact(src, i)
+    table = _rows_to_arrow(rows, i, src, extract)
+    con.register("__single_rows", table)
+    try:
+        con.execute(f"insert into {quote_identifier(stage)} select * from __single_rows")
+    finally:
+        con.unregister("__single_rows")
+    return rejects
+
+
+def _rows_to_arrow(
+    rows: Iterable[tuple[int, list[str | None]]], i: int, src: SourceFile, extract: CanonicalExtract
+) -> pa.Table:
+    row_numbers: list[int] = []
+    columns: dict[str, list[str | None]] = {c: [] for c in extract.column_names}
+    picks = [(c, src.positions.get(c)) for c in extract.column_names]
+    for number, values in rows:
+        row_numbers.append(number)
+        for c, pos in picks:
+            columns[c].append(values[pos] if pos is not None and pos < len(values) else None)
+    arrays = {
+        "__file_idx": pa.array([i] * len(row_numbers), pa.int32()),
+        "__row": pa.array(row_numbers, pa.int64()),
+        **{c: pa.array(v, pa.string()) for c, v in columns.items()},
+    }
+    return pa.table(arrays)
+
+
+def _csv_rows_exact(src: SourceFile, i: int) -> tuple[list[tuple[int, list[str | None]]], list[RowReject]]:
+    """The careful path for files DuckDB would number differently (blank lines): Python's csv module."""
+    assert src.read_path is not None
+    rows: list[tuple[int, list[str | None]]] = []
+    rejects: list[RowReject] = []
+    n = len(src.headers)
+    with src.read_path.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=src.delimiter, quotechar='"', strict=False)
+        try:
+            for number, record in enumerate(reader, start=1):
+                if number == 1 or not record:
+                    continue
+                if len(record) < n:
+                    missing = src.headers[len(record)]
+                    rejects.append(
+                        RowReject(
+                            i, number, missing, "the row has fewer fields than the header (a truncated line?)"
+                        )
+                    )
+                    continue
+                if len(record) > n and any(v.strip() for v in record[n:]):
+                    rejects.append(
+                        RowReject(
+                            i,
+                            number,
+                            None,
+                            "the row has more fields than the header (an unquoted delimiter?)",
+                        )
+                    )
+                    continue
+                rows.append((number, [v if v.strip() else None for v in record[:n]]))
+        except csv.Error:
+            raise FileProblem(src.name, f"row {number}: the file cannot be split into fields") from None
+    return rows, rejects
+
+
+# ------------------------------------------------------------------------------------------------------------
+# xlsx
+
+
+def _open_sheet(src: SourceFile, spec: ExtractMapping) -> Any:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(src.path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a damaged or mislabelled file
+        raise FileProblem(src.name, "is not a readable .xlsx workbook") from None
+    if spec.sheet is None:
+        return book, book.worksheets[0]
+    for ws in book.worksheets:
+        if ws.title == spec.sheet:
+            return book, ws
+    for ws in book.worksheets:
+        if ws.title.strip().lower() == spec.sheet.strip().lower():
+            return book, ws
+    book.close()
+    raise FileProblem(
+        src.name, f"has no sheet '{spec.sheet}' (sheets: {', '.join(repr(w.title) for w in book.worksheets)})"
+    )
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return (
+            value.isoformat(sep=" ")
+            if (value.hour, value.minute, value.second) != (0, 0, 0)
+            else value.date().isoformat()
+        )
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _xlsx_header(src: SourceFile, spec: ExtractMapping) -> list[str]:
+    book, ws = _open_sheet(src, spec)
+    try:
+        for row in ws.iter_rows(min_row=spec.header_row, max_row=spec.header_row, values_only=True):
+            headers = [(_cell_text(v) or "").strip() for v in row]
+            while headers and not headers[-1]:
+                headers.pop()
+            if headers:
+                return headers
+    finally:
+        book.close()
+    raise FileProblem(src.name, f"row {spec.header_row} of sheet '{ws.title}' (the header row) is empty")
+
+
+def _xlsx_rows(src: SourceFile, spec: ExtractMapping) -> Iterable[tuple[int, list[str | None]]]:
+    book, ws = _open_sheet(src, spec)
+    try:
+        for number, row in enumerate(
+            ws.iter_rows(min_row=spec.header_row + 1, values_only=True), start=spec.header_row + 1
+        ):
+            values = [_cell_text(v) for v in row]
+            if any(v is not None for v in values):
+                yield number, values
+    finally:
+        book.close()

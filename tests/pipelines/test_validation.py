@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+
+from pipelines.loading import convert_sql, used_params
+from pipelines.mapping import CANONICAL, ExtractMapping
+from pipelines.readers import create_stage
+from pipelines.validation import suite_spec, validate_batch
+from tests.pipelines.ingest_helpers import (
+    REPAIRS_MAPPING,
+    ingest,
+    new_warehouse,
+    repairs_csv,
+    table,
+    write_mapping,
+)
+
+
+def test_the_rent_suite_is_built_from_the_contract() -> None:
+    names = [
+        (cls, kw.get("column") or kw.get("column_B") or kw.get("column_list"))
+        for cls, kw in suite_spec(CANONICAL["rent"])
+    ]
+    assert names == [
+        ("ExpectColumnValuesToNotBeNull", "tenancy_ref"),
+        ("ExpectColumnValuesToNotBeNull", "week_ending"),
+        ("ExpectColumnValuesToBeInSet", "week_ending__readable"),
+        ("ExpectColumnValuesToBeBetween", "week_ending"),
+        ("ExpectColumnValuesToBeBetween", "week_ending__days_after_extract"),
+        ("ExpectColumnValuesToNotBeNull", "balance_gbp"),
+        ("ExpectColumnValuesToBeInSet", "balance_gbp__readable"),
+        ("ExpectColumnValuesToBeInSet", "weekly_charge_gbp__readable"),
+        ("ExpectCompoundColumnsToBeUnique", ["__file_idx", "tenancy_ref", "week_ending"]),
+    ]
+
+
+def test_counts_are_per_file_in_one_batch() -> None:
+    rent = CANONICAL["rent"]
+    con = duckdb.connect()
+    create_stage(con, "stage", rent)
+    rows = [
+        (0, 2, "T1", "06/04/2025", "1"),
+        (0, 3, "T1", "06/04/2025", "x"),  # repeats T1's week; balance unreadable
+        (1, 2, "T1", "06/04/2025", "2"),  # another file: not a repeat
+        (1, 3, None, "01/01/1980", "3"),  # blank tenancy; before 1990
+        (1, 4, "T2", "30/04/2025", "4"),  # after the extract date (+6 days grace)
+    ]
+    con.executemany("insert into stage values (?, ?, ?, ?, ?, NULL)", rows)
+    sql, params = convert_sql(rent, ExtractMapping(files=("*",)), "stage", "conv")
+    params["known_on"] = [dt.date(2025, 4, 6), dt.date(2025, 4, 6)]
+    con.execute(sql, used_params(sql, params))
+    results = validate_batch(con, "conv", rent, ["a.csv", "b.csv"], {0: 2, 1: 3}, params["known_on"])
+    failing = {
+        i: sorted((r["expectation"], r["column"], r["unexpected_count"]) for r in rs if not r["success"])
+        for i, rs in results.items()
+    }
+    assert failing == {
+        0: [
+            ("expect_column_values_to_be_in_set (readable)", "balance_gbp", 1),
+            ("expect_column_values_to_not_be_null", "balance_gbp", 1),
+            ("expect_compound_columns_to_be_unique", "tenancy_ref, week_ending", 2),  # GX counts both rows
+        ],
+        1: [
+            ("expect_column_values_to_be_between (not after the file's extract date)", "week_ending", 1),
+            ("expect_column_values_to_be_between (not before 1990)", "week_ending", 1),
+            ("expect_column_values_to_not_be_null", "tenancy_ref", 1),
+        ],
+    }
+    assert {r["element_count"] for r in results[1]} == {3}
+
+
+def test_results_are_stored_and_the_page_names_expectations_without_values(tmp_path: Path) -> None:
+    folder = tmp_path / "ex"
+    repairs_csv(
+        folder / "repairs_2025-04-06.csv",
+        ["J1,P1,T1,03/04/2025,renew lock,E,open,", "J2,P2,T2,03/04/2025,door,Zebra,open,"],
+    )
+    wh = new_warehouse()
+    ingest(wh, folder, write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING), out=tmp_path / "out")
+    assert table(
+        wh,
+        "select file_name, expectation, column_name, unexpected_count, element_count from validation_results "
+        "where not success",
+    ) == [("repairs_2025-04-06.csv", "expect_column_values_to_be_in_set", "priority", 1, 2)]
+    page = (tmp_path / "out" / "data_quality.html").read_text()
+    assert "expect_column_values_to_be_in_set" in page and "priority" in page
+    for value in ("Zebra", "J2", "P2", "door", "renew lock"):
+        assert value not in page
