@@ -57,10 +57,17 @@ def _lazy(module: str, function: str) -> Handler:
 
 
 def _db_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", default=DEFAULT_DB, help=f"the DuckDB warehouse (default {DEFAULT_DB}); its key is "
-                   "read from the environment variable REDFLAGS_DB_KEY")
-    p.add_argument("--allow-unencrypted", action="store_true",
-                   help="allow a database without a key (synthetic or test data only)")
+    p.add_argument(
+        "--db",
+        default=DEFAULT_DB,
+        help=f"the DuckDB warehouse (default {DEFAULT_DB}); its key is "
+        "read from the environment variable REDFLAGS_DB_KEY",
+    )
+    p.add_argument(
+        "--allow-unencrypted",
+        action="store_true",
+        help="allow a database without a key (synthetic or test data only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,22 +77,35 @@ def build_parser() -> argparse.ArgumentParser:
         "may point to domestic abuse. A flag is a prompt for professional curiosity, never a decision.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log each stage (counts only, never content)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each stage (counts only, never content)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("demo", help="build a synthetic landlord and run the whole weekly pipeline on it",
-                       description="Build a synthetic landlord (a few thousand homes, three years), run the weekly "
-                       "pipeline on it and print where the review list and the monitoring report are.")
-    p.add_argument("--dir", default="./demo", help="where the demo writes its extracts, database and outputs "
-                   "(default ./demo)")
-    p.add_argument("--homes", type=_positive, default=3000, help="homes in the synthetic landlord (default 3000)")
+    p = sub.add_parser(
+        "demo",
+        help="build a synthetic landlord and run the whole weekly pipeline on it",
+        description="Build a synthetic landlord (a few thousand homes, three years), run the weekly "
+        "pipeline on it and print where the review list and the monitoring report are.",
+    )
+    p.add_argument(
+        "--dir",
+        default="./demo",
+        help="where the demo writes its extracts, database and outputs (default ./demo)",
+    )
+    p.add_argument(
+        "--homes", type=_positive, default=3000, help="homes in the synthetic landlord (default 3000)"
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.set_defaults(handler=_lazy("pipelines.demo", "main"))
 
-    p = sub.add_parser("synth", help="write synthetic extracts, their mapping file and an answer key",
-                       description="Write a synthetic landlord's extracts in the canonical layout plus mapping.yaml "
-                       "to DIR; the answer key (planted households) goes to DIR/../<name>_answer_key.csv, "
-                       "outside the extracts.")
+    p = sub.add_parser(
+        "synth",
+        help="write synthetic extracts, their mapping file and an answer key",
+        description="Write a synthetic landlord's extracts in the canonical layout plus mapping.yaml "
+        "to DIR; the answer key (planted households) goes to DIR/../<name>_answer_key.csv, "
+        "outside the extracts.",
+    )
     p.add_argument("--out", required=True, help="folder for the extracts and mapping.yaml")
     p.add_argument("--homes", type=_positive, default=6000, help="number of homes (default 6000)")
     p.add_argument("--years", type=_positive, default=3, help="years of history (default 3)")
@@ -94,9 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key-out", default=None, help="where to write the answer key (default: beside --out)")
     p.set_defaults(handler=_lazy("pipelines.synthetic", "main"))
 
-    p = sub.add_parser("run", help="ingest new extracts, score households and publish the week's review list",
-                       description="Ingest whatever is new in the extracts folder, then build features, score and "
-                       "publish the review list for the week ending --as-of, using only what was known then.")
+    p = sub.add_parser(
+        "run",
+        help="ingest new extracts, score households and publish the week's review list",
+        description="Ingest whatever is new in the extracts folder, then build features, score and "
+        "publish the review list for the week ending --as-of, using only what was known then.",
+    )
     p.add_argument("--extracts", required=True, help="folder holding the landlord's export files")
     p.add_argument("--mapping", required=True, help="the landlord's mapping file (YAML)")
     p.add_argument("--as-of", type=_date, required=True, help="the week-ending date to score (YYYY-MM-DD)")
@@ -113,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.ingest_extracts", "main"))
 
-    p = sub.add_parser("classify", help="add red-flag categories and location to a CSV of repair descriptions")
+    p = sub.add_parser(
+        "classify", help="add red-flag categories and location to a CSV of repair descriptions"
+    )
     p.add_argument("--input", required=True, help="CSV file with a description column")
     p.add_argument("--column", default="description", help="the text column (default: description)")
     p.add_argument("--code-column", default=None, help="optional schedule-of-rates code column")
@@ -125,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outcomes", help="reviewers' outcomes")
     osub = p.add_subparsers(dest="outcomes_command", metavar="ACTION", required=True)
     q = osub.add_parser("import", help="load outcomes from a filled-in review list (.csv or .xlsx)")
-    q.add_argument("file", help="review_list.csv or review_list.xlsx with outcome, reviewer, rationale filled in")
+    q.add_argument(
+        "file", help="review_list.csv or review_list.xlsx with outcome, reviewer, rationale filled in"
+    )
     q.add_argument("--config", default=None)
     _db_options(q)
     q.set_defaults(handler=_lazy("pipelines.outcomes", "main_import"))
@@ -143,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="./backtest")
     p.add_argument("--config", default=None)
     p.add_argument("--compare", default=None, help="a second settings file to compare against --config")
-    p.add_argument("--answer-key", default=None, help="synthetic answer key (default: found beside the extracts)")
+    p.add_argument(
+        "--answer-key", default=None, help="synthetic answer key (default: found beside the extracts)"
+    )
     p.add_argument(
         "--db",
         default=None,
@@ -160,8 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="the managers' monitoring report (HTML and CSV, aggregates only)")
     p.add_argument("--out", default="./report")
     p.add_argument("--weeks", type=_positive, default=12, help="weeks to cover (default 12)")
-    p.add_argument("--as-of", type=_date, default=None,
-                   help="last day the report covers (default today); for a backtest's history")
+    p.add_argument(
+        "--as-of",
+        type=_date,
+        default=None,
+        help="last day the report covers (default today); for a backtest's history",
+    )
     p.add_argument("--config", default=None)
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.monitoring_report", "main"))
@@ -170,7 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None)
     p.add_argument("--extracts", default=None)
     p.add_argument("--mapping", default=None)
-    p.add_argument("--out", default=DEFAULT_OUT)
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"where lists are written (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--report", default="./report", help="where the managers' report is written (default ./report)"
+    )
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.schedule", "main"))
 
@@ -200,7 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(verbose=args.verbose, debug=args.debug)
     # Prefect reads its settings when first imported (inside the commands that need it): keep its per-task
     # chatter off the terminal unless asked for.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "DEBUG" if args.debug else "INFO" if args.verbose else "WARNING")
+    os.environ.setdefault(
+        "PREFECT_LOGGING_LEVEL", "DEBUG" if args.debug else "INFO" if args.verbose else "WARNING"
+    )
+    # Prefect's temporary local server can need more than its default 20 s to start on a busy small machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     set_progress(Progress())
     from pipelines.errors import UserError
 
@@ -219,8 +259,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         known = _known_error(exc)
         if known is None:
-            print(f"redflags {args.command}: unexpected error ({type(exc).__name__}); "
-                  "run again with --debug for details", file=sys.stderr)
+            print(
+                f"redflags {args.command}: unexpected error ({type(exc).__name__}); "
+                "run again with --debug for details",
+                file=sys.stderr,
+            )
             return 70
         print(f"redflags {args.command}: {known}", file=sys.stderr)
         return 1

@@ -36,7 +36,12 @@ def main(args: argparse.Namespace) -> int:
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o700)
-    extracts, db, out, report_dir = base / "extracts", base / "redflags.duckdb", base / "output", base / "report"
+    extracts, db, out, report_dir = (
+        base / "extracts",
+        base / "redflags.duckdb",
+        base / "output",
+        base / "report",
+    )
     for stale in (extracts, out, report_dir):  # a fresh demo each time; only folders the demo itself made
         shutil.rmtree(stale, ignore_errors=True)
     for stale_db in (db, db.with_suffix(".duckdb.wal")):
@@ -48,7 +53,9 @@ def main(args: argparse.Namespace) -> int:
         key_note = f"the key in {KEY_ENV}"
     progress = get_progress()
     as_of = last_sunday(dt.date.today())
-    progress.say(f"Building a synthetic landlord of {args.homes:,} homes, three years to {as_of:%d %B %Y} ...")
+    progress.say(
+        f"Building a synthetic landlord of {args.homes:,} homes, three years to {as_of:%d %B %Y} ..."
+    )
     summary = write_landlord(extracts, homes=args.homes, years=3, seed=args.seed, as_of=as_of)
     mapping = extracts / "mapping.yaml"
     results = []
@@ -67,5 +74,7 @@ def main(args: argparse.Namespace) -> int:
     w(f"  Database:           {db} (encrypted with {key_note})\n")
     print_summary(latest)
     w(f"  Monitoring report:  {report.html}\n")
-    w(f"\nTry: REDFLAGS_DB_KEY=$(cat {base / '.demo_key'}) redflags history <tenancy_ref from the list> --db {db}\n")
+    w(
+        f"\nTry: REDFLAGS_DB_KEY=$(cat {base / '.demo_key'}) redflags history <tenancy_ref from the list> --db {db}\n"
+    )
     return 0

@@ -15,7 +15,9 @@ def _first_existing(*candidates: Path) -> Path:
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"none of {', '.join(str(c) for c in candidates)} exists; is the package installed?")
+    raise FileNotFoundError(
+        f"none of {', '.join(str(c) for c in candidates)} exists; is the package installed?"
+    )
 
 
 def sql_dir() -> Path:

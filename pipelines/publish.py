@@ -22,11 +22,33 @@ from pipelines.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 LIST_COLUMNS = [
-    "rank", "tenancy_ref", "property_ref", "score", "team", "reasons", "is_complex_case",
-    "points_score", "surprise_score", "anomaly_score", "list_id", "as_of",
+    "rank",
+    "tenancy_ref",
+    "property_ref",
+    "score",
+    "team",
+    "reasons",
+    "is_complex_case",
+    "points_score",
+    "surprise_score",
+    "anomaly_score",
+    "list_id",
+    "as_of",
 ]
 OUTCOME_COLUMNS = ["outcome", "reviewer", "rationale", "reviewed_on"]
-EVIDENCE_COLUMNS = ["tenancy_ref", "on", "source", "categories", "summary"]
+# Facts from the record (facts) are kept apart from the words staff typed (text_as_recorded).
+EVIDENCE_COLUMNS = [
+    "tenancy_ref",
+    "on",
+    "source",
+    "record_ref",
+    "categories",
+    "location",
+    "counted",
+    "note",
+    "facts",
+    "text_as_recorded",
+]
 
 ABOUT = (
     "This list is a prompt for professional curiosity, never a decision about anyone. Each row says which records "
@@ -51,7 +73,9 @@ class PublishedList:
 def _review_frame(listed: pl.DataFrame, list_id: str, as_of: dt.date) -> pl.DataFrame:
     frame = listed.with_columns(pl.lit(list_id).alias("list_id"), pl.lit(as_of).alias("as_of"))
     frame = frame.with_columns(
-        pl.col("score").round(2), pl.col("points_score").round(2), pl.col("surprise_score").round(2),
+        pl.col("score").round(2),
+        pl.col("points_score").round(2),
+        pl.col("surprise_score").round(2),
         pl.col("anomaly_score").round(2),
     )
     frame = frame.select(LIST_COLUMNS).with_columns(
@@ -61,20 +85,24 @@ def _review_frame(listed: pl.DataFrame, list_id: str, as_of: dt.date) -> pl.Data
 
 
 def evidence_text(wh: Warehouse, evidence: pl.DataFrame) -> pl.DataFrame:
-    """Decrypt the evidence summaries (free text) for the listed households only, in date order."""
+    """The evidence for the listed households only, in date order, with the free text decrypted."""
     if evidence.is_empty():
-        return pl.DataFrame(schema={c: pl.String for c in EVIDENCE_COLUMNS})
-    plain = wh.cipher.decrypt_many(evidence["summary_enc"].to_list())
-    summaries = [
-        " - ".join(p for p in (fact, text) if p) for fact, text in zip(evidence["summary"].to_list(), plain, strict=True)
-    ]
+        return pl.DataFrame(schema=dict.fromkeys(EVIDENCE_COLUMNS, pl.String))
+    text = pl.Series(
+        "text_as_recorded", wh.cipher.decrypt_many(evidence["summary_enc"].to_list()), dtype=pl.String
+    )
     categories = evidence["categories"]
-    if categories.dtype == pl.List(pl.String):
+    if isinstance(categories.dtype, pl.List):
         categories = categories.list.join("; ")
     return (
-        evidence.with_columns(pl.Series("summary", summaries), categories.alias("categories"))
+        evidence.with_columns(
+            text,
+            categories.alias("categories"),
+            pl.when(pl.col("is_counted")).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("counted"),
+            pl.col("summary").alias("facts"),
+        )
         .select(EVIDENCE_COLUMNS)
-        .sort(["tenancy_ref", "on", "source"])
+        .sort(["tenancy_ref", "on", "source"], maintain_order=True)
     )
 
 
@@ -93,10 +121,20 @@ def publish_list(
     review = _review_frame(week.listed, list_id, as_of)
     evidence = evidence_text(wh, week.evidence)
     carried = (
-        {t: int(n) for t, n in week.carried.group_by("team").len().iter_rows()} if not week.carried.is_empty() else {}
+        {t: int(n) for t, n in week.carried.group_by("team").len().iter_rows()}
+        if not week.carried.is_empty()
+        else {}
     )
     notes = "\n".join([ABOUT, "", *about_lines])
-    widths = {"reasons": 90, "summary": 90, "rationale": 40, "tenancy_ref": 14, "property_ref": 14}
+    widths = {
+        "reasons": 90,
+        "facts": 60,
+        "text_as_recorded": 70,
+        "note": 30,
+        "rationale": 40,
+        "tenancy_ref": 14,
+        "property_ref": 14,
+    }
 
     def sheets_for(frame: pl.DataFrame, ev: pl.DataFrame) -> dict[str, pl.DataFrame]:
         sheets = {
@@ -108,8 +146,11 @@ def publish_list(
 
     csv_path = write_csv(review, folder / "review_list.csv")
     xlsx_path = write_xlsx(
-        sheets_for(review, evidence), folder / "review_list.xlsx",
-        wrap_columns=("reasons", "summary", "rationale"), column_widths=widths, notes=notes,
+        sheets_for(review, evidence),
+        folder / "review_list.xlsx",
+        wrap_columns=("reasons", "facts", "text_as_recorded", "note", "rationale"),
+        column_widths=widths,
+        notes=notes,
     )
     team_folders: dict[str, Path] = {}
     for team in team_labels:
@@ -120,12 +161,20 @@ def publish_list(
         write_csv(rows, team_dir / "review_list.csv")
         write_csv(ev, team_dir / "evidence.csv")
         write_xlsx(
-            {team_labels[team][:31]: rows, "Evidence": ev}, team_dir / "review_list.xlsx",
-            wrap_columns=("reasons", "summary", "rationale"), column_widths=widths, notes=notes,
+            {team_labels[team][:31]: rows, "Evidence": ev},
+            team_dir / "review_list.xlsx",
+            wrap_columns=("reasons", "facts", "text_as_recorded", "note", "rationale"),
+            column_widths=widths,
+            notes=notes,
         )
         team_folders[team] = team_dir
     log.info("published %d listed households (%s carried) to %s", review.height, carried, folder)
     return PublishedList(
-        list_id=list_id, folder=folder, csv=csv_path, xlsx=xlsx_path, team_folders=team_folders,
-        listed=review.height, carried=carried,
+        list_id=list_id,
+        folder=folder,
+        csv=csv_path,
+        xlsx=xlsx_path,
+        team_folders=team_folders,
+        listed=review.height,
+        carried=carried,
     )

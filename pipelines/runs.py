@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
@@ -38,3 +42,24 @@ def finish_run(
         " rows_quarantined = ?, detail = ? where run_id = ?",
         [_now(), status, files_loaded, files_failed, rows_loaded, rows_quarantined, detail, run_id],
     )
+
+
+@dataclass
+class RunRecord:
+    run_id: int
+    status: str = "ok"
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def recorded_run(
+    con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date | None = None
+) -> Iterator[RunRecord]:
+    """Record a run in `runs`: its counts and status when it ends, ``failed`` if it raises."""
+    record = RunRecord(start_run(con, kind, as_of))
+    try:
+        yield record
+    except BaseException as exc:
+        finish_run(con, record.run_id, "failed", detail=type(exc).__name__)
+        raise
+    finish_run(con, record.run_id, record.status, **record.counts)

@@ -39,6 +39,12 @@ class Warehouse:
     def close(self) -> None:
         self.con.close()
 
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def query(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
     """Run one statement with bound values and return it as a polars frame (the one place results convert)."""
@@ -50,13 +56,19 @@ def model_sql(name: str) -> str:
     return sql_text(name).strip().rstrip(";")
 
 
-def run_model(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+def run_model(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> pl.DataFrame:
     """Run the SQL model ``sql/<name>.sql`` with bound parameters and return its rows."""
     return query(con, model_sql(name), params)
 
 
 def materialise_model(
-    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None, *, table: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    table: str | None = None,
 ) -> str:
     """Create (or replace) a temporary table holding the model's rows; returns the table's name.
 
@@ -105,7 +117,9 @@ def open_warehouse(
     except duckdb.IOException as exc:
         raise WarehouseError(f"cannot open the database {path}: {exc}") from None
     except duckdb.Error as exc:
-        raise WarehouseError(f"{path} is not a database this program can open ({type(exc).__name__})") from None
+        raise WarehouseError(
+            f"{path} is not a database this program can open ({type(exc).__name__})"
+        ) from None
     try:
         cipher = _check_key(con, passphrase, allow_unencrypted, creating=not exists, read_only=read_only)
     except BaseException:
@@ -127,14 +141,18 @@ def _check_key(
     )
     if not has_meta:
         if read_only:
-            raise WarehouseError("this database has no Repairs Red Flags tables yet; run `redflags run` first")
+            raise WarehouseError(
+                "this database has no Repairs Red Flags tables yet; run `redflags run` first"
+            )
         if not creating and con.sql("select count(*) from information_schema.tables").fetchall()[0][0]:
             raise WarehouseError("this file is a DuckDB database but not a Repairs Red Flags warehouse")
         if passphrase is None and not allow_unencrypted:
             raise WarehouseError(f"{KEY_ENV} is not set: refusing to create an unencrypted database")
         _create_schema(con)
         if passphrase is None:
-            con.execute("insert into meta values ('encryption', 'none'), ('schema_version', ?)", [SCHEMA_VERSION])
+            con.execute(
+                "insert into meta values ('encryption', 'none'), ('schema_version', ?)", [SCHEMA_VERSION]
+            )
             return FieldCipher(None)
         salt = secrets.token_bytes(16)
         cipher = FieldCipher(derive_key(passphrase, salt))

@@ -20,11 +20,14 @@ from prefect.cache_policies import NO_CACHE
 
 from pipelines.errors import UserError
 from pipelines.progress import get_progress
+from pipelines.runs import recorded_run
 from pipelines.settings import Settings, load_settings, resolve_conf_file
 from pipelines.warehouse import Warehouse, open_warehouse
 from pipelines.weeks import last_sunday
 
 log = logging.getLogger(__name__)
+
+KIND = "weekly-review"
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,12 @@ def _ingest(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Setting
 
     mapping = load_mapping(mapping_path)
     return ingest_folder(
-        wh, extracts, mapping, classify=classifier_from_settings(settings.classification),
-        progress=get_progress(), out_dir=out_dir,
+        wh,
+        extracts,
+        mapping,
+        classify=classifier_from_settings(settings.classification),
+        progress=get_progress(),
+        out_dir=out_dir,
     )
 
 
@@ -78,71 +85,89 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
     labels = {name: team.label for name, team in settings.teams.items()}
     capacity = {name: team.capacity_per_week for name, team in settings.teams.items()}
     rules = rules_version(settings)
-    carried_counts = {t: int(n) for t, n in week.carried.group_by("team").len().iter_rows()} if week.carried.height else {}
+    carried_counts = (
+        {t: int(n) for t, n in week.carried.group_by("team").len().iter_rows()} if week.carried.height else {}
+    )
     about = [
         f"Week ending {as_of:%d %B %Y}; list {list_id}; settings {settings.version} ({settings.fingerprint()}); "
         f"rules {rules}.",
         "Capacity per team: " + ", ".join(f"{labels[t]} {capacity[t]}" for t in labels) + ".",
         "Above the threshold but beyond capacity (carried to next week): "
-        + (", ".join(f"{labels.get(t, t)} {n}" for t, n in carried_counts.items()) or "none") + ".",
+        + (", ".join(f"{labels.get(t, t)} {n}" for t, n in carried_counts.items()) or "none")
+        + ".",
         "Not listed because already known or recently reviewed: "
-        + (", ".join(f"{k} {v}" for k, v in sorted(week.suppressed.items())) or "none") + ".",
+        + (", ".join(f"{k} {v}" for k, v in sorted(week.suppressed.items())) or "none")
+        + ".",
     ]
     published = publish_list(
         wh, week, as_of=as_of, out_dir=out_dir, list_id=list_id, team_labels=labels, about_lines=about
     )
     record_list_published(
-        wh.con, list_id=list_id, as_of=as_of, listed=week.listed, carried=week.carried,
-        config_version=settings.version, config_fingerprint=settings.fingerprint(), rules_version=rules,
+        wh.con,
+        list_id=list_id,
+        as_of=as_of,
+        listed=week.listed,
+        carried=week.carried,
+        config_version=settings.version,
+        config_fingerprint=settings.fingerprint(),
+        rules_version=rules,
         thresholds={"min_points": settings.scoring.min_points, "capacity_per_week": capacity},
         actor="redflags run",
     )
     return published
 
 
-ingest_task = task(_ingest, name="ingest-new-files", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-score_task = task(_score, name="score-households", cache_policy=NO_CACHE)
-publish_task = task(_publish, name="publish-review-list", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+# I/O steps retry (a share drive hiccup, a locked file); files already loaded are skipped on a retry.
+ingest_task = task(name="ingest-new-files", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)(_ingest)
+score_task = task(name="score-households", cache_policy=NO_CACHE)(_score)
+publish_task = task(name="publish-review-list", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)(
+    _publish
+)
 
 
 @flow(name="weekly-review", validate_parameters=False)
 def weekly_review(
-    extracts: Path | None,
-    mapping: Path | None,
+    extracts: str | Path | None,
+    mapping: str | Path | None,
     as_of: dt.date | None,
-    db: Path,
-    out: Path,
-    config: Path | None = None,
+    db: str | Path,
+    out: str | Path,
+    config: str | Path | None = None,
     allow_unencrypted: bool = False,
 ) -> WeeklyResult:
-    if as_of is None:  # a scheduled run scores the week that ended last Sunday
-        as_of = last_sunday(dt.date.today())
-    extracts, mapping, db, out = (Path(p) if p is not None else None for p in (extracts, mapping, db, out))
-    config = Path(config) if config else None
+    as_of = as_of or last_sunday(dt.date.today())  # a scheduled run scores the week that ended last Sunday
     settings = load_settings(config)
-    wh = open_warehouse(db, allow_unencrypted=allow_unencrypted)
-    try:
-        from pipelines.runs import finish_run, start_run
-
-        run_id = start_run(wh.con, "weekly-review", as_of)
-        ingested = ingest_task(wh, extracts, mapping, settings, out) if extracts and mapping else None
-        week = score_task(wh, settings, as_of)
-        published = publish_task(wh, week, settings, as_of, out, run_id)
-        result = _result(as_of, published, week, ingested)
-        finish_run(
-            wh.con, run_id, "failed-files" if result.files_failed else "ok", files_loaded=result.files_loaded,
-            files_failed=result.files_failed, rows_quarantined=result.rows_quarantined,
+    with (
+        open_warehouse(db, allow_unencrypted=allow_unencrypted) as wh,
+        recorded_run(wh.con, KIND, as_of) as run,
+    ):
+        ingested = (
+            ingest_task(wh, Path(extracts), Path(mapping), settings, Path(out))
+            if extracts and mapping
+            else None
         )
-        return result
-    finally:
-        wh.close()
+        week = score_task(wh, settings, as_of)
+        published = publish_task(wh, week, settings, as_of, Path(out), run.run_id)
+        result = _result(as_of, published, week, ingested)
+        run.status = "failed-files" if result.files_failed else "ok"
+        run.counts = {
+            "files_loaded": result.files_loaded,
+            "files_failed": result.files_failed,
+            "rows_quarantined": result.rows_quarantined,
+        }
+    return result
 
 
 def _result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> WeeklyResult:
     return WeeklyResult(
-        as_of=as_of, list_id=published.list_id, folder=str(published.folder), listed=published.listed,
-        carried=dict(published.carried), suppressed=dict(week.suppressed),
-        files_loaded=getattr(ingested, "files_loaded", 0), files_failed=getattr(ingested, "files_failed", 0),
+        as_of=as_of,
+        list_id=published.list_id,
+        folder=str(published.folder),
+        listed=published.listed,
+        carried=dict(published.carried),
+        suppressed=dict(week.suppressed),
+        files_loaded=getattr(ingested, "files_loaded", 0),
+        files_failed=getattr(ingested, "files_failed", 0),
         rows_quarantined=getattr(ingested, "rows_quarantined", 0),
         failures=list(getattr(ingested, "failures", [])),
     )
@@ -166,8 +191,13 @@ def main(args: argparse.Namespace) -> int:
     progress.say(f"Weekly review for the week ending {args.as_of:%d %B %Y}")
     with quiet_prefect():
         result = weekly_review(
-            extracts, mapping, args.as_of, Path(args.db), Path(args.out),
-            Path(args.config) if args.config else None, args.allow_unencrypted,
+            extracts,
+            mapping,
+            args.as_of,
+            Path(args.db),
+            Path(args.out),
+            Path(args.config) if args.config else None,
+            args.allow_unencrypted,
         )
     print_summary(result)
     return 1 if result.files_failed else 0
@@ -176,11 +206,15 @@ def main(args: argparse.Namespace) -> int:
 def print_summary(result: WeeklyResult) -> None:
     out = sys.stdout
     if result.files_loaded or result.files_failed:
-        out.write(f"Loaded {result.files_loaded} new file(s); {result.rows_quarantined} row(s) quarantined.\n")
+        out.write(
+            f"Loaded {result.files_loaded} new file(s); {result.rows_quarantined} row(s) quarantined.\n"
+        )
     for failure in result.failures:
         out.write(f"  FAILED: {failure}\n")
     carried = sum(result.carried.values())
     out.write(f"Listed {result.listed} household(s) for review; {carried} carried forward beyond capacity.\n")
-    out.write(f"Review list: {Path(result.folder) / 'review_list.xlsx'} (and review_list.csv; one folder per team)\n")
+    out.write(
+        f"Review list: {Path(result.folder) / 'review_list.xlsx'} (and review_list.csv; one folder per team)\n"
+    )
     if result.files_failed:
         out.write(f"{result.files_failed} file(s) could not be loaded: fix them and run again.\n")

@@ -18,7 +18,18 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
 
 
 def test_every_contract_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("demo", "synth", "run", "classify", "outcomes", "history", "backtest", "report", "serve", "purge"):
+    for command in (
+        "demo",
+        "synth",
+        "run",
+        "classify",
+        "outcomes",
+        "history",
+        "backtest",
+        "report",
+        "serve",
+        "purge",
+    ):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
@@ -33,14 +44,27 @@ def test_bad_date_is_one_sentence(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_missing_extracts_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["run", "--extracts", str(tmp_path / "nope"), "--mapping", "m.yaml", "--as-of", "2025-03-09",
-                 "--db", str(tmp_path / "x.duckdb")])
+    code = main(
+        [
+            "run",
+            "--extracts",
+            str(tmp_path / "nope"),
+            "--mapping",
+            "m.yaml",
+            "--as-of",
+            "2025-03-09",
+            "--db",
+            str(tmp_path / "x.duckdb"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1
     assert "does not exist" in err and "Traceback" not in err
 
 
-def test_history_without_database_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_history_without_database_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["history", "T1", "--db", str(tmp_path / "none.duckdb")])
     assert code != 0
     assert "Traceback" not in capsys.readouterr().err

@@ -16,7 +16,10 @@ def test_override_is_deep_merged(tmp_path: Path) -> None:
     override.write_text("teams:\n  tst:\n    label: TST\n    capacity_per_week: 4\n")
     settings = load_settings(override)
     assert settings.teams["tst"].capacity_per_week == 4
-    assert settings.teams["repairs_admin"].capacity_per_week == load_settings().teams["repairs_admin"].capacity_per_week
+    assert (
+        settings.teams["repairs_admin"].capacity_per_week
+        == load_settings().teams["repairs_admin"].capacity_per_week
+    )
 
 
 def test_a_typo_fails_at_start_naming_the_setting(tmp_path: Path) -> None:

@@ -1,0 +1,152 @@
+"""Publishing: the contract's files, one folder per team, evidence decrypted, cells safe, owner-only."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from pipelines.publish import EVIDENCE_COLUMNS, publish_list
+from pipelines.warehouse import open_warehouse
+
+AS_OF = dt.date(2025, 3, 9)
+LABELS = {"repairs_admin": "Repairs administrators", "tst": "Tenancy Support Team"}
+
+
+@dataclass
+class Week:
+    listed: pl.DataFrame
+    carried: pl.DataFrame
+    evidence: pl.DataFrame
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+
+def _week(cipher) -> Week:  # type: ignore[no-untyped-def]
+    listed = pl.DataFrame(
+        {
+            "rank": [1, 2, 1],
+            "tenancy_ref": ["T1", "T2", "T3"],
+            "property_ref": ["P1", "P2", "P3"],
+            "team": ["repairs_admin", "repairs_admin", "tst"],
+            "score": [9.123, 5.0, 12.5],
+            "points_score": [6.0, 4.0, 9.0],
+            "surprise_score": [2.0, 0.5, 2.5],
+            "anomaly_score": [0.9, 0.5, 0.99],
+            "is_complex_case": [False, False, True],
+            "reasons": [
+                "2 external door lock changes (3 Feb, 1 Mar)",
+                "=cmd|' /C calc'!A0",
+                "3 lock changes",
+            ],
+        }
+    )
+    carried = pl.DataFrame({"tenancy_ref": ["T9"], "team": ["tst"], "score": [4.5], "rank": [2]})
+    evidence = pl.DataFrame(
+        {
+            "tenancy_ref": ["T1", "T1", "T3", "T3"],
+            "on": [dt.date(2025, 3, 1), dt.date(2025, 2, 3), dt.date(2025, 1, 5), dt.date(2025, 1, 9)],
+            "source": ["repair", "repair", "repair", "asb"],
+            "record_ref": ["J2", "J1", "J3", "C1"],
+            "categories": [["lock_change"], ["lock_change"], ["door_damage"], []],
+            "location": ["external", "external", "internal", None],
+            "is_counted": [True, True, True, True],
+            "note": [None, None, None, None],
+            "evidence": ["renew cylinder", "renew cylinder", "hole in door", None],
+            "amount_gbp": [None, None, None, None],
+            "summary": [
+                "emergency locksmith job",
+                "urgent locksmith job",
+                "routine carpenter job",
+                "ASB case",
+            ],
+            "summary_enc": [
+                cipher.encrypt("renew cylinder to FED"),
+                cipher.encrypt("@SUM(1) tnt locked out"),
+                cipher.encrypt("bedroom door holed"),
+                cipher.encrypt("neighbour heard shouting"),
+            ],
+        },
+        schema_overrides={"categories": pl.List(pl.String), "amount_gbp": pl.Float64, "note": pl.String},
+    )
+    return Week(listed, carried, evidence)
+
+
+@pytest.fixture
+def published(tmp_path: Path):  # type: ignore[no-untyped-def]
+    wh = open_warehouse(":memory:", key="k")
+    result = publish_list(
+        wh,
+        _week(wh.cipher),
+        as_of=AS_OF,
+        out_dir=tmp_path,
+        list_id="2025-03-09-r1",
+        team_labels=LABELS,
+        about_lines=["settings test"],
+    )
+    wh.close()
+    return result
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_contract_files_and_columns(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "2025-03-09"
+    assert published.csv == folder / "review_list.csv" and published.xlsx == folder / "review_list.xlsx"
+    rows = _rows(published.csv)
+    assert {"rank", "tenancy_ref", "property_ref", "score", "team", "reasons"} <= set(rows[0])
+    assert {"outcome", "reviewer", "rationale"} <= set(rows[0])
+    assert [(r["team"], r["rank"], r["tenancy_ref"]) for r in rows] == [
+        ("repairs_admin", "1", "T1"),
+        ("repairs_admin", "2", "T2"),
+        ("tst", "1", "T3"),
+    ]
+    assert rows[0]["score"] == "9.12"  # rounded to 2 places for people
+    assert published.carried == {"tst": 1}
+
+
+def test_each_team_folder_holds_only_its_own_rows_and_evidence(published) -> None:  # type: ignore[no-untyped-def]
+    admin = _rows(published.team_folders["repairs_admin"] / "review_list.csv")
+    tst_evidence = _rows(published.team_folders["tst"] / "evidence.csv")
+    assert {r["tenancy_ref"] for r in admin} == {"T1", "T2"}
+    assert {r["tenancy_ref"] for r in tst_evidence} == {"T3"}
+    admin_evidence = _rows(published.team_folders["repairs_admin"] / "evidence.csv")
+    assert "neighbour heard shouting" not in (
+        published.team_folders["repairs_admin"] / "evidence.csv"
+    ).read_text(encoding="utf-8-sig")
+    # Date order within a household, facts apart from the text as typed.
+    assert [r["on"] for r in admin_evidence] == ["2025-02-03", "2025-03-01"]
+    assert list(admin_evidence[0]) == EVIDENCE_COLUMNS
+    assert admin_evidence[1]["text_as_recorded"] == "renew cylinder to FED"
+
+
+def test_hostile_text_is_never_a_formula(published) -> None:  # type: ignore[no-untyped-def]
+    rows = _rows(published.csv)
+    assert rows[1]["reasons"] == "'=cmd|' /C calc'!A0"
+    book = openpyxl.load_workbook(published.xlsx)
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate} is a formula"
+    evidence_text = {c.value for row in book["Evidence"].iter_rows() for c in row}
+    assert "'@SUM(1) tnt locked out" in evidence_text
+
+
+def test_one_sheet_per_team_plus_evidence(published) -> None:  # type: ignore[no-untyped-def]
+    book = openpyxl.load_workbook(published.xlsx)
+    assert {"Repairs administrators", "Tenancy Support Team", "Evidence"} <= set(book.sheetnames)
+
+
+def test_outputs_are_owner_only(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for path in [published.folder, *published.team_folders.values()]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+    for path in published.folder.rglob("*.*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
