@@ -110,6 +110,21 @@ def _burst_span(days: Sequence[dt.date], window_days: int) -> tuple[int, dt.date
     return best
 
 
+def incident_days(days: Sequence[dt.date], gap_days: int) -> list[dt.date]:
+    """The first day of each incident: red flags within ``gap_days`` of the previous one are one incident."""
+    starts: list[dt.date] = []
+    previous: dt.date | None = None
+    for day in sorted(days):
+        if previous is None or (day - previous).days > gap_days:
+            starts.append(day)
+        previous = day
+    return starts
+
+
+def _occasions(n: int) -> str:
+    return "1 occasion" if n == 1 else f"{n} separate occasions"
+
+
 def household_reasons(
     household: Mapping[str, Any],
     events: Sequence[Mapping[str, Any]],
@@ -119,11 +134,13 @@ def household_reasons(
     burst_min_repairs: int,
     recent_window_days: int = 180,
     surprise_min: float = 2.0,
+    incident_gap_days: int = 2,
 ) -> str:
     """One household's reasons, most important first, joined with ``"; "``.
 
-    ``household``: a scored row (``pts_*``, ``flags_recent``, ``expected_flags_recent``, ``surprise_score``,
-    ``current_balance_gbp``, ``pre_onset_balance_gbp``, ``arrears_onset_on``, discount counts).
+    ``household``: a scored row (``pts_*``, ``incidents_recent``, ``expected_incidents_recent``,
+    ``surprise_score``, ``current_balance_gbp``, ``pre_onset_balance_gbp``, ``arrears_onset_on``, discount
+    counts).
     ``events``: the household's evidence rows (``on``, ``source``, ``categories`` as ``"a; b"``, ``location``,
     ``is_counted``, ``note``, ``amount_gbp``, ``evidence``).
     """
@@ -149,10 +166,11 @@ def household_reasons(
         parts.append((float(household.get(f"pts_{component}", 0.0)) + 0.001 * len(rows), text))
 
     if household.get("pts_burst", 0) and counted:
-        n, first, last = _burst_span([e["on"] for e in counted], burst_window_days)
+        starts = incident_days([e["on"] for e in counted], incident_gap_days)
+        n, first, last = _burst_span(starts, burst_window_days)
         if n >= burst_min_repairs:
             text = (
-                f"{n} red-flag repairs within {burst_window_days} days "
+                f"red-flag repairs on {_occasions(n)} within {burst_window_days} days "
                 f"({format_day(first, as_of)} to {format_day(last, as_of)})"
             )
             parts.append((float(household["pts_burst"]), text))
@@ -188,10 +206,11 @@ def household_reasons(
 
     surprise = float(household.get("surprise_score") or 0.0)
     if surprise >= surprise_min:
-        expected = float(household.get("expected_flags_recent") or 0.0)
+        expected = float(household.get("expected_incidents_recent") or 0.0)
+        occasions = _occasions(int(household["incidents_recent"]))
         text = (
-            f"{int(household['flags_recent'])} red-flag repairs in {recent_window_days} days where about "
-            f"{expected:.1f} would be usual for similar homes"
+            f"red-flag repairs on {occasions} in {recent_window_days} days "
+            f"where about {expected:.1f} would be usual for similar homes"
         )
         parts.append((0.0, text))
 

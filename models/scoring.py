@@ -2,11 +2,15 @@
 
 Three scores, every one visible per household (docs/scoring.md):
 
-- ``points_score``: configured points per counted red-flag repair (by category and location, each weighted
-  by its recency: half after ``recency_half_life_days``), plus points for a recent burst, for a mix of
-  categories, for damage recharges, for ASB cases matching the domestic-abuse lens and for an arrears onset
-  near the repairs pattern. The rules decide eligibility: listed only when ``points_score >= min_points``.
-- ``surprise_score``: ``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``: red flags in the recent
+- ``points_score``: configured points per red-flag INCIDENT (counted red flags within a day or two of each
+  other) for its strongest component (by category and location, weighted by its recency: half after
+  ``recency_half_life_days``), a little for its other components, plus points for a recent burst of incidents,
+  for a mix of categories across incidents, for damage recharges, for ASB cases matching the domestic-abuse
+  lens and for an arrears onset near the repairs pattern.
+- The rules decide eligibility: listed only when ``points_score >= min_points`` and the red flags repeat
+  (``min_incidents`` separate incidents) or one incident is corroborated by ``single_incident_min_signals``
+  independent signals.
+- ``surprise_score``: ``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``: incidents in the recent
   window against what similar homes (peer group, shrunk towards the landlord-wide rate) show over the same
   exposure.
 - ``anomaly_score``: the percentile (0-1) of an isolation forest's score among households with any signal.
@@ -25,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-# Per-repair components: (points key, count column stem). A job with two categories counts in each.
+# Per-incident components: an incident scores its strongest component (``<component>_weighted``:
+# recency-weighted incidents led by it); its other components add ``incident_extra_category`` each.
 REPAIR_COMPONENTS: tuple[str, ...] = (
     "lock_change_external",
     "lock_change_internal",
@@ -38,6 +43,8 @@ REPAIR_COMPONENTS: tuple[str, ...] = (
     "forced_entry",
 )
 SIGNAL_COMPONENTS: tuple[str, ...] = (
+    "incident_extra_category",
+    "repeat_incident",
     "burst",
     "extra_category",
     "damage_recharge",
@@ -48,12 +55,13 @@ COMPONENTS: tuple[str, ...] = REPAIR_COMPONENTS + SIGNAL_COMPONENTS
 
 # The feature vector the isolation forest sees (standardised). Counts, recency and the peer surprise.
 ANOMALY_COLUMNS: tuple[str, ...] = (
-    "flags_short",
-    "flags_recent",
+    "incidents_short",
+    "incidents_recent",
+    "incidents_long",
+    "incidents_weighted",
     "flags_long",
-    "flags_weighted",
     "distinct_categories_recent",
-    "max_burst_flags",
+    "max_burst_incidents",
     "days_since_last_flag",
     "lock_change_external_long",
     "lock_change_internal_long",
@@ -77,6 +85,8 @@ class ScoringRules:
     max_counted_other_signals: int = 3
     min_points: float = 4.0
     min_red_flag_repairs: int = 1
+    min_incidents: int = 2
+    single_incident_min_signals: int = 1
     surprise_weight: float = 1.0
     surprise_cap: float = 6.0
     anomaly_weight: float = 1.0
@@ -95,14 +105,19 @@ class RoutingRules:
     complex_case_min_signals: int = 3
     tst_team: str = "tst"
     default_team: str = "repairs_admin"
+    overflow_team: str | None = None
 
 
 def points_components(features: pl.DataFrame, rules: ScoringRules) -> pl.DataFrame:
     """Points per component (``pts_<component>`` columns) and their sum ``points_score``.
 
-    Input: household_features columns (recency-weighted ``<component>_weighted`` counts, ``max_burst_flags``,
-    ``distinct_categories_recent``, ``damage_recharges_weighted``, ``asb_lens_weighted``,
-    ``is_arrears_near_pattern``). Output: the input plus the points columns, one row per household.
+    Input: household_features columns (``<component>_weighted``: recency-weighted incidents whose strongest
+    component it is; ``incident_extra_weighted``: recency x components beyond the strongest;
+    ``incidents_recent`` (each beyond the first adds ``repeat_incident``); ``max_burst_incidents``;
+    ``distinct_categories_recent`` and ``max_incident_categories_recent``;
+    ``damage_recharges_weighted``, ``asb_lens_weighted``, ``is_arrears_near_pattern``). Output: the input plus
+    the points columns, one row per household. The category mix counts the categories the other incidents
+    add to the most varied one: ``distinct_categories_recent - max(max_incident_categories_recent, 1)``.
     """
     w = {name: float(rules.weights.get(name, 0.0)) for name in COMPONENTS}
     cap = rules.max_counted_other_signals
@@ -111,14 +126,21 @@ def points_components(features: pl.DataFrame, rules: ScoringRules) -> pl.DataFra
         (w[name] * pl.col(f"{name}_weighted").clip(upper_bound=per_component)).alias(f"pts_{name}")
         for name in REPAIR_COMPONENTS
     ]
+    one_incident = pl.max_horizontal(pl.col("max_incident_categories_recent"), pl.lit(1))
     exprs += [
-        pl.when(pl.col("max_burst_flags") >= rules.burst_min_repairs)
+        (
+            w["incident_extra_category"] * pl.col("incident_extra_weighted").clip(upper_bound=per_component)
+        ).alias("pts_incident_extra_category"),
+        (w["repeat_incident"] * (pl.col("incidents_recent") - 1).clip(0, per_component)).alias(
+            "pts_repeat_incident"
+        ),
+        pl.when(pl.col("max_burst_incidents") >= rules.burst_min_repairs)
         .then(w["burst"])
         .otherwise(0.0)
         .alias("pts_burst"),
-        (w["extra_category"] * (pl.col("distinct_categories_recent") - 1).clip(lower_bound=0)).alias(
-            "pts_extra_category"
-        ),
+        (
+            w["extra_category"] * (pl.col("distinct_categories_recent") - one_incident).clip(lower_bound=0)
+        ).alias("pts_extra_category"),
         (w["damage_recharge"] * pl.col("damage_recharges_weighted").clip(upper_bound=cap)).alias(
             "pts_damage_recharge"
         ),
@@ -188,7 +210,9 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
     ``is_listable`` (eligible and not suppressed).
     """
     frame = points_components(features.sort("tenancy_ref"), rules)
-    surprise = poisson_surprise(frame["flags_recent"].to_numpy(), frame["expected_flags_recent"].to_numpy())
+    surprise = poisson_surprise(
+        frame["incidents_recent"].to_numpy(), frame["expected_incidents_recent"].to_numpy()
+    )
     frame = frame.with_columns(surprise_score=pl.Series(np.minimum(surprise, 1e6), dtype=pl.Float64))
 
     signal = frame.select(has_any_signal()).to_series()
@@ -220,8 +244,14 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
         [pl.when(pl.col("flags_long") > 0).then(pl.lit("repairs")).otherwise(None)]
         + [pl.when(e).then(pl.lit(name)).otherwise(None) for name, e in kinds.items()]
     ).list.drop_nulls()
-    eligible = (pl.col("points_score") >= rules.min_points) & (
-        pl.col("flags_long") >= rules.min_red_flag_repairs
+    repeated = pl.col("incidents_long") >= rules.min_incidents
+    corroborated = (pl.col("incidents_long") >= 1) & (
+        pl.col("corroborating_signals") >= rules.single_incident_min_signals
+    )
+    eligible = (
+        (pl.col("points_score") >= rules.min_points)
+        & (pl.col("flags_long") >= rules.min_red_flag_repairs)
+        & (repeated | corroborated)
     )
     return frame.with_columns(
         score=(
@@ -241,7 +271,9 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
     )
 
 
-def rank_households(scored: pl.DataFrame, capacities: Mapping[str, int]) -> tuple[pl.DataFrame, pl.DataFrame]:
+def rank_households(
+    scored: pl.DataFrame, capacities: Mapping[str, int], *, overflow_team: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rank listable households within their team and cut each team at its weekly capacity.
 
     Order: score descending, then tenancy_ref ascending (a stable tie-break: same input, same list).
@@ -249,19 +281,35 @@ def rank_households(scored: pl.DataFrame, capacities: Mapping[str, int]) -> tupl
     team and rank; carried rows are the listable households beyond their team's capacity
     (tenancy_ref, team, score, rank).
     A team missing from ``capacities`` has no capacity: its households are all carried.
+    ``overflow_team``: when that team has room left this week, the highest-scoring households that did not fit
+    another team's capacity are listed there instead of carried (its reviewers refer them on); they take the
+    team's name and are ranked with its own households by score. Capacity is a maximum, never a quota.
     """
+    order = (["score", "tenancy_ref"], [True, False])
     ranked = (
         scored.filter(pl.col("is_listable"))
-        .sort(["score", "tenancy_ref"], descending=[True, False])
+        .sort(order[0], descending=order[1])
         .with_columns(rank=pl.int_range(1, pl.len() + 1).over("team").cast(pl.Int64))
     )
     capacity = pl.col("team").replace_strict(dict(capacities), default=0, return_dtype=pl.Int64)
-    listed = ranked.filter(pl.col("rank") <= capacity).sort(["team", "rank"])
-    carried = (
-        ranked.filter(pl.col("rank") > capacity)
-        .select("tenancy_ref", "team", "score", "rank")
-        .sort(["team", "rank"])
-    )
+    fits = pl.col("rank") <= capacity
+    if overflow_team is not None:
+        room = (
+            int(capacities.get(overflow_team, 0))
+            - ranked.filter(fits & (pl.col("team") == overflow_team)).height
+        )
+        if room > 0:
+            spill = (
+                ranked.filter(~fits & (pl.col("team") != overflow_team)).head(room)["tenancy_ref"].implode()
+            )
+            moved = pl.col("tenancy_ref").is_in(spill)
+            ranked = (
+                ranked.with_columns(team=pl.when(moved).then(pl.lit(overflow_team)).otherwise(pl.col("team")))
+                .sort(order[0], descending=order[1])
+                .with_columns(rank=pl.int_range(1, pl.len() + 1).over("team").cast(pl.Int64))
+            )
+    listed = ranked.filter(fits).sort(["team", "rank"])
+    carried = ranked.filter(~fits).select("tenancy_ref", "team", "score", "rank").sort(["team", "rank"])
     return listed, carried
 
 

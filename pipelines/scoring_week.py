@@ -17,6 +17,7 @@ import polars as pl
 
 from models.reasons import household_reasons
 from models.scoring import (
+    REPAIR_COMPONENTS,
     RoutingRules,
     ScoringRules,
     rank_households,
@@ -44,6 +45,9 @@ MODELS: tuple[str, ...] = (
     "intermediate/recharges__damage",
     "intermediate/known_cases__live",
     "intermediate/outcomes__latest",
+    "intermediate/tenancies__counting_period",
+    "intermediate/repairs__incidents",
+    "intermediate/signals__corroborating",
     "marts/household_features",
     "marts/household_evidence",
 )
@@ -100,6 +104,12 @@ class ScoredWeek:
     discounted: dict[str, int] = field(default_factory=dict)
 
 
+def component_order(weights: dict[str, float]) -> list[str]:
+    """The repair components strongest first (by weight; ties in ``REPAIR_COMPONENTS`` order): an incident's
+    strongest component is the first of its components in this list."""
+    return sorted(REPAIR_COMPONENTS, key=lambda c: (-float(weights.get(c, 0.0)), REPAIR_COMPONENTS.index(c)))
+
+
 def model_params(settings: Settings, as_of: dt.date) -> dict[str, Any]:
     """The bound values the SQL models use (each model binds only the ones it mentions)."""
     f, s = settings.features, settings.suppression
@@ -124,6 +134,10 @@ def model_params(settings: Settings, as_of: dt.date) -> dict[str, Any]:
         "arrears_rise_min_gbp": f.arrears_rise_min_gbp,
         "economic_abuse_window_days": f.economic_abuse_window_days,
         "peer_prior_home_years": f.peer_prior_home_years,
+        "incident_gap_days": f.incident_gap_days,
+        "corroboration_window_days": f.corroboration_window_days,
+        "corroborating_asb_roles": [r.lower() for r in f.corroborating_asb_roles],
+        "component_order": component_order(settings.scoring.weights.model_dump()),
         "markers": [m.strip().lower() for m in s.markers],
         "default_live_months": s.default_live_months,
         "suppressing_outcomes": [o.lower() for o in s.suppressing_outcomes],
@@ -138,6 +152,8 @@ def scoring_rules(settings: Settings) -> ScoringRules:
         max_counted_other_signals=sc.max_counted_other_signals,
         min_points=sc.min_points,
         min_red_flag_repairs=sc.min_red_flag_repairs,
+        min_incidents=sc.min_incidents,
+        single_incident_min_signals=sc.single_incident_min_signals,
         surprise_weight=sc.surprise_weight,
         surprise_cap=sc.surprise_cap,
         anomaly_weight=sc.anomaly_weight,
@@ -156,6 +172,7 @@ def routing_rules(settings: Settings) -> RoutingRules:
         complex_case_min_signals=r.complex_case_min_signals,
         tst_team=r.tst_team,
         default_team=r.default_team,
+        overflow_team=r.default_team if r.overflow_to_default_team else None,
     )
 
 
@@ -182,7 +199,8 @@ def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.dat
     build_features(con, settings, as_of)
     features = query(con, "select * from household_features")
     scored = score_households(features, scoring_rules(settings), routing_rules(settings))
-    listed, carried = rank_households(scored, routing_rules(settings).capacities)
+    routing = routing_rules(settings)
+    listed, carried = rank_households(scored, routing.capacities, overflow_team=routing.overflow_team)
 
     evidence = query(con, "select * from household_evidence")
     evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed["tenancy_ref"].implode()))
@@ -197,6 +215,7 @@ def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.dat
             burst_window_days=settings.features.burst_window_days,
             burst_min_repairs=settings.features.burst_min_repairs,
             recent_window_days=settings.features.recent_window_days,
+            incident_gap_days=settings.features.incident_gap_days,
         )
         for row in listed.iter_rows(named=True)
     ]

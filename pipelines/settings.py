@@ -66,6 +66,11 @@ class FeatureSettings(_Section):
     arrears_rise_min_gbp: float = Field(200.0, ge=0)
     economic_abuse_window_days: int = Field(120, ge=7, le=730)
     peer_prior_home_years: float = Field(50.0, ge=0, le=100_000)
+    # Counted red flags within this many days of the previous one are one incident (the unit of evidence).
+    incident_gap_days: int = Field(2, ge=0, le=14)
+    # Independent records within this many days of the red flags corroborate a single incident.
+    corroboration_window_days: int = Field(120, ge=0, le=730)
+    corroborating_asb_roles: tuple[str, ...] = ("subject", "victim")
 
     @field_validator("block_cluster_categories", "planned_programme_categories")
     @classmethod
@@ -100,6 +105,8 @@ class ScoringWeights(_Section):
     forced_entry: float = Field(2.0, ge=0, le=50)
     burst: float = Field(2.0, ge=0, le=50)
     extra_category: float = Field(1.0, ge=0, le=50)
+    incident_extra_category: float = Field(0.5, ge=0, le=50)
+    repeat_incident: float = Field(0.75, ge=0, le=50)
     damage_recharge: float = Field(1.0, ge=0, le=50)
     asb_lens: float = Field(1.5, ge=0, le=50)
     arrears_near_pattern: float = Field(2.0, ge=0, le=50)
@@ -111,6 +118,10 @@ class ScoringSettings(_Section):
     max_counted_other_signals: int = Field(3, ge=1, le=100)
     min_points: float = Field(4.0, ge=0)
     min_red_flag_repairs: int = Field(1, ge=0, le=50)
+    # Eligibility needs repetition: incidents on at least this many separate occasions in the counting period,
+    # or a single incident with at least single_incident_min_signals corroborating signals.
+    min_incidents: int = Field(2, ge=1, le=50)
+    single_incident_min_signals: int = Field(1, ge=1, le=3)
     surprise_weight: float = Field(1.0, ge=0)
     surprise_cap: float = Field(6.0, gt=0, le=50)
     anomaly_weight: float = Field(1.0, ge=0)
@@ -130,6 +141,8 @@ class RoutingSettings(_Section):
     complex_case_min_signals: int = Field(3, ge=1, le=4)
     tst_team: str = "tst"
     default_team: str = "repairs_admin"
+    # Room left on the default team's list takes the households that did not fit another team's capacity.
+    overflow_to_default_team: bool = True
 
 
 class OutcomeSettings(_Section):

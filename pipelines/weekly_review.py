@@ -74,7 +74,8 @@ def _ingest(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Setting
 def _score(wh: Warehouse, settings: Settings, as_of: dt.date) -> Any:
     from pipelines.scoring_week import score_week
 
-    return score_week(wh.con, settings, as_of)
+    with get_progress().stage(f"Scoring households as known on {as_of:%d %b %Y}"):
+        return score_week(wh.con, settings, as_of)
 
 
 def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_dir: Path, run_id: int) -> Any:
@@ -99,9 +100,10 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
         + (", ".join(f"{k} {v}" for k, v in sorted(week.suppressed.items())) or "none")
         + ".",
     ]
-    published = publish_list(
-        wh, week, as_of=as_of, out_dir=out_dir, list_id=list_id, team_labels=labels, about_lines=about
-    )
+    with get_progress().stage("Publishing the review lists"):
+        published = publish_list(
+            wh, week, as_of=as_of, out_dir=out_dir, list_id=list_id, team_labels=labels, about_lines=about
+        )
     record_list_published(
         wh.con,
         list_id=list_id,

@@ -1,28 +1,23 @@
 -- household_features: what the records said about each household on the as-of date.
 -- Grain: one row per tenancy live on $as_of.
--- Counting period: red flags, ASB and recharges count from counted_from = the latest of the tenancy start, the day
---   after a lapsed known-case marker, and the start of the long window ($long_window_days ending on $as_of).
---   Columns <component>_long count counted red-flag repairs in that period; <component>_weighted sum them with a
---   recency weight of 0.5 ^ (age in days / $recency_half_life_days), so a repair counts half after one half-life.
---   A job with two categories counts once in each. Bursts and the recent category mix use $recent_window_days.
--- Peers: expected_flags_long (and _recent, over the recent window's exposure) = the peer group's rate (same
---   property type, bedrooms and estate, leaving the household out), shrunk towards the landlord-wide rate by
---   $peer_prior_home_years, times the household's exposure.
--- Suppression: suppression_reason is live_marker, or outcome_<outcome> while the latest reviewed outcome is in
---   $suppressing_outcomes and no counted red flag was reported after the review; null when not suppressed.
+-- Counting period: red flags, ASB and recharges count from counted_from (tenancies__counting_period: the latest of
+--   the tenancy start, the day after a lapsed known-case marker, and the start of the long window).
+--   Columns <component>_long count counted red-flag repairs in that period (a job with two categories counts once in
+--   each); flags_weighted sums them with a recency weight of 0.5 ^ (age in days / $recency_half_life_days), so a
+--   repair counts half after one half-life. Bursts and the recent category mix use $recent_window_days.
+-- Incidents (repairs__incidents) are the unit of evidence: incidents_* count them by the window their last day is
+--   in. <component>_weighted sums the recency weight of the incidents whose strongest component is that one, so
+--   several categories within one incident count once; incident_extra_weighted sums recency x the components beyond
+--   the strongest. max_burst_incidents: the most incidents starting within the burst window, in the recent window.
+--   max_incident_categories_recent: the most categories in one recent incident (the mix across incidents is the
+--   rest). expected_incidents_*: the peers' incident rate, shrunk as for flags, times exposure.
+-- corroborating_signals (for a household with one incident): an ASB lens case with the household as subject or
+--   affected, a damage recharge for something else (signals__corroborating), an arrears onset near the pattern.
 -- Units: days, pounds, home-years. Parameters: $as_of, $short_window_days, $recent_window_days,
---   $long_window_days, $burst_window_days, $recency_half_life_days, $economic_abuse_window_days,
+--   $burst_window_days, $recency_half_life_days, $economic_abuse_window_days,
 --   $arrears_rise_min_gbp, $peer_prior_home_years, $suppressing_outcomes.
 
 with
-
-tenancies as (
-    select * from stg_tenancies
-),
-
-properties as (
-    select * from stg_properties
-),
 
 red_flags as (
     select * from repairs__classified
@@ -40,8 +35,12 @@ rent as (
     select * from rent__trajectory
 ),
 
-known_cases as (
-    select * from known_cases__live
+incidents as (
+    select * from repairs__incidents
+),
+
+corroborating as (
+    select * from signals__corroborating
 ),
 
 latest_outcomes as (
@@ -50,24 +49,17 @@ latest_outcomes as (
 
 households as (
     select
-        tenancies.tenancy_ref,
-        tenancies.property_ref,
-        tenancies.start_date as tenancy_start_date,
-        properties.block_ref,
-        properties.estate,
-        properties.property_type,
-        properties.bedrooms,
-        known_cases.lapsed_on as marker_lapsed_on,
-        coalesce(known_cases.has_live_marker, false) as has_live_marker,
-        greatest(
-            tenancies.start_date,
-            $as_of - cast($long_window_days as integer) + 1,
-            known_cases.lapsed_on + 1
-        ) as counted_from
-    from tenancies
-    left join properties on tenancies.property_ref = properties.property_ref
-    left join known_cases on tenancies.tenancy_ref = known_cases.tenancy_ref
-    where tenancies.is_live
+        tenancy_ref,
+        property_ref,
+        tenancy_start_date,
+        block_ref,
+        estate,
+        property_type,
+        bedrooms,
+        marker_lapsed_on,
+        has_live_marker,
+        counted_from
+    from tenancies__counting_period
 ),
 
 household_flags as (
@@ -108,6 +100,42 @@ counted as (
     inner join bursts on counted_flags.job_ref = bursts.job_ref
 ),
 
+incident_counts as (
+    select
+        tenancy_ref,
+        count(*) as incidents_long,
+        count(*) filter (where age_days < $recent_window_days) as incidents_recent,
+        count(*) filter (where age_days < $short_window_days) as incidents_short,
+        sum(recency_weight) as incidents_weighted,
+        coalesce(
+            max(incidents_in_burst_window) filter (where age_days < $recent_window_days), 0
+        ) as max_burst_incidents,
+        coalesce(
+            max(len(categories)) filter (where age_days < $recent_window_days), 0
+        ) as max_incident_categories_recent,
+        sum(recency_weight * (len(components) - 1)) as incident_extra_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'lock_change_external'), 0)
+            as lock_change_external_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'lock_change_internal'), 0)
+            as lock_change_internal_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'lock_change_unknown'), 0)
+            as lock_change_unknown_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'door_damage_external'), 0)
+            as door_damage_external_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'door_damage_internal'), 0)
+            as door_damage_internal_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'door_damage_unknown'), 0)
+            as door_damage_unknown_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'window_damage'), 0)
+            as window_damage_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'lost_keys'), 0)
+            as lost_keys_weighted,
+        coalesce(sum(recency_weight) filter (where lead_component = 'forced_entry'), 0)
+            as forced_entry_weighted
+    from incidents
+    group by tenancy_ref
+),
+
 flag_counts as (
     select
         tenancy_ref,
@@ -137,34 +165,7 @@ flag_counts as (
         ) as door_damage_unknown_long,
         count(*) filter (where list_contains(categories, 'window_damage')) as window_damage_long,
         count(*) filter (where list_contains(categories, 'lost_keys')) as lost_keys_long,
-        count(*) filter (where list_contains(categories, 'forced_entry')) as forced_entry_long,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'lock_change') and location = 'external'
-        ), 0) as lock_change_external_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'lock_change') and location = 'internal'
-        ), 0) as lock_change_internal_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'lock_change') and coalesce(location, '') not in ('external', 'internal')
-        ), 0) as lock_change_unknown_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'door_damage') and location = 'external'
-        ), 0) as door_damage_external_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'door_damage') and location = 'internal'
-        ), 0) as door_damage_internal_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'door_damage') and coalesce(location, '') not in ('external', 'internal')
-        ), 0) as door_damage_unknown_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'window_damage')
-        ), 0) as window_damage_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'lost_keys')
-        ), 0) as lost_keys_weighted,
-        coalesce(sum(recency_weight) filter (
-            where list_contains(categories, 'forced_entry')
-        ), 0) as forced_entry_weighted
+        count(*) filter (where list_contains(categories, 'forced_entry')) as forced_entry_long
     from counted
     group by tenancy_ref
 ),
@@ -249,6 +250,13 @@ joined as (
         coalesce(flag_counts.max_burst_flags, 0) as max_burst_flags,
         coalesce(flag_counts.distinct_categories_long, 0) as distinct_categories_long,
         coalesce(flag_counts.distinct_categories_recent, 0) as distinct_categories_recent,
+        coalesce(incident_counts.incidents_long, 0) as incidents_long,
+        coalesce(incident_counts.incidents_recent, 0) as incidents_recent,
+        coalesce(incident_counts.incidents_short, 0) as incidents_short,
+        coalesce(incident_counts.incidents_weighted, 0) as incidents_weighted,
+        coalesce(incident_counts.max_burst_incidents, 0) as max_burst_incidents,
+        coalesce(incident_counts.max_incident_categories_recent, 0) as max_incident_categories_recent,
+        coalesce(incident_counts.incident_extra_weighted, 0) as incident_extra_weighted,
         coalesce(flag_counts.lock_change_external_long, 0) as lock_change_external_long,
         coalesce(flag_counts.lock_change_internal_long, 0) as lock_change_internal_long,
         coalesce(flag_counts.lock_change_unknown_long, 0) as lock_change_unknown_long,
@@ -258,15 +266,15 @@ joined as (
         coalesce(flag_counts.window_damage_long, 0) as window_damage_long,
         coalesce(flag_counts.lost_keys_long, 0) as lost_keys_long,
         coalesce(flag_counts.forced_entry_long, 0) as forced_entry_long,
-        coalesce(flag_counts.lock_change_external_weighted, 0) as lock_change_external_weighted,
-        coalesce(flag_counts.lock_change_internal_weighted, 0) as lock_change_internal_weighted,
-        coalesce(flag_counts.lock_change_unknown_weighted, 0) as lock_change_unknown_weighted,
-        coalesce(flag_counts.door_damage_external_weighted, 0) as door_damage_external_weighted,
-        coalesce(flag_counts.door_damage_internal_weighted, 0) as door_damage_internal_weighted,
-        coalesce(flag_counts.door_damage_unknown_weighted, 0) as door_damage_unknown_weighted,
-        coalesce(flag_counts.window_damage_weighted, 0) as window_damage_weighted,
-        coalesce(flag_counts.lost_keys_weighted, 0) as lost_keys_weighted,
-        coalesce(flag_counts.forced_entry_weighted, 0) as forced_entry_weighted,
+        coalesce(incident_counts.lock_change_external_weighted, 0) as lock_change_external_weighted,
+        coalesce(incident_counts.lock_change_internal_weighted, 0) as lock_change_internal_weighted,
+        coalesce(incident_counts.lock_change_unknown_weighted, 0) as lock_change_unknown_weighted,
+        coalesce(incident_counts.door_damage_external_weighted, 0) as door_damage_external_weighted,
+        coalesce(incident_counts.door_damage_internal_weighted, 0) as door_damage_internal_weighted,
+        coalesce(incident_counts.door_damage_unknown_weighted, 0) as door_damage_unknown_weighted,
+        coalesce(incident_counts.window_damage_weighted, 0) as window_damage_weighted,
+        coalesce(incident_counts.lost_keys_weighted, 0) as lost_keys_weighted,
+        coalesce(incident_counts.forced_entry_weighted, 0) as forced_entry_weighted,
         coalesce(discount_counts.discounted_tenancy_start, 0) as discounted_tenancy_start,
         coalesce(discount_counts.discounted_planned_works, 0) as discounted_planned_works,
         coalesce(discount_counts.discounted_block_cluster, 0) as discounted_block_cluster,
@@ -278,12 +286,14 @@ joined as (
         coalesce(recharge_counts.damage_recharges_long, 0) as damage_recharges_long,
         coalesce(recharge_counts.damage_recharges_weighted, 0) as damage_recharges_weighted,
         coalesce(recharge_counts.damage_recharges_gbp_long, 0) as damage_recharges_gbp_long,
+        coalesce(corroborating.independent_damage_recharges, 0) as independent_damage_recharges_near,
         coalesce(asb_counts.asb_cases_long, 0) as asb_cases_long,
         coalesce(asb_counts.asb_lens_cases_long, 0) as asb_lens_cases_long,
         coalesce(asb_counts.asb_lens_weighted, 0) as asb_lens_weighted,
         coalesce(asb_counts.asb_lens_as_subject_long, 0) as asb_lens_as_subject_long,
         asb_counts.first_asb_lens_on,
         asb_counts.last_asb_lens_on,
+        coalesce(corroborating.corroborating_asb_cases, 0) as corroborating_asb_cases,
         rent.current_balance_gbp,
         rent.arrears_onset_on,
         rent.pre_onset_balance_gbp,
@@ -293,6 +303,8 @@ joined as (
         latest_outcomes.reviewed_on as latest_outcome_on
     from households
     left join flag_counts on households.tenancy_ref = flag_counts.tenancy_ref
+    left join incident_counts on households.tenancy_ref = incident_counts.tenancy_ref
+    left join corroborating on households.tenancy_ref = corroborating.tenancy_ref
     left join discount_counts on households.tenancy_ref = discount_counts.tenancy_ref
     left join last_flags_ever on households.tenancy_ref = last_flags_ever.tenancy_ref
     left join recharge_counts on households.tenancy_ref = recharge_counts.tenancy_ref
@@ -306,14 +318,22 @@ peers as (
         *,
         sum(flags_long) over peer_group - flags_long as peer_flags,
         sum(exposure_years) over peer_group - exposure_years as peer_years,
-        sum(flags_long) over () / nullif(sum(exposure_years) over (), 0) as landlord_rate_per_year
+        sum(flags_long) over () / nullif(sum(exposure_years) over (), 0) as landlord_rate_per_year,
+        sum(incidents_long) over peer_group - incidents_long as peer_incidents,
+        sum(incidents_long) over () / nullif(sum(exposure_years) over (), 0) as landlord_incident_rate_per_year,
+        coalesce(
+            has_arrears_onset
+            and arrears_onset_on >= first_flag_on - cast($economic_abuse_window_days as integer)
+            and arrears_onset_on <= last_flag_on + cast($economic_abuse_window_days as integer),
+            false
+        ) as is_arrears_near_pattern
     from joined
     window peer_group as (partition by property_type, bedrooms, estate)
 ),
 
 final as (
     select
-        * exclude (peer_flags, peer_years),
+        * exclude (peer_flags, peer_years, peer_incidents),
         coalesce(
             (peer_flags + $peer_prior_home_years * landlord_rate_per_year)
             / nullif(peer_years + $peer_prior_home_years, 0),
@@ -333,11 +353,26 @@ final as (
             0
         ) * exposure_recent_years as expected_flags_recent,
         coalesce(
-            has_arrears_onset
-            and arrears_onset_on >= first_flag_on - cast($economic_abuse_window_days as integer)
-            and arrears_onset_on <= last_flag_on + cast($economic_abuse_window_days as integer),
-            false
-        ) as is_arrears_near_pattern,
+            (peer_incidents + $peer_prior_home_years * landlord_incident_rate_per_year)
+            / nullif(peer_years + $peer_prior_home_years, 0),
+            landlord_incident_rate_per_year,
+            0
+        ) as peer_incident_rate_per_year,
+        coalesce(
+            (peer_incidents + $peer_prior_home_years * landlord_incident_rate_per_year)
+            / nullif(peer_years + $peer_prior_home_years, 0),
+            landlord_incident_rate_per_year,
+            0
+        ) * exposure_years as expected_incidents_long,
+        coalesce(
+            (peer_incidents + $peer_prior_home_years * landlord_incident_rate_per_year)
+            / nullif(peer_years + $peer_prior_home_years, 0),
+            landlord_incident_rate_per_year,
+            0
+        ) * exposure_recent_years as expected_incidents_recent,
+        cast(corroborating_asb_cases > 0 as integer)
+        + cast(independent_damage_recharges_near > 0 as integer)
+        + cast(is_arrears_near_pattern as integer) as corroborating_signals,
         case
             when has_live_marker then 'live_marker'
             when

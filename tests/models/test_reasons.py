@@ -60,8 +60,8 @@ def test_burst_surprise_recharges_and_years_outside_the_as_of_year() -> None:
         "pts_burst": 2.0,
         "pts_damage_recharge": 1.0,
         "surprise_score": 3.2,
-        "flags_recent": 3,
-        "expected_flags_recent": 0.14,
+        "incidents_recent": 3,  # the surprise counts incidents (separate occasions), not jobs
+        "expected_incidents_recent": 0.14,
     }
     events = [repair(D(2024, 12, 30), "window_damage", None), repair(D(2025, 1, 5), "window_damage", None),
               repair(D(2025, 1, 20), "window_damage", None),
@@ -70,10 +70,28 @@ def test_burst_surprise_recharges_and_years_outside_the_as_of_year() -> None:
     text = household_reasons(household, events, AS_OF, burst_window_days=28, burst_min_repairs=3)
     assert text.split("; ") == [
         "3 broken window or glass repairs (30 Dec 2024, 5 Jan, 20 Jan)",
-        "3 red-flag repairs within 28 days (30 Dec 2024 to 20 Jan)",
+        # deliberately changed with the move to incidents: bursts and the peer comparison count occasions
+        "red-flag repairs on 3 separate occasions within 28 days (30 Dec 2024 to 20 Jan)",
         "1 damage recharge totalling £180 (21 Jan)",
-        "3 red-flag repairs in 180 days where about 0.1 would be usual for similar homes",
+        "red-flag repairs on 3 separate occasions in 180 days where about 0.1 would be usual for similar "
+        "homes",
     ]
+
+
+def test_repairs_within_the_incident_gap_are_one_occasion_in_the_burst() -> None:
+    household = {"pts_lock_change_external": 6.0, "pts_burst": 2.0}
+    # 1 May and 2 May are one incident (1 day apart, gap 2); 20 May and 27 May are two more: 3 occasions
+    events = [repair(D(2025, 5, day), "lock_change", "external") for day in (1, 2, 20, 27)]
+    text = household_reasons(household, events, AS_OF, burst_window_days=28, burst_min_repairs=3)
+    assert text.split("; ") == [
+        "4 external door lock changes (1 May, 2 May, 20 May, 27 May)",
+        "red-flag repairs on 3 separate occasions within 28 days (1 May to 27 May)",
+    ]
+    # with the gap at 0 days each day is its own incident: 4 occasions
+    text = household_reasons(
+        household, events, AS_OF, burst_window_days=28, burst_min_repairs=3, incident_gap_days=0
+    )
+    assert "red-flag repairs on 4 separate occasions within 28 days (1 May to 27 May)" in text
 
 
 def test_reasons_never_state_conclusions_and_withhold_sensitive_asb_categories() -> None:

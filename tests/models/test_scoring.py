@@ -57,8 +57,22 @@ def household(ref: str, **values: Any) -> dict[str, Any]:
         "is_arrears_near_pattern": False,
         "arrears_rise_gbp": None,
         "suppression_reason": None,
+        "incident_extra_weighted": 0.0,
+        "max_incident_categories_recent": 1,
+        "corroborating_signals": 0,
     }
-    return row | values
+    row |= values
+    # Unless a test says otherwise, each red flag is its own incident (separate occasions, one category each).
+    for incident_column, flag_column in (
+        ("incidents_short", "flags_short"),
+        ("incidents_recent", "flags_recent"),
+        ("incidents_long", "flags_long"),
+        ("incidents_weighted", "flags_weighted"),
+        ("max_burst_incidents", "max_burst_flags"),
+        ("expected_incidents_recent", "expected_flags_recent"),
+    ):
+        row.setdefault(incident_column, row[flag_column])
+    return row
 
 
 def frame(*rows: dict[str, Any]) -> pl.DataFrame:
@@ -191,3 +205,73 @@ def test_suppression_counts_only_households_that_met_the_rules() -> None:
         is_eligible=pl.Series([True, True, True, True, False, True]),
     )
     assert suppression_counts(scored) == {"live_marker": 1, "outcome_no_concern": 1}
+
+
+def test_one_incident_is_not_a_pattern_however_many_categories_without_corroboration() -> None:
+    # a lock-out: lock change external (strongest, 2.0) + lost keys + door damage in one incident, fresh
+    lockout = {"flags_long": 3, "flags_recent": 3, "incidents_long": 1, "incidents_recent": 1}
+    rows = frame(
+        household("T1", **lockout, lock_change_external_weighted=1.0, incident_extra_weighted=2.0),
+        household(
+            "T2",
+            **lockout,
+            lock_change_external_weighted=1.0,
+            incident_extra_weighted=2.0,
+            asb_lens_weighted=1.0,
+            asb_lens_cases_long=1,
+            corroborating_signals=1,  # an ASB case with the household as subject, near the incident
+        ),
+    )
+    out = {r["tenancy_ref"]: r for r in score_households(rows, RULES, ROUTING).to_dicts()}
+    # T1: 2.0 x 1.0 + 0.5 x 2 extra components = 3.0 points; one incident, nothing else: never eligible
+    assert out["T1"]["pts_incident_extra_category"] == pytest.approx(0.5 * 2)
+    assert out["T1"]["points_score"] == pytest.approx(3.0)
+    assert not out["T1"]["is_eligible"]
+    # T2: 3.0 + ASB 1.5 x 1.0 = 4.5 >= 4.0, and corroborated: eligible
+    assert out["T2"]["points_score"] == pytest.approx(4.5) and out["T2"]["is_eligible"]
+    strict = ScoringRules(weights=WEIGHTS, min_points=0.0, min_incidents=2)
+    assert not score_households(rows.head(1), strict, ROUTING)["is_eligible"][0]  # points alone never do it
+
+
+def test_repetition_and_the_mix_across_incidents() -> None:
+    row = household(
+        "T1",
+        flags_recent=4,
+        incidents_recent=3,  # 2 beyond the first: 2 x 0.75 = 1.5
+        distinct_categories_recent=3,
+        max_incident_categories_recent=2,  # the other incidents add 3 - 2 = 1 category: 1.0
+        max_burst_flags=4,
+        max_burst_incidents=2,  # four jobs but two occasions in 28 days: no burst
+    )
+    out = points_components(frame(row), RULES).row(0, named=True)
+    assert out["pts_repeat_incident"] == pytest.approx(2 * 0.75)
+    assert out["pts_extra_category"] == pytest.approx(1.0)
+    assert out["pts_burst"] == 0.0
+    assert out["points_score"] == pytest.approx(1.5 + 1.0)
+
+
+def test_surprise_counts_incidents_not_jobs() -> None:
+    # five jobs on one visit: 1 incident where 0.5 are expected: P(X >= 1) = 1 - e^-0.5; -log10 = 0.4102
+    rows = frame(household("T1", flags_recent=5, incidents_recent=1, expected_incidents_recent=0.5))
+    out = score_households(rows, RULES, ROUTING).row(0, named=True)
+    assert out["surprise_score"] == pytest.approx(-math.log10(1 - math.exp(-0.5)))
+
+
+def test_spare_capacity_on_the_default_team_takes_the_overflow() -> None:
+    # repairs_admin holds 3 (T5, T1, T3; T2 suppressed): capacity 5 leaves 2 places for tst's overflow
+    listed, carried = rank_households(
+        scored_for_ranking(), {"repairs_admin": 5, "tst": 1}, overflow_team="repairs_admin"
+    )
+    assert listed.select("team", "rank", "tenancy_ref").rows() == [
+        ("repairs_admin", 1, "T5"),  # 9.0
+        ("repairs_admin", 2, "T1"),  # 7.0 (ties with T3: tenancy_ref)
+        ("repairs_admin", 3, "T3"),  # 7.0
+        ("repairs_admin", 4, "T6"),  # 6.0: did not fit tst (capacity 1), listed for repairs admin
+        ("tst", 1, "T4"),  # 8.0
+    ]
+    assert carried.height == 0
+    # no spare room: the overflow is carried as before
+    listed, carried = rank_households(
+        scored_for_ranking(), {"repairs_admin": 3, "tst": 1}, overflow_team="repairs_admin"
+    )
+    assert carried.select("tenancy_ref", "team").rows() == [("T6", "tst")]
