@@ -36,7 +36,7 @@ from prefect.cache_policies import NO_CACHE
 
 from models import monitoring as mon
 from pipelines.settings import Settings, load_settings
-from pipelines.warehouse import Warehouse, WarehouseError, model_sql, open_warehouse, query
+from pipelines.warehouse import Warehouse, WarehouseError, materialise_model, model_sql, open_warehouse, query
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,17 @@ class _Ctx:
 # Reading the marts
 
 
+# The weekly lists and their rows, shared by the list, review, outcome and group marts: materialised as
+# temporary tables, in this order, before those marts run.
+LIST_MODELS = ("monitoring__weekly_lists", "monitoring__list_rows")
+
+
+def materialise_list_models(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
+    """Create the temporary tables the list marts read (``$last_day`` and ``$weeks`` set the weeks)."""
+    for name in LIST_MODELS:
+        materialise_model(con, f"marts/{name}", params)
+
+
 def _model(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any]) -> pl.DataFrame:
     text = model_sql(f"marts/{name}")
     return query(con, text, {k: v for k, v in params.items() if f"${k}" in text})
@@ -182,6 +193,7 @@ def _read(con: duckdb.DuckDBPyConnection, ctx: _Ctx) -> dict[str, Any]:
         "within_working_days": ctx.settings.outcomes.review_within_working_days,
         "max_runs": MAX_RUNS,
     }
+    materialise_list_models(con, params)
     data: dict[str, Any] = {
         "ingest": _model(con, "monitoring_ingest_weekly", params),
         "quarantine": _model(con, "monitoring_quarantine_reasons", params),
@@ -261,6 +273,34 @@ def _week_axis(ax: Axes, weeks: Sequence[dt.date]) -> None:
     ax.set_xlim(-0.5, len(weeks) - 0.5)
 
 
+def _label_weekly(ax: Axes, title: str, y_label: str, weeks: Sequence[dt.date]) -> None:
+    """Title, axis labels and week ticks of a chart with one point or bar per week."""
+    ax.set_title(title)
+    ax.set_xlabel("Week ending")
+    ax.set_ylabel(y_label)
+    _week_axis(ax, weeks)
+
+
+def _legend_outside(ax: Axes) -> None:
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+def _ratio_band(ax: Axes, max_ratio: float, *, vertical: bool = False) -> None:
+    """A log-2 ratio axis with the acceptable band (1/max_ratio x to max_ratio x) shaded and 1x drawn."""
+    scale, span, line = (
+        (ax.set_xscale, ax.axvspan, ax.axvline) if vertical else (ax.set_yscale, ax.axhspan, ax.axhline)
+    )
+    scale("log", base=2)
+    span(
+        1 / max_ratio,
+        max_ratio,
+        color="#009E73",
+        alpha=0.12,
+        label=f"band (1/{max_ratio:g}x to {max_ratio:g}x)",
+    )
+    line(1.0, color="#555555", linewidth=1)
+
+
 def _weekly_lines(
     title: str,
     y_label: str,
@@ -287,15 +327,7 @@ def _weekly_lines(
         for name, y, colour in hlines:
             ax.axhline(y * (100 if percent else 1), color=colour, linestyle="--", linewidth=1.5, label=name)
         if log_band:
-            ax.set_yscale("log", base=2)
-            ax.axhspan(
-                1 / log_band,
-                log_band,
-                color="#009E73",
-                alpha=0.12,
-                label=f"band (1/{log_band:g}x to {log_band:g}x)",
-            )
-            ax.axhline(1.0, color="#555555", linewidth=1)
+            _ratio_band(ax, log_band)
             top = max([4.0, log_band * 1.5] + [y * 1.3 for _, vs in series for y in map(_num, vs) if y == y])
             ax.set_ylim(min(0.25, 1 / (log_band * 1.5)), top)
             _ratio_ticks(ax.yaxis, top)
@@ -311,12 +343,9 @@ def _weekly_lines(
             )
             if not log_band:
                 ax.set_ylim(0, 100 if percent else 1)
-        ax.set_title(title)
-        ax.set_xlabel("Week ending")
-        ax.set_ylabel(y_label)
-        _week_axis(ax, weeks)
+        _label_weekly(ax, title, y_label, weeks)
         if series or hlines:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+            _legend_outside(ax)
         return _render(fig, ax, caption)
 
 
@@ -329,12 +358,9 @@ def _weekly_bars(
         ax.bar(range(len(weeks)), [0 if y != y else y for y in ys], color="#0072B2", width=0.7)
         if not any(y == y and y > 0 for y in ys):
             _no_data(ax)
-        ax.set_title(title)
-        ax.set_xlabel("Week ending")
-        ax.set_ylabel(y_label)
+        _label_weekly(ax, title, y_label, weeks)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        _week_axis(ax, weeks)
         return _render(fig, ax, caption)
 
 
@@ -367,12 +393,9 @@ def _stacked_weekly_bars(
             bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
         if not any_value:
             _no_data(ax)
-        ax.set_title(title)
-        ax.set_xlabel("Week ending")
-        ax.set_ylabel(y_label)
+        _label_weekly(ax, title, y_label, weeks)
         ax.set_ylim(bottom=0)
-        _week_axis(ax, weeks)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        _legend_outside(ax)
         return _render(fig, ax, caption)
 
 
@@ -417,15 +440,7 @@ def _disparity_chart(
     with matplotlib.rc_context(_RC):
         fig, ax = _new_axes(max(2.6, 0.42 * len(rows) + 1.6))
         ys = list(range(len(rows)))[::-1]
-        ax.set_xscale("log", base=2)
-        ax.axvspan(
-            1 / max_ratio,
-            max_ratio,
-            color="#009E73",
-            alpha=0.12,
-            label=f"band (1/{max_ratio:g}x to {max_ratio:g}x)",
-        )
-        ax.axvline(1.0, color="#555555", linewidth=1)
+        _ratio_band(ax, max_ratio, vertical=True)
         for key, name, colour, marker in (
             ("listing_disparity_shown", "listing rate", "#0072B2", "o"),
             ("precision_disparity_shown", "precision", "#D55E00", "s"),
@@ -446,7 +461,7 @@ def _disparity_chart(
         ax.set_title(title)
         ax.set_xlabel("Ratio to the reference group (log scale; 1 = same)")
         ax.set_ylabel(y_label)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        _legend_outside(ax)
         ax.grid(axis="y", visible=False)
         return _render(fig, ax, caption)
 
@@ -488,7 +503,7 @@ def _runs_chart(rows: Sequence[dict[str, Any]], caption: str) -> Chart:
         ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
         fig.autofmt_xdate()
         if rows:
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+            _legend_outside(ax)
         return _render(fig, ax, caption)
 
 
@@ -507,6 +522,36 @@ def _in_weeks(rows: list[dict[str, Any]], ctx: _Ctx) -> list[dict[str, Any]]:
 
 def _kind_key(extract: str, reason_kind: str) -> str:
     return f"{extract}__{reason_kind.replace(' ', '_')}"
+
+
+def _unless_small(value: Cell, small: bool) -> Cell:
+    """A rate or mean as shown: "suppressed" when a count behind it is small."""
+    return mon.SUPPRESSED_RATE if small else value
+
+
+def _capacity_line(label: str, capacity: int | None) -> list[tuple[str, float, str]]:
+    """The dashed capacity line of a weekly chart; none when the team has no capacity set."""
+    return [(label, float(capacity), "#555555")] if capacity is not None else []
+
+
+def _team_week_row(week: dt.date, team: str, listed: int, ctx: _Ctx) -> dict[str, Cell]:
+    """The leading cells of a row of a per-team weekly table (see :func:`_team_week_columns`)."""
+    return {
+        "week_ending": week,
+        "team": team,
+        "team_label": ctx.team_label(team),
+        "households_listed": ctx.count(listed),
+    }
+
+
+def _team_week_columns(week_meaning: str = "the list's week", team_meaning: str = "team key") -> list[Column]:
+    """The leading columns of a per-team weekly table: the week, the team (key and name), households listed."""
+    return [
+        Column("week_ending", "Week ending", "date", week_meaning),
+        Column("team", "Team", "label", team_meaning, in_html=False),
+        Column("team_label", "Team name", "label", "team name"),
+        Column("households_listed", "Listed", "count", "households on the list"),
+    ]
 
 
 def _ingest_section(data: dict[str, Any], ctx: _Ctx) -> Section:
@@ -654,14 +699,15 @@ def _flags_sections(data: dict[str, Any], ctx: _Ctx) -> tuple[Section, Section, 
         min_count=ctx.threshold,
         history_start=data["history_start"],
     )
+    in_weeks = _in_weeks(_rows(table), ctx)
     drift_rows: list[dict[str, Cell]] = []
-    for r in _in_weeks(_rows(table), ctx):
+    for r in in_weeks:
         drift_rows.append(
             {
                 "week_ending": r["week_ending"],
                 "category": r["category"],
                 "flags": ctx.count(r["flags"]),
-                "trailing_mean": mon.SUPPRESSED_RATE if r["trailing_has_small"] else r["trailing_mean"],
+                "trailing_mean": _unless_small(r["trailing_mean"], r["trailing_has_small"]),
                 "ratio": ctx.rate(r["ratio"], r["flags"]),
                 "status": r["status"],
             }
@@ -710,7 +756,7 @@ def _flags_sections(data: dict[str, Any], ctx: _Ctx) -> tuple[Section, Section, 
     drift_section.tables.append(
         Table("drift_weekly", "Drift, every week", drift_columns, drift_rows, in_html=False)
     )
-    for r in _in_weeks(_rows(table), ctx):
+    for r in in_weeks:
         if r["week_ending"] == ctx.last_day:
             message = mon.drift_warning(
                 r["category"], r["flags"], r["ratio"], r["status"], mset.drift_trailing_weeks, ctx.threshold
@@ -734,10 +780,7 @@ def _lists_section(data: dict[str, Any], ctx: _Ctx) -> Section:
             r = by.get((w, team), {})
             rows.append(
                 {
-                    "week_ending": w,
-                    "team": team,
-                    "team_label": ctx.team_label(team),
-                    "households_listed": ctx.count(r.get("households_listed", 0)),
+                    **_team_week_row(w, team, r.get("households_listed", 0), ctx),
                     "capacity": ctx.capacity(team),
                     "carried_forward": ctx.count(r.get("carried_forward", 0)),
                     "complex_cases": ctx.count(r.get("complex_cases", 0)),
@@ -764,7 +807,7 @@ def _lists_section(data: dict[str, Any], ctx: _Ctx) -> Section:
                 ],
                 f"Dashed line: capacity per week. Weeks with {mon.suppressed_label(ctx.threshold)} are "
                 "left blank.",
-                hlines=[("capacity", float(cap), "#555555")] if cap is not None else [],
+                hlines=_capacity_line("capacity", cap),
             )
         )
         last = by.get((ctx.last_day, team), {})
@@ -780,10 +823,7 @@ def _lists_section(data: dict[str, Any], ctx: _Ctx) -> Section:
             "lists_weekly",
             "List size, capacity and carried forward",
             [
-                Column("week_ending", "Week ending", "date", "the list's week (its as-of date's week)"),
-                Column("team", "Team", "label", "team key in the settings", in_html=False),
-                Column("team_label", "Team name", "label", "team name"),
-                Column("households_listed", "Listed", "count", "households on the list"),
+                *_team_week_columns("the list's week (its as-of date's week)", "team key in the settings"),
                 Column(
                     "capacity", "Capacity", "capacity", "households the team can review per week (settings)"
                 ),
@@ -814,10 +854,7 @@ def _reviews_section(data: dict[str, Any], ctx: _Ctx) -> Section:
             due = r["households_listed"] - r["awaiting_review"]
             rows.append(
                 {
-                    "week_ending": w,
-                    "team": team,
-                    "team_label": ctx.team_label(team),
-                    "households_listed": ctx.count(r["households_listed"]),
+                    **_team_week_row(w, team, r["households_listed"], ctx),
                     "reviewed": ctx.count(r["reviewed"]),
                     "reviewed_on_time": ctx.count(r["reviewed_on_time"]),
                     "reviewed_late": ctx.count(r["reviewed_late"]),
@@ -866,10 +903,7 @@ def _reviews_section(data: dict[str, Any], ctx: _Ctx) -> Section:
             "reviews_weekly",
             "Review completion and timeliness",
             [
-                Column("week_ending", "Week ending", "date", "the list's week"),
-                Column("team", "Team", "label", "team key", in_html=False),
-                Column("team_label", "Team name", "label", "team name"),
-                Column("households_listed", "Listed", "count", "households on the list"),
+                *_team_week_columns(),
                 Column("reviewed", "Reviewed", "count", "households with an outcome"),
                 Column("reviewed_on_time", "On time", "count", f"first outcome within {within} working days"),
                 Column("reviewed_late", "Late", "count", "first outcome after the deadline"),
@@ -929,10 +963,7 @@ def _outcomes_section(data: dict[str, Any], ctx: _Ctx) -> tuple[Section, dict[st
             pooled_values.append(pooled)
             rows.append(
                 {
-                    "week_ending": w,
-                    "team": team,
-                    "team_label": ctx.team_label(team),
-                    "households_listed": ctx.count(sum(c.values())),
+                    **_team_week_row(w, team, sum(c.values()), ctx),
                     **{k: ctx.count(v) for k, v in c.items()},
                     "precision": ctx.rate(mon.precision(ref, no), ref, no),
                     "precision_4_weeks": pooled,
@@ -984,10 +1015,7 @@ def _outcomes_section(data: dict[str, Any], ctx: _Ctx) -> tuple[Section, dict[st
             "outcomes_weekly",
             "Outcomes per week and team",
             [
-                Column("week_ending", "Week ending", "date", "the list's week"),
-                Column("team", "Team", "label", "team key", in_html=False),
-                Column("team_label", "Team name", "label", "team name"),
-                Column("households_listed", "Listed", "count", "households on the list"),
+                *_team_week_columns(),
                 *[
                     Column(k, k.replace("_", " "), "count", f"households whose latest outcome is {k}")
                     for k in columns
@@ -1047,7 +1075,7 @@ def _tst_section(data: dict[str, Any], ctx: _Ctx) -> Section:
             ],
             f"Dashed line: TST capacity per week. Weeks with {mon.suppressed_label(ctx.threshold)} are "
             "left blank.",
-            hlines=[("TST capacity", float(c), "#555555")] if (c := ctx.capacity(tst)) is not None else [],
+            hlines=_capacity_line("TST capacity", ctx.capacity(tst)),
         )
     )
     section.tables.append(
@@ -1117,9 +1145,7 @@ def _groups_sections(data: dict[str, Any], ctx: _Ctx) -> tuple[Section, Section,
                     "group": r["group_name"],
                     "homes": ctx.count(r["homes"]),
                     "households_listed": ctx.count(r["households_listed"]),
-                    "listing_rate_per_1000": mon.SUPPRESSED_RATE
-                    if r["listing_small"]
-                    else r["listing_rate_per_1000"],
+                    "listing_rate_per_1000": _unless_small(r["listing_rate_per_1000"], r["listing_small"]),
                 }
                 for r in mine
             ]
@@ -1160,12 +1186,10 @@ def _groups_sections(data: dict[str, Any], ctx: _Ctx) -> tuple[Section, Section,
                 "attribute": attribute,
                 "group": r["group_name"],
                 "is_reference": "yes" if r["is_reference"] else "",
-                "listing_rate_per_1000": mon.SUPPRESSED_RATE
-                if r["listing_small"]
-                else r["listing_rate_per_1000"],
+                "listing_rate_per_1000": _unless_small(r["listing_rate_per_1000"], r["listing_small"]),
                 "listing_disparity": _assessed(r["listing_disparity"], r["listing_flag"], r["listing_small"]),
                 "listing_assessment": r["listing_flag"],
-                "precision": mon.SUPPRESSED_RATE if r["precision_small"] else r["precision"],
+                "precision": _unless_small(r["precision"], r["precision_small"]),
                 "precision_disparity": _assessed(
                     r["precision_disparity"], r["precision_flag"], r["precision_small"]
                 ),

@@ -3,14 +3,12 @@
 -- homes: dwellings known on $last_day (latest version of each property; communal references excluded).
 -- households_listed: distinct tenancies on the weeks' lists (the last list published in each week).
 -- reviews_*: list rows whose latest outcome is new_concern_referred / no_concern.
--- Units: homes, households, reviews. Parameters: $last_day (date), $weeks (integer).
+-- Units: homes, households, reviews. Parameters: $last_day (date); the weeks are monitoring__weekly_lists'.
 
 with
 
 params as (
-    select
-        cast($last_day as date) as last_day,
-        cast($last_day as date) - 7 * cast($weeks as integer) + 1 as first_day
+    select cast($last_day as date) as last_day
 ),
 
 properties as (
@@ -43,44 +41,14 @@ tenancies as (
     ) = 1
 ),
 
-lists as (
-    select
-        rl.list_id,
-        max(rl.published_at) as published_at,
-        max(p.last_day - cast(7 * (datediff('day', rl.as_of, p.last_day) // 7) as integer)) as week_ending
-    from review_list_rows as rl
-    cross join params as p
-    where rl.as_of between p.first_day and p.last_day
-    group by rl.list_id
-),
-
-weekly_lists as (
-    select list_id
-    from lists
-    qualify row_number() over (partition by week_ending order by published_at desc, list_id desc) = 1
-),
-
-latest_outcomes as (
-    select
-        list_id,
-        tenancy_ref,
-        outcome
-    from outcomes
-    qualify row_number() over (
-        partition by list_id, tenancy_ref order by imported_at desc, outcome_id desc, source_row desc
-    ) = 1
-),
-
 list_rows as (
     select distinct
-        rl.list_id,
-        rl.tenancy_ref,
-        lo.outcome,
-        coalesce(rl.property_ref, t.property_ref) as property_ref
-    from weekly_lists as wl
-    inner join review_list_rows as rl on wl.list_id = rl.list_id
-    left join tenancies as t on rl.tenancy_ref = t.tenancy_ref
-    left join latest_outcomes as lo on rl.list_id = lo.list_id and rl.tenancy_ref = lo.tenancy_ref
+        lr.list_id,
+        lr.tenancy_ref,
+        lr.outcome,
+        coalesce(lr.property_ref, t.property_ref) as property_ref
+    from monitoring__list_rows as lr
+    left join tenancies as t on lr.tenancy_ref = t.tenancy_ref
 ),
 
 located as (

@@ -2,15 +2,26 @@
 -- Grain: one row per week of the report and team that had a list row or a carried-forward row in the report,
 -- zero-filled. A week's list is the last one published for an as-of date in that week (a re-run replaces it).
 -- Units: households. Capacity is configuration, joined in Python.
--- Parameters: $last_day (date), $weeks (integer).
+-- Parameters: $last_day (date), $weeks (integer): the same as monitoring__weekly_lists, materialised first.
 
 with
 
 params as (
     select
         cast($last_day as date) as last_day,
-        cast($last_day as date) - 7 * cast($weeks as integer) + 1 as first_day,
         cast($last_day as date) - 7 * (cast($weeks as integer) - 1) as first_week_ending
+),
+
+weekly_lists as (
+    select * from monitoring__weekly_lists
+),
+
+list_rows as (
+    select * from monitoring__list_rows
+),
+
+carried_forward as (
+    select * from carried_forward
 ),
 
 spine as (
@@ -18,35 +29,14 @@ spine as (
     from params as p
 ),
 
-lists as (
-    select
-        rl.list_id,
-        max(rl.published_at) as published_at,
-        max(p.last_day - cast(7 * (datediff('day', rl.as_of, p.last_day) // 7) as integer)) as week_ending
-    from review_list_rows as rl
-    cross join params as p
-    where rl.as_of between p.first_day and p.last_day
-    group by rl.list_id
-),
-
-weekly_lists as (
-    select
-        list_id,
-        week_ending,
-        count(*) over (partition by week_ending) as lists_published
-    from lists
-    qualify row_number() over (partition by week_ending order by published_at desc, list_id desc) = 1
-),
-
 listed as (
     select
-        wl.week_ending,
-        rl.team,
-        count(distinct rl.tenancy_ref) as households_listed,
-        count(distinct rl.tenancy_ref) filter (where rl.is_complex_case) as complex_cases
-    from weekly_lists as wl
-    inner join review_list_rows as rl on wl.list_id = rl.list_id
-    group by wl.week_ending, rl.team
+        week_ending,
+        team,
+        count(distinct tenancy_ref) as households_listed,
+        count(distinct tenancy_ref) filter (where is_complex_case) as complex_cases
+    from list_rows
+    group by week_ending, team
 ),
 
 carried as (

@@ -5,57 +5,28 @@
 -- $within_working_days working days after the publication date (Monday to Friday; bank holidays are not
 -- excluded). Not yet reviewed: overdue once $today is past the deadline, else awaiting review.
 -- Units: households.
--- Parameters: $last_day (date), $weeks (integer), $today (date), $within_working_days (integer).
+-- Parameters: $today (date), $within_working_days (integer); the weeks are monitoring__weekly_lists'.
 
 with
 
 params as (
     select
-        cast($last_day as date) as last_day,
         cast($today as date) as today,
-        cast($within_working_days as integer) as within_days,
-        cast($last_day as date) - 7 * cast($weeks as integer) + 1 as first_day
+        cast($within_working_days as integer) as within_days
 ),
 
-lists as (
-    select
-        rl.list_id,
-        max(rl.published_at) as published_at,
-        max(p.last_day - cast(7 * (datediff('day', rl.as_of, p.last_day) // 7) as integer)) as week_ending
-    from review_list_rows as rl
-    cross join params as p
-    where rl.as_of between p.first_day and p.last_day
-    group by rl.list_id
-),
-
-weekly_lists as (
-    select
-        list_id,
-        week_ending,
-        cast(published_at as date) as published_on
-    from lists
-    qualify row_number() over (partition by week_ending order by published_at desc, list_id desc) = 1
-),
-
-first_reviews as (
-    select
-        list_id,
-        tenancy_ref,
-        min(reviewed_on) as first_reviewed_on
-    from outcomes
-    group by list_id, tenancy_ref
+list_rows as (
+    select * from monitoring__list_rows
 ),
 
 households as (
     select distinct
-        wl.week_ending,
-        wl.published_on,
-        rl.team,
-        rl.tenancy_ref,
-        fr.first_reviewed_on
-    from weekly_lists as wl
-    inner join review_list_rows as rl on wl.list_id = rl.list_id
-    left join first_reviews as fr on rl.list_id = fr.list_id and rl.tenancy_ref = fr.tenancy_ref
+        week_ending,
+        cast(published_at as date) as published_on,
+        team,
+        tenancy_ref,
+        first_reviewed_on
+    from list_rows
 ),
 
 timed as (
