@@ -93,3 +93,22 @@ def test_demo_prints_where_its_outputs_are(
     )
     assert all(Path(p).exists() for p in paths)
     assert "throwaway key" in printed
+
+
+def test_the_monday_job_lists_reports_and_purges(landlord: Path, tmp_path: Path, db_key: str) -> None:
+    from pipelines.schedule import scheduled_week
+    from pipelines.weekly_review import quiet_prefect
+
+    with quiet_prefect():
+        result = scheduled_week(
+            str(landlord),
+            str(landlord / "mapping.yaml"),
+            str(tmp_path / "rf.duckdb"),
+            str(tmp_path / "out"),
+            str(tmp_path / "report"),
+        )
+    assert Path(result.folder, "review_list.csv").exists()
+    assert (tmp_path / "report" / "report.html").exists()
+    with open_warehouse(tmp_path / "rf.duckdb", must_exist=True) as wh:
+        actions = query(wh.con, "select action from audit_log order by audit_id")["action"].to_list()
+    assert "retention_purge" in actions
