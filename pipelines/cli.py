@@ -239,6 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault(
         "PREFECT_LOGGING_LEVEL", "DEBUG" if args.debug else "INFO" if args.verbose else "WARNING"
     )
+    # Nothing leaves the machine: no usage analytics from Prefect's temporary server.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     # Prefect's temporary local server can need more than its default 20 s to start on a busy small machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     set_progress(Progress())

@@ -18,11 +18,20 @@ def configure_logging(verbose: bool = False, debug: bool = False) -> None:
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(level)
+    if not debug:
+        # Libraries set their own loggers' levels when imported (after this runs): filter at the handler.
+        handler.addFilter(_quiet_libraries)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("great_expectations", "prefect", "httpx", "urllib3", "matplotlib", "asyncio"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+_NOISY = ("great_expectations", "httpx", "urllib3", "matplotlib", "asyncio", "prefect.server")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or not record.name.startswith(_NOISY)
 
 
 class Progress:

@@ -38,5 +38,5 @@ def test_parameters_are_absolute_paths(tmp_path: Path) -> None:
 def test_serve_needs_the_extracts_folder_and_mapping(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="serve needs --extracts and --mapping"):
         deployment_parameters(_args(tmp_path, extracts=None))
-    with pytest.raises(UserError, match="mapping file .* does not exist"):
+    with pytest.raises(UserError, match=r"mapping file .* does not exist"):
         deployment_parameters(_args(tmp_path))
