@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import threading
 from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
@@ -114,6 +115,12 @@ def frame_sql(extract: CanonicalExtract, table: str) -> str:
     return f"select {', '.join(cols)} from {quote_identifier(table)}"
 
 
+# One ephemeral GX context per process, shared by every landlord run in it; GX's context, suites and data
+# sources are not safe to use from several threads at once (flow ``many-landlords`` runs landlords on a thread
+# pool), so building and running a suite hold this lock. The validation itself is a small part of a load.
+_GX_LOCK = threading.RLock()
+
+
 @lru_cache(maxsize=1)
 def _context() -> Any:
     import great_expectations as gx
@@ -123,6 +130,15 @@ def _context() -> Any:
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
+
+
+def warm_up() -> None:
+    """Build the GX context ahead of the first batch (called on a side thread by ``ingest_folder``)."""
+    try:
+        with _GX_LOCK:
+            _context()
+    except Exception:  # the first real validation will raise it again, with its context
+        log.debug("GX warm-up failed", exc_info=True)
 
 
 @cache
@@ -168,17 +184,18 @@ def validate_batch(
     """Run the extract's suite on the batch; per file index, one result per expectation (counts only)."""
     sql = frame_sql(extract, table)
     frame = con.sql(sql, params={"known_on": list(known_on)} if "$known_on" in sql else None).df()
-    suite, batch_definition = _suite_and_batch_definition(extract.name)
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["__file_idx"],
-            "return_unexpected_index_query": False,
-            "partial_unexpected_count": 0,
-        },
-    )
+    with _GX_LOCK:
+        suite, batch_definition = _suite_and_batch_definition(extract.name)
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": ["__file_idx"],
+                "return_unexpected_index_query": False,
+                "partial_unexpected_count": 0,
+            },
+        )
     per_file: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(file_names))}
     for r in result.results:
         expectation, column = _describe(r.expectation_config)
