@@ -3,6 +3,7 @@
 -- A week is clear when its balance is at most $arrears_clear_max_gbp. An onset is a week in arrears after
 -- $arrears_clear_weeks clear weeks in a row; arrears_onset_on is the latest one. arrears_rise_gbp is the current
 -- balance less the last clear balance before that onset (null without an onset).
+-- One sort per tenancy (the lag and the clear-run frame share it); latest and onset are aggregates, not sorts.
 -- Units: pounds; weeks. Parameters: $arrears_clear_weeks, $arrears_clear_max_gbp.
 
 with
@@ -16,11 +17,9 @@ weeks as (
         tenancy_ref,
         week_ending,
         balance_gbp,
-        weekly_charge_gbp,
         lag(balance_gbp) over by_week as previous_balance_gbp,
         max(balance_gbp) over clear_run as max_previous_balance_gbp,
-        count(*) over clear_run as previous_weeks,
-        row_number() over (partition by tenancy_ref order by week_ending desc) as weeks_back
+        count(*) over clear_run as previous_weeks
     from rent
     window
         by_week as (partition by tenancy_ref order by week_ending),
@@ -33,33 +32,33 @@ weeks as (
 onsets as (
     select
         tenancy_ref,
-        week_ending,
-        previous_balance_gbp
+        max(week_ending) as week_ending,
+        arg_max(previous_balance_gbp, week_ending) as previous_balance_gbp
     from weeks
     where
         balance_gbp > $arrears_clear_max_gbp
         and previous_weeks = $arrears_clear_weeks
         and max_previous_balance_gbp <= $arrears_clear_max_gbp
-    qualify row_number() over (partition by tenancy_ref order by week_ending desc) = 1
+    group by tenancy_ref
 ),
 
 latest as (
     select
         tenancy_ref,
-        week_ending as latest_week_ending,
-        balance_gbp as current_balance_gbp,
-        weekly_charge_gbp
-    from weeks
-    where weeks_back = 1
+        max(week_ending) as latest_week_ending,
+        arg_max(balance_gbp, week_ending) as current_balance_gbp,
+        arg_max_null(weekly_charge_gbp, week_ending) as weekly_charge_gbp
+    from rent
+    group by tenancy_ref
 ),
 
 peaks as (
     select
-        weeks.tenancy_ref,
-        max(weeks.balance_gbp) as peak_balance_since_onset_gbp
-    from weeks
-    inner join onsets on weeks.tenancy_ref = onsets.tenancy_ref and weeks.week_ending >= onsets.week_ending
-    group by weeks.tenancy_ref
+        rent.tenancy_ref,
+        max(rent.balance_gbp) as peak_balance_since_onset_gbp
+    from rent
+    inner join onsets on rent.tenancy_ref = onsets.tenancy_ref and rent.week_ending >= onsets.week_ending
+    group by rent.tenancy_ref
 ),
 
 final as (

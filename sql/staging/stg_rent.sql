@@ -1,8 +1,9 @@
 -- stg_rent: weekly rent-account snapshots as known on the as-of date.
--- Grain: one row per (tenancy_ref, week_ending): its latest version with known_on <= $as_of, for weeks ending
---   on or before $as_of.
+-- Grain: one row per (tenancy_ref, week_ending): its latest version with known_on <= $as_of (greatest known_on,
+--   then file_id, then source_row), for weeks ending on or before $as_of.
 -- Units: balance_gbp and weekly_charge_gbp in pounds; a positive balance is arrears, a negative one credit.
 -- Parameters: $as_of (date).
+-- Speed: almost every week has one version, so only the weeks with several are sorted to find the latest.
 
 with
 
@@ -10,14 +11,44 @@ source as (
     select * from raw_rent
 ),
 
-known as (
+visible as (
+    -- week_ending is part of the key, so filtering on it before choosing the version changes nothing
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $as_of and week_ending <= $as_of
+),
+
+revised as (
+    select
+        tenancy_ref,
+        week_ending
+    from visible
+    group by tenancy_ref, week_ending
+    having count(*) > 1
+),
+
+single_version as (
+    select visible.*
+    from visible
+    anti join revised
+        on visible.tenancy_ref = revised.tenancy_ref and visible.week_ending = revised.week_ending
+),
+
+latest_version as (
+    select visible.*
+    from visible
+    semi join revised
+        on visible.tenancy_ref = revised.tenancy_ref and visible.week_ending = revised.week_ending
     qualify row_number() over (
-        partition by tenancy_ref, week_ending
-        order by known_on desc, file_id desc, source_row desc
+        partition by visible.tenancy_ref, visible.week_ending
+        order by visible.known_on desc, visible.file_id desc, visible.source_row desc
     ) = 1
+),
+
+known as (
+    select * from single_version
+    union all
+    select * from latest_version
 ),
 
 final as (
@@ -30,7 +61,6 @@ final as (
         source_row,
         known_on
     from known
-    where week_ending <= $as_of
 )
 
 select * from final
