@@ -1,8 +1,10 @@
 -- repairs__classified: red-flag repairs with every innocent look-alike rule as its own boolean.
 -- Grain: one row per red-flag repair job (at least one category, not cancelled) known on $as_of.
 -- Discounts (each explicit, so a reviewer or a test can see which rule fired):
---   is_communal          communal job: property type communal, the text says communal, or no tenancy on the job
---                        while someone lived at the property (a communal or block reference)
+--   is_communal          communal job: property type communal, or the text says communal
+-- Attribution: tenancy_ref is optional in the contract. A job with no tenancy_ref on a dwelling (not a communal
+--   property, not communal text, not void priority) reported while a tenancy was live there is that household's
+--   (is_tenancy_derived); with no live tenancy it is a void job.
 --   is_void              priority void, no tenancy on the job and nobody living at the property, or reported
 --                        after the job's tenancy had ended
 --   is_tenancy_start     a lock change or new keys within $tenancy_start_grace_days of the tenancy's start
@@ -36,11 +38,33 @@ planned_works as (
     select * from stg_planned_works
 ),
 
+attributed as (
+    -- the household living at the dwelling on the day, for red-flag jobs exported without a tenancy_ref
+    select
+        repairs.job_ref,
+        arg_max(tenancies.tenancy_ref, tenancies.start_date) as tenancy_ref
+    from repairs
+    inner join tenancies
+        on
+            repairs.property_ref = tenancies.property_ref
+            and repairs.reported_on >= tenancies.start_date
+            and repairs.reported_on <= coalesce(tenancies.end_date, $as_of)
+    left join properties on repairs.property_ref = properties.property_ref
+    where
+        repairs.tenancy_ref is null
+        and len(repairs.categories) > 0
+        and coalesce(properties.property_type, '') != 'communal'
+        and not repairs.is_communal_text
+        and coalesce(repairs.priority, '') != 'void'
+    group by repairs.job_ref
+),
+
 red_flags as (
     select
         repairs.job_ref,
         repairs.property_ref,
-        repairs.tenancy_ref,
+        coalesce(repairs.tenancy_ref, attributed.tenancy_ref) as tenancy_ref,
+        attributed.job_ref is not null as is_tenancy_derived,
         repairs.reported_at,
         repairs.reported_on,
         repairs.categories,
@@ -62,7 +86,8 @@ red_flags as (
         tenancies.end_date as tenancy_end_date
     from repairs
     left join properties on repairs.property_ref = properties.property_ref
-    left join tenancies on repairs.tenancy_ref = tenancies.tenancy_ref
+    left join attributed on repairs.job_ref = attributed.job_ref
+    left join tenancies on coalesce(repairs.tenancy_ref, attributed.tenancy_ref) = tenancies.tenancy_ref
     where
         len(repairs.categories) > 0
         and coalesce(repairs.status, '') not in ('cancelled', 'canceled')
@@ -158,7 +183,6 @@ discounts as (
         (
             coalesce(red_flags.property_type, '') = 'communal'
             or red_flags.is_communal_text
-            or (red_flags.tenancy_ref is null and occupied.job_ref is not null)
         ) as is_communal,
         (
             coalesce(red_flags.priority, '') = 'void'

@@ -53,11 +53,26 @@ def test_communal_jobs_are_discounted() -> None:
     ll.property("BLK1", kind="communal")
     ll.repair("J1", "BLK1", None, "2025-05-01")  # a communal property
     ll.repair("J2", "P1", "T1", "2025-05-02", communal_text=True)  # the text says communal
-    ll.repair("J3", "P1", None, "2025-05-03")  # no tenancy on the job while the home was let
     rows = classified(ll)
-    assert all(
-        rows[j]["is_communal"] and rows[j]["discount_reason"] == "communal" for j in ("J1", "J2", "J3")
-    )
+    assert all(rows[j]["is_communal"] and rows[j]["discount_reason"] == "communal" for j in ("J1", "J2"))
+
+
+def test_a_dwelling_job_without_tenancy_ref_belongs_to_the_household_living_there() -> None:
+    # tenancy_ref is optional in the contract: an export without it must still find the household.
+    ll = Landlord()
+    ll.property("P1")
+    ll.tenancy("T0", "P1", "2020-01-01", end="2024-12-31")
+    ll.tenancy("T1", "P1", "2025-02-01")
+    ll.property("BLK1", kind="communal")
+    ll.repair("J1", "P1", None, "2025-05-03")  # let to T1 that day: T1's, counted
+    ll.repair("J2", "P1", None, "2025-01-15")  # between tenancies: void
+    ll.repair("J3", "BLK1", None, "2025-05-03")  # a communal property: never a household's
+    ll.repair("J4", "P1", None, "2025-05-04", priority="void")  # void priority stays void
+    rows = classified(ll)
+    assert rows["J1"]["tenancy_ref"] == "T1" and rows["J1"]["is_tenancy_derived"] and rows["J1"]["is_counted"]
+    assert rows["J2"]["tenancy_ref"] is None and rows["J2"]["discount_reason"] == "void"
+    assert rows["J3"]["tenancy_ref"] is None and rows["J3"]["discount_reason"] == "communal"
+    assert rows["J4"]["tenancy_ref"] is None and rows["J4"]["discount_reason"] == "void"
 
 
 def test_damage_at_three_homes_of_one_block_within_the_window_is_a_cluster() -> None:
