@@ -14,12 +14,11 @@ import yaml
 from features.classification import Vocabulary, VocabularyError, classify_texts
 from pipelines.errors import UserError
 from pipelines.settings import ClassificationSettings, load_settings, resolve_conf_file
+from pipelines.spreadsheets import write_csv
 
 log = logging.getLogger(__name__)
 
 Classifier = Callable[[pl.Series, "pl.Series | None"], pl.DataFrame]
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def load_vocabulary(name: str) -> Vocabulary:
@@ -78,10 +77,9 @@ def main(args: argparse.Namespace) -> int:
         added.append(result["evidence"].alias("evidence"))
     clashes = [s.name for s in added if s.name in frame.columns]
     out = frame.drop(clashes).with_columns(added)
-    out = spreadsheet_safe(out)
     target = Path(args.out)
     try:
-        out.write_csv(target)
+        write_csv(out, target)  # formula-safe cells, owner-only file
     except OSError as exc:
         raise UserError(f"cannot write {target}: {exc.strerror}") from None
     flagged = int((result["categories"].list.len() > 0).sum())
@@ -113,14 +111,3 @@ def read_csv_text(path: Path) -> pl.DataFrame:
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as exc:
         detail = str(exc).split("\n")[0]
         raise UserError(f"{path}: not a readable CSV file ({detail})") from None
-
-
-def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text cells a spreadsheet would run as a formula (starting = + - @ tab CR) get a leading apostrophe."""
-    starts = "".join("\\" + c if c in "+-" else c for c in _FORMULA_START)
-    pattern = f"^[{starts}]"
-    return frame.with_columns(
-        pl.when(pl.col(c).str.contains(pattern)).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c)
-        for c, dtype in frame.schema.items()
-        if dtype == pl.String
-    )

@@ -27,6 +27,7 @@ import polars as pl
 
 from pipelines.audit import atomic, record_event, utc_now
 from pipelines.errors import UserError
+from pipelines.spreadsheets import restore_cell
 from pipelines.warehouse import Warehouse, open_warehouse, query
 
 log = logging.getLogger(__name__)
@@ -177,11 +178,6 @@ def read_xlsx_rows(path: Path) -> list[SheetRow]:
     return rows
 
 
-def _undo_neutralising(value: str) -> str:
-    # Published cells that began with a formula character carry a leading quote (pipelines/spreadsheets.py).
-    return value[1:] if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r" else value
-
-
 def _xlsx_value(column: str, value: Any) -> Any:
     # A date typed into reviewed_on arrives as a date cell: keep it a date, not its text.
     if column == "reviewed_on" and isinstance(value, dt.date):
@@ -271,7 +267,7 @@ def validate_rows(
     blank = [r for r in rows if not r.values.get("outcome", "")]
     half_filled = sum(1 for r in blank if r.values.get("reviewer") or r.values.get("rationale"))
     pairs = {
-        (_undo_neutralising(r.values.get("list_id", "")), _undo_neutralising(r.values.get("tenancy_ref", "")))
+        (restore_cell(r.values.get("list_id", "")), restore_cell(r.values.get("tenancy_ref", "")))
         for r in filled
     }
     list_dates, on_list = _list_dates(wh, pairs)
@@ -286,8 +282,8 @@ def validate_rows(
         for column in ("reviewer", "rationale"):
             if not v.get(column):
                 row_problems.append(f"{row.where(column)}: blank; every outcome needs a {column}")
-        list_id = _undo_neutralising(v.get("list_id", ""))
-        tenancy_ref = _undo_neutralising(v.get("tenancy_ref", ""))
+        list_id = restore_cell(v.get("list_id", ""))
+        tenancy_ref = restore_cell(v.get("tenancy_ref", ""))
         if not list_id:
             row_problems.append(
                 f"{row.where('list_id')}: blank; it says which published list the row is from"
