@@ -331,7 +331,8 @@ peers as (
     window peer_group as (partition by property_type, bedrooms, estate)
 ),
 
-final as (
+peer_rates as (
+    -- the peer group's rate shrunk towards the landlord-wide rate by $peer_prior_home_years of exposure
     select
         * exclude (peer_flags, peer_years, peer_incidents),
         coalesce(
@@ -341,35 +342,21 @@ final as (
             0
         ) as peer_rate_per_year,
         coalesce(
-            (peer_flags + $peer_prior_home_years * landlord_rate_per_year)
-            / nullif(peer_years + $peer_prior_home_years, 0),
-            landlord_rate_per_year,
-            0
-        ) * exposure_years as expected_flags_long,
-        coalesce(
-            (peer_flags + $peer_prior_home_years * landlord_rate_per_year)
-            / nullif(peer_years + $peer_prior_home_years, 0),
-            landlord_rate_per_year,
-            0
-        ) * exposure_recent_years as expected_flags_recent,
-        coalesce(
             (peer_incidents + $peer_prior_home_years * landlord_incident_rate_per_year)
             / nullif(peer_years + $peer_prior_home_years, 0),
             landlord_incident_rate_per_year,
             0
-        ) as peer_incident_rate_per_year,
-        coalesce(
-            (peer_incidents + $peer_prior_home_years * landlord_incident_rate_per_year)
-            / nullif(peer_years + $peer_prior_home_years, 0),
-            landlord_incident_rate_per_year,
-            0
-        ) * exposure_years as expected_incidents_long,
-        coalesce(
-            (peer_incidents + $peer_prior_home_years * landlord_incident_rate_per_year)
-            / nullif(peer_years + $peer_prior_home_years, 0),
-            landlord_incident_rate_per_year,
-            0
-        ) * exposure_recent_years as expected_incidents_recent,
+        ) as peer_incident_rate_per_year
+    from peers
+),
+
+final as (
+    select
+        *,
+        peer_rate_per_year * exposure_years as expected_flags_long,
+        peer_rate_per_year * exposure_recent_years as expected_flags_recent,
+        peer_incident_rate_per_year * exposure_years as expected_incidents_long,
+        peer_incident_rate_per_year * exposure_recent_years as expected_incidents_recent,
         cast(corroborating_asb_cases > 0 as integer)
         + cast(independent_damage_recharges_near > 0 as integer)
         + cast(is_arrears_near_pattern as integer) as corroborating_signals,
@@ -380,7 +367,7 @@ final as (
                 and coalesce(last_counted_flag_ever_on <= latest_outcome_on, true)
                 then 'outcome_' || latest_outcome
         end as suppression_reason
-    from peers
+    from peer_rates
 )
 
 select * from final
