@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipelines.crypto import KEY_ENV
 from pipelines.progress import get_progress
-from pipelines.weeks import last_sunday
+from pipelines.weeks import last_sunday, week_endings
 
 DEMO_WEEKS = 4  # a month of weekly lists, so the monitoring report has something to compare
 
@@ -60,8 +60,7 @@ def main(args: argparse.Namespace) -> int:
     mapping = extracts / "mapping.yaml"
     results = []
     with quiet_prefect():
-        for weeks_back in range(DEMO_WEEKS - 1, -1, -1):
-            week = as_of - dt.timedelta(weeks=weeks_back)
+        for week in week_endings(as_of - dt.timedelta(weeks=DEMO_WEEKS - 1), as_of):
             progress.say(f"Weekly review for the week ending {week:%d %b %Y} ...")
             results.append(weekly_review(extracts, mapping, week, db, out, None, False))
         from pipelines.monitoring_report import monitoring_report
