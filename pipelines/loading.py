@@ -24,7 +24,7 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,10 +46,12 @@ from pipelines.readers import (
     FileProblem,
     RowReject,
     SourceFile,
+    drop_stage,
     fingerprint,
     prepare_file,
     quote_identifier,
     read_batch,
+    read_typed,
     resolve_files,
 )
 from pipelines.warehouse import Warehouse, next_id, query, transaction
@@ -151,6 +153,14 @@ class IngestSummary:
         finally:
             self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - started
 
+    def merge(self, other: IngestSummary) -> None:
+        """Add another summary's files, messages, results and step times (one extract's, loaded on a worker)."""
+        self.files += other.files
+        self.row_messages += other.row_messages[: max(0, MAX_ROW_MESSAGES - len(self.row_messages))]
+        self.validation += other.validation
+        for step, seconds in other.timings.items():
+            self.timings[step] = self.timings.get(step, 0.0) + seconds
+
     def _count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
 
@@ -242,21 +252,35 @@ def _text_sql(col: str) -> str:
     return f"nullif(trim({quote_identifier(col)}), '')"
 
 
+def _date_formats(extract: CanonicalExtract, spec: ExtractMapping) -> dict[str, list[str]]:
+    """The formats a date column may be written in (the same for every column; key "" for convenience)."""
+    formats = (
+        list(DMY_FORMATS + ISO_FORMATS) if spec.date_format is None else [spec.date_format, *ISO_FORMATS]
+    )
+    return {"": formats, **{c.name: formats for c in extract.columns if c.kind in ("date", "timestamp")}}
+
+
 def convert_sql(
-    extract: CanonicalExtract, spec: ExtractMapping, stage: str, out: str
+    extract: CanonicalExtract,
+    spec: ExtractMapping,
+    stage: str,
+    out: str,
+    typed: Mapping[str, str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """SQL creating ``out`` from the text stage: typed canonical columns, ``<col>__problem`` text per column,
     ``<col>__readable`` for typed columns, ``<col>__mdy``/``<col>__dmy`` hints for day-first detection,
     ``__bad``.
 
     Four layers, so each parse runs once per value: text -> raw parse -> checked value -> typed columns and
-    problems.
+    problems. ``typed`` (column -> the format DuckDB's CSV reader parsed it with): columns the stage already
+    holds as DATE, TIMESTAMP or DECIMAL (``readers.read_typed``: every value parsed, none rejected), so only
+    the blank and range checks remain; the output is the same as from text.
     Bound parameters: formats, value maps, allowed values, and the per-file ``$known_on`` list (from the
     caller).
     """
     params: dict[str, Any] = {}
     dayfirst_default = spec.date_format is None
-    date_formats = list(DMY_FORMATS + ISO_FORMATS) if dayfirst_default else [spec.date_format, *ISO_FORMATS]
+    date_formats = _date_formats(extract, spec)[""]
     params["earliest"] = EARLIEST_EVENT
     value_map = spec.value_map
     text_layer: list[str] = ["__file_idx", "__row"]
@@ -268,10 +292,12 @@ def convert_sql(
     def qi(name: str) -> str:
         return quote_identifier(name)
 
+    typed = dict(typed or {})
     for c in extract.columns:
         q = qi(c.name)
         text = qi(c.name + "__text")
-        text_layer.append(f"{_text_sql(c.name)} as {text}")
+        pre = c.name in typed
+        text_layer.append(f"{q} as {text}" if pre else f"{_text_sql(c.name)} as {text}")
         blank = f"when {text} is null then 'blank'" if c.required else ""
         pn = _p(c.name)
         if c.name in value_map:
@@ -301,11 +327,22 @@ def convert_sql(
             raw = qi(c.name + "__p0")
             parsed = qi(c.name + "__parsed")
             # Two-digit years ('03/04/25' -> the year 25) fall to the year check below.
-            parse_layer.append(f"try_strptime({text}, $date_formats_{pn}) as {raw}")
-            params[f"date_formats_{pn}"] = list(date_formats)
+            if pre:
+                parse_layer.append(f"cast({text} as TIMESTAMP) as {raw}")
+            else:
+                parse_layer.append(f"try_strptime({text}, $date_formats_{pn}) as {raw}")
+                params[f"date_formats_{pn}"] = list(date_formats)
             check_layer.append(f"case when year({raw}) between 1000 and 9999 then {raw} end as {parsed}")
             outer.append(f"{parsed} as {q}" if c.kind == "timestamp" else f"cast({parsed} as DATE) as {q}")
-            if dayfirst_default:
+            if dayfirst_default and pre:
+                # Parsed by one format: month-first only cannot happen; day-first only is a day above 12,
+                # unless the format is ISO (year first).
+                iso = typed[c.name].startswith("%Y")
+                outer.append(f"false as {qi(c.name + '__mdy')}")
+                outer.append(
+                    f"{'false' if iso else f'coalesce(day({parsed}) > 12, false)'} as {qi(c.name + '__dmy')}"
+                )
+            elif dayfirst_default:
                 params["mdy_formats"] = list(MDY_FORMATS)
                 numeric = f"regexp_full_match({text}, '{NUMERIC_DATE}')"
                 # Month-first only: unreadable day-first but fine month-first (12/31/2025); evaluated for
@@ -338,11 +375,16 @@ def convert_sql(
                     f"when cast({parsed} as DATE) > $known_on[__file_idx + 1] + {grace} "
                     "then 'after the extract date of the file' "
                 )
+            if pre:
+                unreadable = ""  # every value parsed (the year range is checked before this path is taken)
             problem = f"case {blank} when {text} is null then NULL {unreadable}{range_checks}end"
             outer.append(f"({text} is null or {parsed} is not null) as {qi(c.name + '__readable')}")
         else:
             value = qi(c.name + "__value")
-            if c.kind == "amount":
+            if pre:
+                parse_layer.append(f"{text} as {value}")
+                what = "a number"
+            elif c.kind == "amount":
                 core = f"replace({text}, ' ', '')"
                 unbracketed = f"regexp_replace({core}, '^\\((.*)\\)$', '\\1')"
                 digits = f"replace(replace(replace({unbracketed}, '£', ''), ',', ''), '+', '')"
@@ -469,9 +511,18 @@ def load_extract(
         if not new:
             return
         progress.say(f"{name}: {len(new)} new file(s) of {len(paths)}")
+        labels_seen: dict[str, pl.DataFrame] = {}
         for chunk in _chunks(new):
             _load_chunk(
-                wh, extract, spec, chunk, classify=classify, run_id=run_id, today=today, summary=summary
+                wh,
+                extract,
+                spec,
+                chunk,
+                classify=classify,
+                run_id=run_id,
+                today=today,
+                summary=summary,
+                labels_seen=labels_seen,
             )
 
 
@@ -510,23 +561,28 @@ def _load_chunk(
     run_id: int | None,
     today: dt.date,
     summary: IngestSummary,
+    labels_seen: dict[str, pl.DataFrame],
 ) -> None:
     from pipelines import validation
 
     con = wh.con
     timed = summary.timed
     with timed("read"):
-        rejects, failed = read_batch(con, "__stage", files, extract, spec)
+        typed = read_typed(con, "__stage", files, extract, spec, _date_formats(extract, spec))
+        if typed is None:
+            rejects, failed = read_batch(con, "__stage", files, extract, spec)
+        else:
+            rejects, failed = [], {}
     known_on = [known_on_from_name(f.name, today) for f in files]
     with timed("convert"):
-        sql, params = convert_sql(extract, spec, "__stage", "__conv")
+        sql, params = convert_sql(extract, spec, "__stage", "__conv", typed)
         params["known_on"] = known_on
         for c in extract.columns:
-            if c.kind in ("date", "timestamp"):
+            if c.kind in ("date", "timestamp") and c.name not in (typed or {}):
                 key = f"date_formats_{_p(c.name)}"
                 params[key] = _formats_by_use(con, "__stage", c.name, params[key])
         con.execute(sql, used_params(sql, params))
-        con.execute("drop table __stage")
+        drop_stage(con, "__stage")
         failed.update(_dayfirst_failures(con, extract, spec, files, failed))
         header_params = {
             f"hdr_{_p(c)}": [f.headers[f.positions[c]] if c in f.positions else c for f in files]
@@ -542,11 +598,11 @@ def _load_chunk(
     counts = {i: n for i, (n, _) in stats.items()}
     with timed("validate"):
         vresults = validation.validate_batch(
-            con, "__conv", extract, [f.name for f in files], counts, known_on
+            con, "__conv", extract, [f.name for f in files], counts, known_on, repeated="__repeated"
         )
         _stage_validation_results(con, vresults)
     with timed("free_text"):
-        free_cols = _prepare_free_text(wh, extract, classify)
+        free_cols = _prepare_free_text(wh, extract, classify, labels_seen)
     reject_rows: dict[int, set[int]] = {}
     for r in rejects:
         reject_rows.setdefault(r.file_idx, set()).add(r.row)
@@ -577,8 +633,8 @@ def _load_chunk(
             {"extract": extract.name, "file_name": outcome.file_name, **v} for v in vresults.get(i, [])
         ]
     con.execute(
-        "drop table if exists __conv; drop table if exists __quar; drop table if exists __free; drop table "
-        "if exists __vres; drop table if exists __files"
+        "drop table if exists __conv; drop table if exists __repeated; drop table if exists __quar; "
+        "drop table if exists __free; drop table if exists __vres; drop table if exists __files"
     )
 
 
@@ -687,11 +743,16 @@ def _collect_quarantine(
     key_sql = ", ".join(quote_identifier(k) for k in keys)
     not_null = " and ".join(f"{quote_identifier(k)} is not null" for k in keys)
     first_key = keys[0] if keys[0] != "__place" else "property_ref"
+    # The repeated keys (kept for validation's key check: one aggregation serves both).
+    con.execute(
+        "create or replace temp table __repeated as "
+        f"select __file_idx, {key_sql}, min(__row) as first_row, count(*) as n from __conv where {not_null} "
+        "group by all having count(*) > 1"
+    )
     con.execute(
         "create or replace temp table __dups as "
-        f"select c.__file_idx, c.__row, d.first_row from __conv c join ("
-        f"select __file_idx, {key_sql}, min(__row) as first_row from __conv where {not_null} "
-        f"group by all having count(*) > 1) d using (__file_idx, {key_sql}) where c.__row > d.first_row"
+        f"select c.__file_idx, c.__row, d.first_row from __conv c join __repeated d "
+        f"using (__file_idx, {key_sql}) where c.__row > d.first_row"
     )
     if con.sql("select count(*) from __dups").fetchall()[0][0]:
         con.execute(
@@ -712,7 +773,9 @@ def _collect_quarantine(
         )
 
 
-def _prepare_free_text(wh: Warehouse, extract: CanonicalExtract, classify: Classifier) -> list[str]:
+def _prepare_free_text(
+    wh: Warehouse, extract: CanonicalExtract, classify: Classifier, labels_seen: dict[str, pl.DataFrame]
+) -> list[str]:
     """Classify (unique texts only) then encrypt the rows' free text into ``__free``; returns its value "
     "columns."""
     free = [c for c in extract.columns if c.is_free_text]
@@ -736,10 +799,19 @@ def _prepare_free_text(wh: Warehouse, extract: CanonicalExtract, classify: Class
     wanted = RAW_EXTRA.get(extract.name, ())
     if wanted:
         unique = rows.select("text", "code").filter(pl.col("text").is_not_null()).unique(maintain_order=True)
+        # Texts seen in an earlier chunk of this load keep their labels: only new ones are classified.
+        seen = labels_seen.get(extract.name)
+        if seen is not None:
+            unique = unique.join(
+                seen.select("text", "code"), on=["text", "code"], how="anti", nulls_equal=True
+            )
         labels = classify(unique["text"], unique["code"] if has_code else None)
         if labels.height != unique.height:
             raise RuntimeError(f"the classifier returned {labels.height} rows for {unique.height} texts")
         labels = pl.concat([unique, labels.select(list(wanted))], how="horizontal")
+        if seen is not None:
+            labels = pl.concat([seen, labels])
+        labels_seen[extract.name] = labels
         joined = rows.select("text", "code").join(
             labels, on=["text", "code"], how="left", nulls_equal=True, maintain_order="left"
         )

@@ -29,7 +29,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -314,6 +314,22 @@ def stage_columns_sql(extract: CanonicalExtract) -> str:
     return ", ".join(f"{quote_identifier(c)} VARCHAR" for c in extract.column_names)
 
 
+def drop_stage(con: duckdb.DuckDBPyConnection, stage: str) -> None:
+    """Drop the stage, a table or a view over the CSV read (``read_batch``), and that read."""
+    _drop_temp(con, stage)
+    con.execute("drop table if exists __csv_read; drop table if exists __csv_offsets")
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection, stage: str) -> None:
+    kind = con.sql(
+        "select 'view' from duckdb_views() where view_name = $n and temporary "
+        "union all select 'table' from duckdb_tables() where table_name = $n and temporary",
+        params={"n": stage},
+    ).fetchall()
+    for (what,) in kind:
+        con.execute(f"drop {what} {quote_identifier(stage)}")
+
+
 def create_stage(con: duckdb.DuckDBPyConnection, stage: str, extract: CanonicalExtract) -> None:
     con.execute(
         f"create or replace temp table {quote_identifier(stage)} "
@@ -350,6 +366,14 @@ def read_batch(
         else:
             key = ("single", i)
         groups.setdefault(key, []).append(i)
+    if len(groups) == 1 and next(iter(groups))[0] == "csv":
+        # The usual chunk: files of one layout. Read straight into the stage (no copy of every value).
+        idxs = next(iter(groups.values()))
+        try:
+            return _read_csv_group(con, stage, files, idxs, extract, become_stage=True), failed
+        except (FileProblem, duckdb.Error):
+            drop_stage(con, stage)
+            create_stage(con, stage, extract)  # the careful path below finds the file at fault
     for key, idxs in groups.items():
         try:
             if key[0] == "csv":
@@ -382,15 +406,166 @@ def read_batch(
     return rejects, failed
 
 
+def _offsets(con: duckdb.DuckDBPyConnection, idxs: Sequence[int]) -> list[int]:
+    """Rows of ``__csv_read`` before each file's first row (DuckDB keeps the files' order)."""
+    counts = dict(con.sql("select __file_idx, count(*) from __csv_read group by 1").fetchall())
+    offsets: list[int] = []
+    running = 0
+    for i in idxs:
+        offsets.append(running)
+        running += int(counts.get(i, 0))
+    return offsets
+
+
+def _number_rows_as_stage(con: duckdb.DuckDBPyConnection, stage: str, idxs: Sequence[int]) -> None:
+    """Make ``stage`` a view of ``__csv_read`` with each row's number as seen in its file (header = row 1)."""
+    offsets = _offsets(con, idxs)
+    con.execute(
+        "create or replace temp table __csv_offsets as "
+        "select unnest($idx)::INTEGER as __file_idx, unnest($off)::BIGINT as __offset",
+        {"idx": list(idxs), "off": offsets},
+    )
+    _drop_temp(con, stage)  # the empty table read_batch made, or an earlier view
+    con.execute(
+        f"create or replace temp view {quote_identifier(stage)} as select r.__file_idx, "
+        "r.rowid - o.__offset + 2 as __row, r.* exclude (__file_idx, __row) "
+        "from __csv_read r join __csv_offsets o using (__file_idx)"
+    )
+
+
+# DuckDB's CSV reader types for contract kinds it can parse as the loader would (checked in the tests).
+_TYPED_KINDS = {"date": "DATE", "timestamp": "TIMESTAMP", "amount": "DECIMAL(14, 2)"}
+
+
+def read_typed(
+    con: duckdb.DuckDBPyConnection,
+    stage: str,
+    files: Sequence[SourceFile],
+    extract: CanonicalExtract,
+    spec: ExtractMapping,
+    date_formats: Mapping[str, Sequence[str]],
+) -> dict[str, str] | None:
+    """The fast path: read the chunk with dates and amounts parsed by DuckDB's CSV reader into ``stage``.
+
+    Taken only when every file is CSV of one layout, a sample shows one format for each date column, and the
+    typed read rejects nothing (no unreadable value, no bad line, no out-of-range year). Returns the typed
+    columns and their formats; None (nothing left behind) sends the chunk down the careful path
+    (``read_batch``, then conversion from text), which finds and names each bad row and column.
+    """
+    if not files or any(f.fmt != "csv" or f.has_blank_lines for f in files):
+        return None
+    first = files[0]
+    layout = (first.delimiter, first.headers, tuple(sorted(first.positions.items())))
+    if any((f.delimiter, f.headers, tuple(sorted(f.positions.items()))) != layout for f in files):
+        return None
+    names = [f"c{i}" for i in range(len(first.headers))]
+    types = dict.fromkeys(names, "VARCHAR")
+    typed: dict[str, str] = {}
+    kinds = {c.name: c for c in extract.columns}
+    for column, pos in first.positions.items():
+        c = kinds[column]
+        if c.kind not in _TYPED_KINDS or column in spec.value_map:
+            continue
+        if c.kind in ("date", "timestamp"):
+            chosen = _one_format(con, first, names, pos, date_formats[column])
+            if chosen is None:
+                return None
+            if not chosen:
+                continue  # blank in the sample: left as text, for the careful conversion
+            typed[column] = chosen
+        else:
+            typed[column] = ""
+        types[names[pos]] = _TYPED_KINDS[c.kind]
+    date_fmts = {typed[c] for c in typed if kinds[c].kind == "date"}
+    ts_fmts = {typed[c] for c in typed if kinds[c].kind == "timestamp"}
+    if len(date_fmts) > 1 or len(ts_fmts) > 1:
+        return None
+    options = ""
+    params: dict[str, Any] = {
+        "idx": list(range(len(files))),
+        "paths": [str(f.read_path) for f in files],
+        "delim": first.delimiter,
+        "columns": types,
+    }
+    if date_fmts:
+        options += ", dateformat = $datefmt"
+        params["datefmt"] = date_fmts.pop()
+    if ts_fmts:
+        options += ", timestampformat = $tsfmt"
+        params["tsfmt"] = ts_fmts.pop()
+    con.execute("drop table if exists __rej_err; drop table if exists __rej_scan")
+    try:
+        con.execute(
+            "create or replace temp table __csv_read as "
+            "select $idx[list_position($paths, filename)]::INTEGER as __file_idx, NULL::BIGINT as __row, "
+            f"{_select_positions(extract, first.positions, names, aliased=True, keep_types=True)} "
+            "from read_csv($paths, header = true, delim = $delim, quote = '\"', escape = '\"', "
+            "columns = $columns, filename = true, store_rejects = true, rejects_table = '__rej_err', "
+            f"rejects_scan = '__rej_scan', auto_detect = false{options})",
+            params,
+        )
+    except duckdb.Error:
+        con.execute("drop table if exists __csv_read")
+        return None
+    years = [
+        f"count(*) filter (where year({quote_identifier(c)}) not between 1000 and 9999)"
+        for c in typed
+        if kinds[c].kind in ("date", "timestamp")
+    ]
+    bad = con.sql(
+        "select (select count(*) from __rej_err)"
+        + (f" + (select {' + '.join(years)} from __csv_read)" if years else "")
+    ).fetchall()[0][0]
+    if bad:
+        con.execute("drop table __csv_read")
+        return None
+    _number_rows_as_stage(con, stage, range(len(files)))
+    return typed
+
+
+def _one_format(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, names: list[str], pos: int, formats: Sequence[str]
+) -> str | None:
+    """The one format that reads every value in the first 2,000 rows of the file; "" when the sample has no
+    value; None when no one format reads them all."""
+    col = quote_identifier(names[pos])
+    counts = con.sql(
+        "select count(*), "
+        + ", ".join(f"count(try_strptime(x, $f{i}))" for i in range(len(formats)))
+        + f" from (select trim({col}) as x from read_csv($p, header = true, delim = $d, quote = '\"', "
+        "escape = '\"', columns = $c, auto_detect = false, ignore_errors = true) "
+        f"where nullif(trim({col}), '') is not null limit 2000)",
+        params={
+            "p": str(src.read_path),
+            "d": src.delimiter,
+            "c": dict.fromkeys(names, "VARCHAR"),
+            **{f"f{i}": f for i, f in enumerate(formats)},
+        },
+    ).fetchall()[0]
+    total, hits = counts[0], counts[1:]
+    if not total:
+        return ""
+    for fmt, n in zip(formats, hits, strict=True):
+        if n == total:
+            return fmt
+    return None
+
+
 def _select_positions(
-    extract: CanonicalExtract, positions: dict[str, int], source_names: Sequence[str]
+    extract: CanonicalExtract,
+    positions: dict[str, int],
+    source_names: Sequence[str],
+    *,
+    aliased: bool = False,
+    keep_types: bool = False,
 ) -> str:
     parts = []
     for column in extract.column_names:
         if column in positions:
-            parts.append(f"{quote_identifier(source_names[positions[column]])}::VARCHAR")
+            part = quote_identifier(source_names[positions[column]]) + ("" if keep_types else "::VARCHAR")
         else:
-            parts.append("NULL::VARCHAR")
+            part = "NULL::VARCHAR"
+        parts.append(f"{part} as {quote_identifier(column)}" if aliased else part)
     return ", ".join(parts)
 
 
@@ -400,7 +575,10 @@ def _read_csv_group(
     files: Sequence[SourceFile],
     idxs: list[int],
     extract: CanonicalExtract,
+    *,
+    become_stage: bool = False,
 ) -> list[RowReject]:
+    """Append the files (one layout) to ``stage``; with ``become_stage`` the read itself becomes the stage."""
     first = files[idxs[0]]
     n = len(first.headers)
     names = [f"c{i}" for i in range(n)]
@@ -410,26 +588,25 @@ def _read_csv_group(
     # index.
     con.execute(
         "create or replace temp table __csv_read as "
-        f"select $idx[list_position($paths, filename)]::INTEGER as __file_idx, "
-        f"{_select_positions(extract, first.positions, names)} "
+        f"select $idx[list_position($paths, filename)]::INTEGER as __file_idx, NULL::BIGINT as __row, "
+        f"{_select_positions(extract, first.positions, names, aliased=True)} "
         "from read_csv($paths, header = true, delim = $delim, quote = '\"', escape = '\"', columns = "
         "$columns, "
         "all_varchar = true, filename = true, store_rejects = true, rejects_table = '__rej_err', "
         "rejects_scan = '__rej_scan', auto_detect = false)",
         {"idx": idxs, "paths": paths, "delim": first.delimiter, "columns": dict.fromkeys(names, "VARCHAR")},
     )
-    counts = dict(con.sql("select __file_idx, count(*) from __csv_read group by 1").fetchall())
-    offsets: list[int] = []
-    running = 0
-    for i in idxs:
-        offsets.append(running)
-        running += int(counts.get(i, 0))
-    con.execute(
-        f"insert into {quote_identifier(stage)} select __file_idx, "
-        "rowid - $offsets[list_position($idx, __file_idx)] + 2, * exclude (__file_idx) from __csv_read",
-        {"offsets": offsets, "idx": idxs},
-    )
-    con.execute("drop table __csv_read")
+    if become_stage:
+        _number_rows_as_stage(con, stage, idxs)
+    else:
+        offsets = _offsets(con, idxs)
+        con.execute(
+            f"insert into {quote_identifier(stage)} select __file_idx, "
+            "rowid - $offsets[list_position($idx, __file_idx)] + 2, * exclude (__file_idx, __row) "
+            "from __csv_read",
+            {"offsets": offsets, "idx": idxs},
+        )
+        con.execute("drop table __csv_read")
     rej = con.sql(
         "select s.file_path, e.line, min(e.column_name), min(e.error_type), count(*) "
         "from __rej_err e join __rej_scan s using (scan_id, file_id) group by all order by 1, 2"
@@ -451,6 +628,11 @@ def _read_csv_group(
         rejects.append(RowReject(i, int(line), header, reason))
         rejected_lines.setdefault(i, []).append(int(line))
     q = quote_identifier(stage)
+    if become_stage and rejected_lines:
+        # Renumbering needs a table: materialise the view (rare: only chunks with rejected lines).
+        con.execute(f"create or replace temp table __stage_rows as select * from {q}")
+        drop_stage(con, stage)
+        con.execute(f"alter table __stage_rows rename to {q}")
     for i, lines in rejected_lines.items():
         # Accepted rows were numbered as if rejected lines were absent: shift the rows after each one.
         for line in sorted(set(lines)):

@@ -41,78 +41,115 @@ def _key_columns(extract: CanonicalExtract) -> tuple[str, ...]:
     return ("__place", "programme", "start_date") if extract.name == "planned_works" else extract.key
 
 
-def suite_spec(extract: CanonicalExtract) -> list[tuple[str, dict[str, Any]]]:
-    """The suite as (GX expectation class name, keyword arguments): readable, testable, built from the "
-    "contract."""
-    spec: list[tuple[str, dict[str, Any]]] = []
+# The profile frame GX validates: one row per (check, file, distinct checked value) with ``__n``, the number of
+# the batch's rows holding it. Each expectation reads one check's rows (a GX row condition on ``__check``) and
+# one value column; a failing row's ``__n`` is the number of rows it stands for, so counts stay exact per file.
+KEY_CHECK = "__key_repeats"
+
+
+def _expect(cls_name: str, check: str, column: str, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    return (
+        cls_name,
+        {"column": column, "row_condition": f'__check=="{check}"', "condition_parser": "pandas", **kwargs},
+    )
+
+
+def checks(extract: CanonicalExtract) -> list[tuple[str, str, dict[str, Any]]]:
+    """The suite as (check, GX expectation class name, keyword arguments), built from the contract.
+
+    ``check`` names the batch column an expectation is about (``week_ending``, ``week_ending__readable``,
+    ``week_ending__days_after_extract``, ``__key_repeats``); the keyword arguments include its row condition.
+    """
+    out: list[tuple[str, str, dict[str, Any]]] = []
+
+    def add(check: str, cls_name: str, column: str, **kwargs: Any) -> None:
+        out.append((check, *_expect(cls_name, check, column, **kwargs)))
+
     for c in extract.columns:
         if c.required:
-            spec.append(("ExpectColumnValuesToNotBeNull", {"column": c.name}))
+            add(c.name, "ExpectColumnValuesToNotBeNull", "value_num")
         if c.kind in ("date", "timestamp", "amount", "integer"):
-            spec.append(
-                ("ExpectColumnValuesToBeInSet", {"column": f"{c.name}__readable", "value_set": [True]})
-            )
+            add(f"{c.name}__readable", "ExpectColumnValuesToBeInSet", "value_flag", value_set=[True])
         if c.kind == "category":
             # The frame holds the value after the mapping's value map, folded like the loader folds it.
             folded = [" ".join(a.replace("_", " ").replace("-", " ").split()) for a in c.allowed]
-            spec.append(("ExpectColumnValuesToBeInSet", {"column": c.name, "value_set": folded}))
+            add(c.name, "ExpectColumnValuesToBeInSet", "value_text", value_set=folded)
         if c.is_event:
-            spec.append(
-                ("ExpectColumnValuesToBeBetween", {"column": c.name, "min_value": EARLIEST_EVENT_DAYS})
-            )
-            # Days after the file's extract date (less any grace): GX's column-pair expectation runs row by
-            # row in
-            # Python (4 s per 500k rows here); a one-column range check on the difference is vectorised.
-            spec.append(
-                ("ExpectColumnValuesToBeBetween", {"column": f"{c.name}__days_after_extract", "max_value": 0})
-            )
+            add(c.name, "ExpectColumnValuesToBeBetween", "value_num", min_value=EARLIEST_EVENT_DAYS)
+            # Days after the file's extract date (less any grace): a one-column range check on the difference.
+            add(f"{c.name}__days_after_extract", "ExpectColumnValuesToBeBetween", "value_num", max_value=0)
     if extract.name == "planned_works":
-        spec.append(("ExpectColumnValuesToNotBeNull", {"column": "__place"}))
-    spec.append(
-        (
-            "ExpectCompoundColumnsToBeUnique",
-            {"column_list": ["__file_idx", *_key_columns(extract)], "ignore_row_if": "any_value_is_missing"},
-        )
+        add("__place", "ExpectColumnValuesToNotBeNull", "value_num")
+    # Each key at most once per file: the value is how many of the file's rows share the row's key.
+    add(KEY_CHECK, "ExpectColumnValuesToBeBetween", "value_num", max_value=1)
+    return out
+
+
+def suite_spec(extract: CanonicalExtract) -> list[tuple[str, dict[str, Any]]]:
+    """The suite as (GX expectation class name, keyword arguments)."""
+    return [(cls_name, kwargs) for _, cls_name, kwargs in checks(extract)]
+
+
+def _group(table: str, check: str, num: str = "NULL", text: str = "NULL", flag: str = "NULL") -> str:
+    return (
+        f"select __file_idx, '{check}' as __check, cast({num} as DOUBLE) as value_num, "
+        f"cast({text} as VARCHAR) as value_text, cast({flag} as BOOLEAN) as value_flag, count(*) as __n "
+        f"from {quote_identifier(table)} group by all"
     )
-    return spec
 
 
-def frame_sql(extract: CanonicalExtract, table: str) -> str:
-    """The SELECT giving GX its frame: numbers and booleans only (text as its hash or length), no free "
-    "text."""
+def frame_sql(extract: CanonicalExtract, table: str, repeated: str | None = None) -> str:
+    """The SELECT giving GX its profile frame: for each check, the distinct values per file and their counts.
+
+    Numbers, flags and category values only: text columns are reduced to present/absent, dates to days since
+    1970 (whole days: the checks are day checks), amounts to readable or not. ``repeated`` is a table of the
+    batch's repeated keys (``__file_idx``, the key columns, ``n``); without it the keys are counted here.
+    """
     from pipelines.loading import FUTURE_GRACE_DAYS
 
-    cols = ["__file_idx"]
-    keys = set(_key_columns(extract))
+    parts: list[str] = []
+    checked = {check for check, _, _ in checks(extract)}
     for c in extract.columns:
         q = quote_identifier(c.name)
-        if c.kind == "category":
-            cols.append(f"{quote_identifier(c.name + '__mapped')} as {q}")
-        elif c.kind == "text":
-            # A key's hash (for uniqueness) and a required column's length (for presence) keep the frame small
-            # for
-            # 16 M rent rows, and keep free text away from GX.
-            if c.name in keys:
-                cols.append(f"case when {q} is not null then hash({q}) end as {q}")
-            elif c.required:
-                cols.append(f"cast(length({q}) as DOUBLE) as {q}")
-        elif c.kind == "timestamp":
-            cols.append(f"epoch({q}) / 86400.0 as {q}")
-        elif c.kind == "date":
-            cols.append(f"cast(date_diff('day', DATE '1970-01-01', {q}) as DOUBLE) as {q}")
-        else:
-            cols.append(f"cast({q} as DOUBLE) as {q}")
-        if c.kind in ("date", "timestamp", "amount", "integer"):
-            cols.append(quote_identifier(f"{c.name}__readable"))
+        if c.name in checked:
+            present = f"case when {q} is not null then 1 end"
+            if c.kind == "category":
+                parts.append(_group(table, c.name, present, quote_identifier(c.name + "__mapped")))
+            elif c.kind in ("date", "timestamp"):
+                parts.append(_group(table, c.name, f"date_diff('day', DATE '1970-01-01', cast({q} as DATE))"))
+            else:
+                parts.append(_group(table, c.name, present))
+        if f"{c.name}__readable" in checked:
+            parts.append(_group(table, f"{c.name}__readable", flag=quote_identifier(f"{c.name}__readable")))
         if c.is_event:
             grace = int(FUTURE_GRACE_DAYS.get(c.name, 0))
-            cols.append(
-                f"cast(date_diff('day', $known_on[__file_idx + 1] + {grace}, cast({q} as DATE)) as DOUBLE) "
-                f"as {quote_identifier(c.name + '__days_after_extract')}"
-            )
+            after = f"date_diff('day', $known_on[__file_idx + 1] + {grace}, cast({q} as DATE))"
+            parts.append(_group(table, f"{c.name}__days_after_extract", after))
     if extract.name == "planned_works":
-        cols.append("case when __place is not null then hash(__place) end as __place")
-    return f"select {', '.join(cols)} from {quote_identifier(table)}"
+        parts.append(_group(table, "__place", "case when __place is not null then 1 end"))
+    keys = [quote_identifier(k) for k in _key_columns(extract)]
+    keyed = " and ".join(f"{k} is not null" for k in keys)
+    if repeated is None:
+        repeated_sql = (
+            f"select __file_idx, count(*) as n from {quote_identifier(table)} where {keyed} "
+            f"group by __file_idx, {', '.join(keys)} having count(*) > 1"
+        )
+    else:
+        repeated_sql = f"select __file_idx, n from {quote_identifier(repeated)}"
+    # Rows whose key is unique in their file, then the groups of rows sharing a key (n rows of multiplicity n).
+    parts.append(
+        f"select k.__file_idx, '{KEY_CHECK}', 1.0, NULL, NULL, k.rows - coalesce(r.rows, 0) "
+        f"from (select __file_idx, count(*) as rows from {quote_identifier(table)} where {keyed} group by 1) k "
+        "left join (select __file_idx, sum(n) as rows from repeated group by 1) r using (__file_idx)"
+    )
+    parts.append(
+        f"select __file_idx, '{KEY_CHECK}', n, NULL, NULL, sum(n) from repeated group by __file_idx, n"
+    )
+    body = " union all ".join(f"({p})" for p in parts)
+    return (
+        f"with repeated as ({repeated_sql}) "
+        f"select row_number() over () - 1 as __id, * from ({body}) where __n > 0"
+    )
 
 
 # One ephemeral GX context per process, shared by every landlord run in it; GX's context, suites and data
@@ -156,21 +193,30 @@ def _suite_and_batch_definition(extract_name: str) -> tuple[Any, Any]:
     return suite, asset.add_batch_definition_whole_dataframe("batch")
 
 
-def _describe(config: Any) -> tuple[str, str | None]:
+def _describe(check: str, config: Any, extract: CanonicalExtract) -> tuple[str, str | None]:
+    """The name and column a person reads on the data-quality page, e.g. ("expect_column_values_to_be_between
+    (not before 1990)", "week_ending")."""
     kwargs = config.kwargs
-    column = kwargs.get("column")
-    if kwargs.get("column_list"):
-        column = ", ".join(c for c in kwargs["column_list"] if c != "__file_idx")
     name = str(config.type)
-    if column and column.endswith("__readable"):
+    column: str | None = check
+    if check == KEY_CHECK:
+        name += " (key not repeated in the file)"
+        column = ", ".join(_key_columns(extract))
+    elif check.endswith("__readable"):
         name += " (readable)"
-    elif column and column.endswith("__days_after_extract"):
+    elif check.endswith("__days_after_extract"):
         name += " (not after the file's extract date)"
     elif kwargs.get("min_value") == EARLIEST_EVENT_DAYS:
         name += " (not before 1990)"
     if column:
         column = column.removesuffix("__readable").removesuffix("__days_after_extract")
     return name, column
+
+
+def _condition_check(config: Any) -> str:
+    condition = config.kwargs.get("row_condition")
+    text = condition.get("pass_through_filter") if isinstance(condition, dict) else str(condition)
+    return str(text).split("==", 1)[1].strip('"')
 
 
 def validate_batch(
@@ -180,10 +226,15 @@ def validate_batch(
     file_names: Sequence[str],
     row_counts: dict[int, int],
     known_on: Sequence[dt.date],
+    *,
+    repeated: str | None = None,
 ) -> dict[int, list[dict[str, Any]]]:
-    """Run the extract's suite on the batch; per file index, one result per expectation (counts only)."""
-    sql = frame_sql(extract, table)
+    """Run the extract's suite on the batch's profile frame; per file index, one result per expectation
+    (counts of rows only, never values). ``repeated``: see ``frame_sql``."""
+    sql = frame_sql(extract, table, repeated)
     frame = con.sql(sql, params={"known_on": list(known_on)} if "$known_on" in sql else None).df()
+    file_of = frame["__file_idx"].to_numpy()
+    weight = frame["__n"].to_numpy()
     with _GX_LOCK:
         suite, batch_definition = _suite_and_batch_definition(extract.name)
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
@@ -191,21 +242,23 @@ def validate_batch(
             suite,
             result_format={
                 "result_format": "COMPLETE",
-                "unexpected_index_column_names": ["__file_idx"],
+                "unexpected_index_column_names": ["__id"],
                 "return_unexpected_index_query": False,
                 "partial_unexpected_count": 0,
             },
         )
     per_file: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(file_names))}
     for r in result.results:
-        expectation, column = _describe(r.expectation_config)
+        check = _condition_check(r.expectation_config)
+        expectation, column = _describe(check, r.expectation_config, extract)
         by_file: dict[int, int] = {}
         raised = bool(r.exception_info and r.exception_info.get("raised_exception"))
         if raised:
             log.warning("%s: expectation %s on %s could not run", extract.name, expectation, column)
         for item in r.result.get("unexpected_index_list") or []:
-            idx = int(item["__file_idx"]) if isinstance(item, dict) else int(item)
-            by_file[idx] = by_file.get(idx, 0) + 1
+            row = int(item["__id"]) if isinstance(item, dict) else int(item)
+            idx = int(file_of[row])
+            by_file[idx] = by_file.get(idx, 0) + int(weight[row])
         for i in range(len(file_names)):
             n = by_file.get(i, 0)
             per_file[i].append(

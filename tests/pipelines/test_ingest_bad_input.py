@@ -273,21 +273,28 @@ def test_a_failure_mid_transaction_rolls_the_file_back(folder: Path, tmp_path: P
         return original(con, seq)
 
     monkeypatch.setattr(loading, "next_id", fail_after_insert)
-    real_execute = wh.con.execute
 
     class Boom(RuntimeError):
         pass
 
-    def execute(sql, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if str(sql).startswith("insert into loaded_files"):
-            raise Boom("disk full")
-        return real_execute(sql, *args, **kwargs)
-
     class Con:
-        def __getattr__(self, name):  # type: ignore[no-untyped-def]
-            return execute if name == "execute" else getattr(wh.con, name)
+        """The connection (and each worker's cursor), failing the insert that marks a file loaded."""
 
-    wh_proxy = type(wh)(con=Con(), cipher=wh.cipher, path=wh.path)  # type: ignore[arg-type]
+        def __init__(self, real):  # type: ignore[no-untyped-def]
+            self.real = real
+
+        def execute(self, sql, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if str(sql).startswith("insert into loaded_files"):
+                raise Boom("disk full")
+            return self.real.execute(sql, *args, **kwargs)
+
+        def cursor(self):  # type: ignore[no-untyped-def]
+            return Con(self.real.cursor())
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(self.real, name)
+
+    wh_proxy = type(wh)(con=Con(wh.con), cipher=wh.cipher, path=wh.path)  # type: ignore[arg-type]
     with pytest.raises(Boom):
         ingest(wh_proxy, folder, tmp_path / "mapping.yaml")
     assert table(wh, "select count(*) from raw_repairs") == [(0,)]

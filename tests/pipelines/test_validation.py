@@ -8,7 +8,7 @@ import duckdb
 from pipelines.loading import convert_sql, used_params
 from pipelines.mapping import CANONICAL, ExtractMapping
 from pipelines.readers import create_stage
-from pipelines.validation import suite_spec, validate_batch
+from pipelines.validation import checks, frame_sql, validate_batch
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
@@ -20,21 +20,36 @@ from tests.pipelines.ingest_helpers import (
 
 
 def test_the_rent_suite_is_built_from_the_contract() -> None:
-    names = [
-        (cls, kw.get("column") or kw.get("column_B") or kw.get("column_list"))
-        for cls, kw in suite_spec(CANONICAL["rent"])
-    ]
+    names = [(check, cls, kw["column"]) for check, cls, kw in checks(CANONICAL["rent"])]
     assert names == [
-        ("ExpectColumnValuesToNotBeNull", "tenancy_ref"),
-        ("ExpectColumnValuesToNotBeNull", "week_ending"),
-        ("ExpectColumnValuesToBeInSet", "week_ending__readable"),
-        ("ExpectColumnValuesToBeBetween", "week_ending"),
-        ("ExpectColumnValuesToBeBetween", "week_ending__days_after_extract"),
-        ("ExpectColumnValuesToNotBeNull", "balance_gbp"),
-        ("ExpectColumnValuesToBeInSet", "balance_gbp__readable"),
-        ("ExpectColumnValuesToBeInSet", "weekly_charge_gbp__readable"),
-        ("ExpectCompoundColumnsToBeUnique", ["__file_idx", "tenancy_ref", "week_ending"]),
+        ("tenancy_ref", "ExpectColumnValuesToNotBeNull", "value_num"),
+        ("week_ending", "ExpectColumnValuesToNotBeNull", "value_num"),
+        ("week_ending__readable", "ExpectColumnValuesToBeInSet", "value_flag"),
+        ("week_ending", "ExpectColumnValuesToBeBetween", "value_num"),
+        ("week_ending__days_after_extract", "ExpectColumnValuesToBeBetween", "value_num"),
+        ("balance_gbp", "ExpectColumnValuesToNotBeNull", "value_num"),
+        ("balance_gbp__readable", "ExpectColumnValuesToBeInSet", "value_flag"),
+        ("weekly_charge_gbp__readable", "ExpectColumnValuesToBeInSet", "value_flag"),
+        ("__key_repeats", "ExpectColumnValuesToBeBetween", "value_num"),
     ]
+    # every expectation reads only its own check's rows of the profile frame
+    assert all(kw["row_condition"] == f'__check=="{check}"' for check, _, kw in checks(CANONICAL["rent"]))
+
+
+def test_the_profile_frame_holds_distinct_values_with_counts_not_rows() -> None:
+    rent = CANONICAL["rent"]
+    con = duckdb.connect()
+    create_stage(con, "stage", rent)
+    rows = [(0, i + 2, f"T{i}", "06/04/2025", str(i)) for i in range(1000)]
+    con.executemany("insert into stage values (?, ?, ?, ?, ?, NULL)", rows)
+    sql, params = convert_sql(rent, ExtractMapping(files=("*",)), "stage", "conv")
+    params["known_on"] = [dt.date(2025, 4, 6)]
+    con.execute(sql, used_params(sql, params))
+    frame = con.sql(frame_sql(rent, "conv"), params={"known_on": params["known_on"]}).df()
+    # one row per check (one date, all present, all readable, all keys unique), each standing for 1,000 rows
+    assert len(frame) == len(checks(rent)) - 1  # week_ending's two checks share its distinct values
+    assert set(frame["__n"]) == {1000}
+    assert "T1" not in frame.to_string()
 
 
 def test_counts_are_per_file_in_one_batch() -> None:
@@ -59,9 +74,14 @@ def test_counts_are_per_file_in_one_batch() -> None:
     }
     assert failing == {
         0: [
+            # both rows sharing the key count
+            (
+                "expect_column_values_to_be_between (key not repeated in the file)",
+                "tenancy_ref, week_ending",
+                2,
+            ),
             ("expect_column_values_to_be_in_set (readable)", "balance_gbp", 1),
             ("expect_column_values_to_not_be_null", "balance_gbp", 1),
-            ("expect_compound_columns_to_be_unique", "tenancy_ref, week_ending", 2),  # GX counts both rows
         ],
         1: [
             ("expect_column_values_to_be_between (not after the file's extract date)", "week_ending", 1),

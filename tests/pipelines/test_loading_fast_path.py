@@ -1,0 +1,94 @@
+"""The typed fast path (``readers.read_typed``) loads exactly what the careful path loads, and steps aside for
+anything it cannot read the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines import loading, readers
+from pipelines.synthetic import write_landlord
+from tests.pipelines.ingest_helpers import (
+    REPAIRS_MAPPING,
+    ingest,
+    new_warehouse,
+    repairs_csv,
+    table,
+    write_mapping,
+)
+
+AS_OF = dt.date(2025, 6, 29)
+RAW = ("raw_repairs", "raw_rent", "raw_asb", "raw_recharges", "raw_tenancies", "raw_properties",
+       "raw_known_cases", "raw_planned_works")  # fmt: skip
+
+
+def _contents(wh: Any) -> dict[str, list[tuple[Any, ...]]]:
+    out = {}
+    for t in RAW:
+        cols = [r[0] for r in wh.con.sql(f"describe {t}").fetchall() if r[0] != "file_id"]
+        out[t] = table(wh, f"select l.file_name, {', '.join('t.' + c for c in cols)} from {t} t "
+                           "join loaded_files l using (file_id) order by all")  # fmt: skip
+    out["quarantine"] = table(wh, "select extract, file_name, source_row, column_name, reason from quarantine "
+                                  "order by all")  # fmt: skip
+    out["loaded"] = table(wh, "select extract, file_name, rows_read, rows_loaded, rows_quarantined, known_on "
+                              "from loaded_files order by all")  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def landlord(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synth") / "extracts"
+    write_landlord(folder, homes=150, years=1, seed=7, as_of=AS_OF, rent_years=1)
+    return folder
+
+
+def test_the_fast_path_loads_what_the_careful_path_loads(
+    landlord: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[dict[str, str] | None] = []
+    real = readers.read_typed
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, str] | None:
+        taken.append(real(*args, **kwargs))
+        return taken[-1]
+
+    monkeypatch.setattr(loading, "read_typed", spy)
+    fast = new_warehouse()
+    assert ingest(fast, landlord, landlord / "mapping.yaml").ok
+    assert any(t and "week_ending" in t for t in taken)  # rent went the fast way
+    assert any(t and "reported_at" in t and "cost_gbp" in t for t in taken)  # so did repairs
+
+    monkeypatch.setattr(loading, "read_typed", lambda *a, **k: None)
+    careful = new_warehouse()
+    assert ingest(careful, landlord, landlord / "mapping.yaml").ok
+    assert _contents(fast) == _contents(careful)
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "reason"),
+    [
+        ("J3,P3,T3,31/02/2025,x,E,open,", "reported_at: not a real calendar date"),
+        ("J3,P3,T3,03/04/25,x,E,open,", "reported_at: not a date"),
+        ("J3,P3,T3,2025-04-03,x,E,open,£12.50", None),  # another format and a pound sign: still loads
+        ("J3,P3,T3,03/04/2025,x,E,open,twelve", "cost_gbp: not an amount of money"),
+    ],
+)
+def test_a_value_the_fast_path_cannot_read_goes_the_careful_way(
+    tmp_path: Path, bad_row: str, reason: str | None
+) -> None:
+    folder = tmp_path / "ex"
+    good = [f"J{i},P{i},T{i},0{i}/04/2025,renew lock,E,open,1{i}.50" for i in (1, 2)]
+    repairs_csv(folder / "repairs_2025-04-06.csv", [*good, bad_row], header=(
+        "job_ref,property_ref,tenancy_ref,reported_at,description,priority,status,cost_gbp\n"))  # fmt: skip
+    wh = new_warehouse()
+    summary = ingest(wh, folder, write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING))
+    quarantined = table(wh, "select source_row, reason from quarantine")
+    if reason is None:
+        assert quarantined == [] and summary.rows_loaded == 3
+        assert table(wh, "select cost_gbp from raw_repairs where job_ref = 'J3'") == [(pytest.approx(12.5),)]
+    else:
+        assert [(row, r.startswith(reason)) for row, r in quarantined] == [(4, True)]
+        assert summary.rows_loaded == 2
