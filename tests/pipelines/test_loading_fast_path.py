@@ -92,3 +92,25 @@ def test_a_value_the_fast_path_cannot_read_goes_the_careful_way(
     else:
         assert [(row, r.startswith(reason)) for row, r in quarantined] == [(4, True)]
         assert summary.rows_loaded == 2
+
+
+def test_free_text_that_does_not_line_up_is_joined_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The insert pastes the encrypted texts beside the batch's rows by position; if they ever came back in
+    another order, the keys would not match and the chunk is joined on (file, row) instead: no text lands on
+    another household's repair."""
+    folder = tmp_path / "ex"
+    rows = [f"J{i},P{i},T{i},0{i}/04/2025,text of job {i},E,open," for i in range(1, 6)]
+    repairs_csv(folder / "repairs_2025-04-06.csv", rows)
+    real_query = loading.query
+
+    def reversed_free_text(con: Any, sql: str, params: Any = None) -> Any:
+        frame = real_query(con, sql, params)
+        return frame.reverse() if " as text, " in sql else frame
+
+    monkeypatch.setattr(loading, "query", reversed_free_text)
+    wh = new_warehouse()
+    assert ingest(wh, folder, write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING)).rows_loaded == 5
+    stored = table(wh, "select job_ref, description_enc from raw_repairs order by job_ref")
+    assert [(job, wh.cipher.decrypt(enc)) for job, enc in stored] == [
+        (f"J{i}", f"text of job {i}") for i in range(1, 6)
+    ]
