@@ -94,7 +94,9 @@ def test_a_value_the_fast_path_cannot_read_goes_the_careful_way(
         assert summary.rows_loaded == 2
 
 
-def test_free_text_that_does_not_line_up_is_joined_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_free_text_that_does_not_line_up_is_joined_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The insert pastes the encrypted texts beside the batch's rows by position; if they ever came back in
     another order, the keys would not match and the chunk is joined on (file, row) instead: no text lands on
     another household's repair."""
