@@ -19,7 +19,7 @@ from pipelines.errors import UserError
 from pipelines.loading import Classifier, IngestSummary, load_extract
 from pipelines.mapping import CANONICAL, Mapping, load_mapping
 from pipelines.progress import Progress, get_progress
-from pipelines.warehouse import Warehouse, next_id, open_warehouse
+from pipelines.warehouse import Warehouse, checkpoint_deferred, next_id, open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -52,30 +52,32 @@ def ingest_folder(
     status = "failed"
     _warm_up_validation()
     # Per-file commits would checkpoint every 16 MB of WAL, writing data twice: checkpoint once at the end.
-    threshold = wh.con.sql("select current_setting('checkpoint_threshold')").fetchall()[0][0]
-    wh.con.execute("set checkpoint_threshold = '1GB'")
     try:
-        names = [n for n in CANONICAL if n in mapping.extracts]
-        parts = _load_extracts(wh, extracts_dir, mapping, names, classify, run_id, today, progress)
-        for name in names:  # the summary lists extracts in contract order, whatever order they finished in
-            summary.merge(parts[name])
-        status = "ok" if summary.ok else "files_failed"
+        with checkpoint_deferred(wh.con):
+            try:
+                names = [n for n in CANONICAL if n in mapping.extracts]
+                parts = _load_extracts(wh, extracts_dir, mapping, names, classify, run_id, today, progress)
+                for (
+                    name
+                ) in names:  # the summary lists extracts in contract order, whatever order they finished
+                    summary.merge(parts[name])
+                status = "ok" if summary.ok else "files_failed"
+            finally:
+                summary.seconds = time.perf_counter() - started
+                wh.con.execute(
+                    "update runs set finished_at = current_timestamp, status = $s, files_loaded = $fl, "
+                    "files_failed = $ff, rows_loaded = $rl, rows_quarantined = $rq, detail = $d where run_id = $r",
+                    {
+                        "s": status,
+                        "fl": summary.files_loaded,
+                        "ff": summary.files_failed,
+                        "rl": summary.rows_loaded,
+                        "rq": summary.rows_quarantined,
+                        "d": f"{summary.files_skipped} files already loaded",
+                        "r": run_id,
+                    },
+                )
     finally:
-        summary.seconds = time.perf_counter() - started
-        wh.con.execute(
-            "update runs set finished_at = current_timestamp, status = $s, files_loaded = $fl, "
-            "files_failed = $ff, rows_loaded = $rl, rows_quarantined = $rq, detail = $d where run_id = $r",
-            {
-                "s": status,
-                "fl": summary.files_loaded,
-                "ff": summary.files_failed,
-                "rl": summary.rows_loaded,
-                "rq": summary.rows_quarantined,
-                "d": f"{summary.files_skipped} files already loaded",
-                "r": run_id,
-            },
-        )
-        wh.con.execute("set checkpoint_threshold = $t", {"t": str(threshold)})
         if wh.path != ":memory:":
             with summary.timed("checkpoint"):
                 wh.con.execute("checkpoint")

@@ -25,7 +25,7 @@ from models.scoring import (
     suppression_counts,
 )
 from pipelines.settings import Settings
-from pipelines.warehouse import materialise_model, query
+from pipelines.warehouse import checkpoint_deferred, materialise_model, query
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +179,9 @@ def routing_rules(settings: Settings) -> RoutingRules:
 def build_features(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> None:
     """Materialise every SQL model as of ``as_of`` as a temporary table on ``con``."""
     params = model_params(settings, as_of)
-    for name in MODELS:
-        materialise_model(con, name, params)
+    with checkpoint_deferred(con):
+        for name in MODELS:
+            materialise_model(con, name, params)
 
 
 def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> dict[str, int]:

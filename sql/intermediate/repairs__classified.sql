@@ -106,15 +106,29 @@ occupied as (
 ),
 
 planned as (
-    select distinct red_flags.job_ref
+    -- a programme covering the property, the block or the estate: three equality joins (an or of them is a slow
+    -- range join), and union drops the duplicates
+    select red_flags.job_ref
     from red_flags
     inner join planned_works
         on
-            (
-                red_flags.property_ref = planned_works.property_ref
-                or red_flags.block_ref = planned_works.block_ref
-                or red_flags.estate = planned_works.estate
-            )
+            red_flags.property_ref = planned_works.property_ref
+            and red_flags.reported_on >= planned_works.start_date
+            and red_flags.reported_on <= coalesce(planned_works.end_date, $as_of)
+    union
+    select red_flags.job_ref
+    from red_flags
+    inner join planned_works
+        on
+            red_flags.block_ref = planned_works.block_ref
+            and red_flags.reported_on >= planned_works.start_date
+            and red_flags.reported_on <= coalesce(planned_works.end_date, $as_of)
+    union
+    select red_flags.job_ref
+    from red_flags
+    inner join planned_works
+        on
+            red_flags.estate = planned_works.estate
             and red_flags.reported_on >= planned_works.start_date
             and red_flags.reported_on <= coalesce(planned_works.end_date, $as_of)
 ),

@@ -5,21 +5,36 @@
 -- Parameters: $as_of (date).
 -- Text: description_enc stays encrypted; categories, location, evidence and the booleans are the ingest-time
 --   classification of that text (vocabulary, not prose). Codes are lower-cased; blank tenancy refs become null.
+-- Speed: the latest version of each job is an aggregate over the key columns (arg_max of the row id), not a sort of
+--   the whole rows, and only the winning rows are read in full (the blob included). The CTEs are not materialised:
+--   scanning raw_repairs twice is cheaper than copying it.
 
 with
 
-source as (
-    select * from raw_repairs
+source as not materialized (
+    select
+        rowid as raw_rowid,
+        *
+    from raw_repairs
 ),
 
-known as (
+visible as not materialized (
     select *
     from source
     where known_on <= $as_of
-    qualify row_number() over (
-        partition by job_ref
-        order by known_on desc, file_id desc, source_row desc
-    ) = 1
+),
+
+latest_versions as (
+    -- the row with the greatest (known_on, file_id, source_row): tuples compare field by field, as the grain says
+    select arg_max(raw_rowid, (known_on, file_id, source_row)) as raw_rowid
+    from visible
+    group by job_ref
+),
+
+known as (
+    select visible.*
+    from visible
+    semi join latest_versions on visible.raw_rowid = latest_versions.raw_rowid
 ),
 
 final as (
