@@ -788,7 +788,6 @@ def _prepare_free_text(
     code_sql = quote_identifier("sor_code") if has_code else "NULL::VARCHAR"
     rows = query(
         con,
-        # In the batch's own order (no sort): the insert pastes these rows beside the batch's good rows.
         f"select __file_idx, __row, {text_col} as text, {code_sql} as code from __conv where not __bad",
     )
     out_cols: list[str] = [f"{col.name}_enc"]
@@ -865,23 +864,10 @@ def _load_files(
         con.unregister("__files_view")
     free_names = {c.name for c in extract.columns if c.is_free_text}
     target_cols = [quote_identifier(c) for c in extract.column_names if c not in free_names]
-    select_cols = [f"b.{c}" for c in target_cols] + [f"b.{quote_identifier(c)}" for c in free_cols]
+    select_cols = [f"c.{c}" for c in target_cols] + [f"f.{quote_identifier(c)}" for c in free_cols]
     target_cols += [quote_identifier(c) for c in free_cols]
-    expected = sum(o.rows_loaded for _, o in loaded)
-    try:
-        _insert_chunk(
-            con, extract, loaded, target_cols, select_cols, free_cols, run_id, expected, positional=True
-        )
-    except _Misaligned:
-        # The free-text rows did not line up with the batch's (a chunk read in several layouts): join on keys.
-        _insert_chunk(
-            con, extract, loaded, target_cols, select_cols, free_cols, run_id, expected, positional=False
-        )
+    _insert_chunk(con, extract, loaded, target_cols, select_cols, free_cols, run_id)
     _report_loaded(con, loaded, summary)
-
-
-class _Misaligned(Exception):
-    """The positional join of ``__free`` to ``__conv`` did not match row for row (the transaction rolls back)."""
 
 
 def _insert_chunk(
@@ -892,34 +878,18 @@ def _insert_chunk(
     select_cols: list[str],
     free_cols: list[str],
     run_id: int | None,
-    expected: int,
-    *,
-    positional: bool,
 ) -> None:
-    if not free_cols:
-        source = "select * from __conv"
-    elif positional:
-        # ``__free`` was built from the same scan of the batch's good rows, so row n matches row n: pasting them
-        # side by side skips a hash join whose build side holds every encrypted text (7x faster here). The
-        # keys are compared all the same, and a row that does not match fails the chunk over to the key join.
-        source = (
-            "select c.*, f.* exclude (__file_idx, __row) from (select * from __conv where not __bad) c "
-            "positional join __free f where c.__file_idx = f.__file_idx and c.__row = f.__row"
-        )
-    else:
-        source = "select * from __conv c left join __free f using (__file_idx, __row)"
+    # The encrypted texts join on (file, row). (Pasting them by position is single-threaded in DuckDB: slower
+    # than this parallel hash join once the ciphertext columns skip compression.)
+    source = "__conv c left join __free f using (__file_idx, __row)" if free_cols else "__conv c"
     with transaction(con):
         if any(o.rows_loaded for _, o in loaded):
-            inserted = con.execute(
+            con.execute(
                 f"insert into {quote_identifier(extract.table)} ({', '.join(target_cols)}, file_id, "
                 f"source_row, known_on) "
-                f"select {', '.join(select_cols)}, m.file_id, b.__row, m.known_on "
-                f"from ({source}) b join __files m using (__file_idx) where not b.__bad"
-            ).fetchall()[0][0]
-            if inserted != expected:
-                if positional and free_cols:
-                    raise _Misaligned
-                raise RuntimeError(f"{extract.name}: {inserted} rows inserted, {expected} expected")
+                f"select {', '.join(select_cols)}, m.file_id, c.__row, m.known_on "
+                f"from {source} join __files m using (__file_idx) where not c.__bad"
+            )
         if any(o.rows_quarantined for _, o in loaded):
             con.execute(
                 "insert into quarantine select m.file_id, $e, m.file_name, q.__row, q.column_name, q.reason, "

@@ -94,12 +94,11 @@ def test_a_value_the_fast_path_cannot_read_goes_the_careful_way(
         assert summary.rows_loaded == 2
 
 
-def test_free_text_that_does_not_line_up_is_joined_by_key(
+def test_free_text_joins_its_rows_by_file_and_row_whatever_its_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The insert pastes the encrypted texts beside the batch's rows by position; if they ever came back in
-    another order, the keys would not match and the chunk is joined on (file, row) instead: no text lands on
-    another household's repair."""
+    """The encrypted texts are joined back to the batch on (file, row), never by position: even in reverse
+    order no text lands on another household's repair."""
     folder = tmp_path / "ex"
     rows = [f"J{i},P{i},T{i},0{i}/04/2025,text of job {i},E,open," for i in range(1, 6)]
     repairs_csv(folder / "repairs_2025-04-06.csv", rows)
