@@ -4,17 +4,18 @@ The shape of a load (``load_extract``):
 
 1. find the extract's files (natural order), fingerprint them, skip those already loaded (by sha256);
 2. read each file's header and match the mapping (a missing required column fails that file only);
-3. read the new files in chunks of whole files into a text stage table (``readers.read_batch``);
-4. convert to canonical types in one SQL statement, one ``<column>__problem`` per column (``convert_sql``);
+3. read the new files in chunks of whole files: CSV of one layout with dates, timestamps and amounts parsed by
+   DuckDB's reader (``readers.read_typed``), or, when that rejects anything, as text (``readers.read_batch``);
+4. convert to canonical types in one SQL statement, one ``<column>__problem`` per column (``convert_sql``; typed
+   columns only get the blank and range checks, text columns every accepted format);
 5. file-level checks on the converted batch (a month-first date file without ``date_format``);
-6. validate the batch with Great Expectations (``validation.validate_batch``);
-7. classify free text (unique texts only) and encrypt it;
+6. validate the batch's per-file profile with Great Expectations (``validation.validate_batch``);
+7. classify free text (unique texts only, labels kept across the load's chunks) and encrypt it;
 8. per chunk, one transaction: raw rows, quarantine rows, the ``loaded_files`` rows and validation results of its
    good files (each file is all or nothing; a transaction per file cost a WAL sync each).
 
 Row numbers are the ones a person sees when opening the file; quarantine reasons name the column (the
-landlord's
-header) and never hold a cell's value.
+landlord's header) and never hold a cell's value.
 """
 
 from __future__ import annotations
