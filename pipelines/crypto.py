@@ -83,15 +83,13 @@ class FieldCipher:
             return [None if v is None else _PLAIN + v.encode("utf-8") for v in values]
         nonces = os.urandom(_NONCE_BYTES * len(values))
         seal = self._aead.encrypt
-        out: list[bytes | None] = []
-        append = out.append
-        for i, v in enumerate(values):
-            if v is None:
-                append(None)
-                continue
-            nonce = nonces[i * _NONCE_BYTES : (i + 1) * _NONCE_BYTES]
-            append(_AESGCM_V1 + nonce + seal(nonce, v.encode("utf-8"), None))
-        return out
+        n = _NONCE_BYTES
+        return [
+            None
+            if v is None
+            else _AESGCM_V1 + (nonce := nonces[i * n : i * n + n]) + seal(nonce, v.encode(), None)
+            for i, v in enumerate(values)
+        ]
 
     def decrypt_many(self, tokens: Sequence[bytes | None]) -> list[str | None]:
         decrypt = self.decrypt
