@@ -49,6 +49,7 @@ from pipelines.readers import (
     SourceFile,
     drop_stage,
     fingerprint,
+    format_hits,
     prepare_file,
     quote_identifier,
     read_batch,
@@ -253,12 +254,9 @@ def _text_sql(col: str) -> str:
     return f"nullif(trim({quote_identifier(col)}), '')"
 
 
-def _date_formats(extract: CanonicalExtract, spec: ExtractMapping) -> dict[str, list[str]]:
-    """The formats a date column may be written in (the same for every column; key "" for convenience)."""
-    formats = (
-        list(DMY_FORMATS + ISO_FORMATS) if spec.date_format is None else [spec.date_format, *ISO_FORMATS]
-    )
-    return {"": formats, **{c.name: formats for c in extract.columns if c.kind in ("date", "timestamp")}}
+def _date_formats(spec: ExtractMapping) -> list[str]:
+    """The formats a date may be written in: the mapping's ``date_format`` or day-first ones, and ISO."""
+    return list(DMY_FORMATS + ISO_FORMATS) if spec.date_format is None else [spec.date_format, *ISO_FORMATS]
 
 
 def convert_sql(
@@ -281,7 +279,7 @@ def convert_sql(
     """
     params: dict[str, Any] = {}
     dayfirst_default = spec.date_format is None
-    date_formats = _date_formats(extract, spec)[""]
+    date_formats = _date_formats(spec)
     params["earliest"] = EARLIEST_EVENT
     value_map = spec.value_map
     text_layer: list[str] = ["__file_idx", "__row"]
@@ -569,7 +567,7 @@ def _load_chunk(
     con = wh.con
     timed = summary.timed
     with timed("read"):
-        typed = read_typed(con, "__stage", files, extract, spec, _date_formats(extract, spec))
+        typed = read_typed(con, "__stage", files, extract, spec, _date_formats(spec))
         if typed is None:
             rejects, failed = read_batch(con, "__stage", files, extract, spec)
         else:
@@ -661,17 +659,12 @@ def _stage_validation_results(
 
 
 def _formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, formats: list[str]) -> list[str]:
-    """The accepted formats, most used first in a sample of the batch. try_strptime tries a list in order, so
-    a
+    """The accepted formats, most used first in a sample of the batch. try_strptime tries a list in order, so a
     file of '03/07/2023 01:30' should not fail three formats on every row before finding its own."""
-    q = quote_identifier(column)
-    counts = con.sql(
-        "select "
-        + ", ".join(f"count(try_strptime(x, ${i}))" for i in range(1, len(formats) + 1))
-        + f" from (select trim({q}) as x from {quote_identifier(stage)} where {q} is not null limit 2000)",
-        params=list(formats),
-    ).fetchall()[0]
-    order = sorted(range(len(formats)), key=lambda i: -counts[i])  # stable: ties keep the documented order
+    _, hits = format_hits(
+        con, f"select {quote_identifier(column)} as x from {quote_identifier(stage)}", {}, formats
+    )
+    order = sorted(range(len(formats)), key=lambda i: -hits[i])  # stable: ties keep the documented order
     return [formats[i] for i in order]
 
 

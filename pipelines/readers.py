@@ -29,7 +29,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -443,7 +443,7 @@ def read_typed(
     files: Sequence[SourceFile],
     extract: CanonicalExtract,
     spec: ExtractMapping,
-    date_formats: Mapping[str, Sequence[str]],
+    date_formats: Sequence[str],
 ) -> dict[str, str] | None:
     """The fast path: read the chunk with dates and amounts parsed by DuckDB's CSV reader into ``stage``.
 
@@ -467,7 +467,7 @@ def read_typed(
         if c.kind not in _TYPED_KINDS or column in spec.value_map:
             continue
         if c.kind in ("date", "timestamp"):
-            chosen = _one_format(con, first, names, pos, date_formats[column])
+            chosen = _one_format(con, first, names, pos, date_formats)
             if chosen is None:
                 return None
             if not chosen:
@@ -523,32 +523,35 @@ def read_typed(
     return typed
 
 
+def format_hits(
+    con: duckdb.DuckDBPyConnection, values_sql: str, params: dict[str, Any], formats: Sequence[str]
+) -> tuple[int, list[int]]:
+    """How many of up to 2,000 non-blank values (column ``x`` of ``values_sql``) there are, and how many each
+    date format reads."""
+    counts = con.sql(
+        "select count(*), "
+        + ", ".join(f"count(try_strptime(x, $__f{i}))" for i in range(len(formats)))
+        + f" from (select trim(x) as x from ({values_sql}) where nullif(trim(x), '') is not null limit 2000)",
+        params={**params, **{f"__f{i}": f for i, f in enumerate(formats)}},
+    ).fetchall()[0]
+    return int(counts[0]), [int(n) for n in counts[1:]]
+
+
 def _one_format(
     con: duckdb.DuckDBPyConnection, src: SourceFile, names: list[str], pos: int, formats: Sequence[str]
 ) -> str | None:
     """The one format that reads every value in the first 2,000 rows of the file; "" when the sample has no
     value; None when no one format reads them all."""
-    col = quote_identifier(names[pos])
-    counts = con.sql(
-        "select count(*), "
-        + ", ".join(f"count(try_strptime(x, $f{i}))" for i in range(len(formats)))
-        + f" from (select trim({col}) as x from read_csv($p, header = true, delim = $d, quote = '\"', "
-        "escape = '\"', columns = $c, auto_detect = false, ignore_errors = true) "
-        f"where nullif(trim({col}), '') is not null limit 2000)",
-        params={
-            "p": str(src.read_path),
-            "d": src.delimiter,
-            "c": dict.fromkeys(names, "VARCHAR"),
-            **{f"f{i}": f for i, f in enumerate(formats)},
-        },
-    ).fetchall()[0]
-    total, hits = counts[0], counts[1:]
+    total, hits = format_hits(
+        con,
+        f"select {quote_identifier(names[pos])} as x from read_csv($p, header = true, delim = $d, quote = '\"', "
+        "escape = '\"', columns = $c, auto_detect = false, ignore_errors = true)",
+        {"p": str(src.read_path), "d": src.delimiter, "c": dict.fromkeys(names, "VARCHAR")},
+        formats,
+    )
     if not total:
         return ""
-    for fmt, n in zip(formats, hits, strict=True):
-        if n == total:
-            return fmt
-    return None
+    return next((fmt for fmt, n in zip(formats, hits, strict=True) if n == total), None)
 
 
 def _select_positions(
