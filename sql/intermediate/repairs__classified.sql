@@ -105,32 +105,33 @@ occupied as (
     where red_flags.tenancy_ref is null
 ),
 
+red_flag_places as (
+    -- each job's property, block and estate, tagged by kind so a block ref never meets an estate name
+    select
+        job_ref,
+        reported_on,
+        unnest(['property:' || property_ref, 'block:' || block_ref, 'estate:' || estate]) as place
+    from red_flags
+),
+
+programme_places as (
+    select
+        start_date,
+        end_date,
+        unnest(['property:' || property_ref, 'block:' || block_ref, 'estate:' || estate]) as place
+    from planned_works
+),
+
 planned as (
-    -- a programme covering the property, the block or the estate: three equality joins (an or of them is a slow
-    -- range join), and union drops the duplicates
-    select red_flags.job_ref
-    from red_flags
-    inner join planned_works
+    -- a programme covering the property, the block or the estate that day: one equality join on the place (an or
+    -- of three conditions is a slow range join); a missing ref gives a null place, which matches nothing
+    select distinct red_flag_places.job_ref
+    from red_flag_places
+    inner join programme_places
         on
-            red_flags.property_ref = planned_works.property_ref
-            and red_flags.reported_on >= planned_works.start_date
-            and red_flags.reported_on <= coalesce(planned_works.end_date, $as_of)
-    union
-    select red_flags.job_ref
-    from red_flags
-    inner join planned_works
-        on
-            red_flags.block_ref = planned_works.block_ref
-            and red_flags.reported_on >= planned_works.start_date
-            and red_flags.reported_on <= coalesce(planned_works.end_date, $as_of)
-    union
-    select red_flags.job_ref
-    from red_flags
-    inner join planned_works
-        on
-            red_flags.estate = planned_works.estate
-            and red_flags.reported_on >= planned_works.start_date
-            and red_flags.reported_on <= coalesce(planned_works.end_date, $as_of)
+            red_flag_places.place = programme_places.place
+            and red_flag_places.reported_on >= programme_places.start_date
+            and red_flag_places.reported_on <= coalesce(programme_places.end_date, $as_of)
 ),
 
 damage as (
