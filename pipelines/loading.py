@@ -449,10 +449,10 @@ def key_columns(extract: CanonicalExtract) -> tuple[str, ...]:
 
 
 @dataclass
-class _Batch:
-    files: list[SourceFile]
-    known_on: list[dt.date]
-    file_ids: list[int | None]
+class LabelsSeen:
+    """The labels of every (text, code) one load of an extract has classified so far: later chunks reuse them."""
+
+    frame: pl.DataFrame | None = None
 
 
 def load_extract(
@@ -510,7 +510,7 @@ def load_extract(
         if not new:
             return
         progress.say(f"{name}: {len(new)} new file(s) of {len(paths)}")
-        labels_seen: dict[str, pl.DataFrame] = {}
+        labels_seen = LabelsSeen()
         for chunk in _chunks(new):
             _load_chunk(
                 wh,
@@ -560,7 +560,7 @@ def _load_chunk(
     run_id: int | None,
     today: dt.date,
     summary: IngestSummary,
-    labels_seen: dict[str, pl.DataFrame],
+    labels_seen: LabelsSeen,
 ) -> None:
     from pipelines import validation
 
@@ -774,7 +774,7 @@ def _collect_quarantine(
 
 
 def _prepare_free_text(
-    wh: Warehouse, extract: CanonicalExtract, classify: Classifier, labels_seen: dict[str, pl.DataFrame]
+    wh: Warehouse, extract: CanonicalExtract, classify: Classifier, labels_seen: LabelsSeen
 ) -> list[str]:
     """Classify (unique texts only) then encrypt the rows' free text into ``__free``; returns its value "
     "columns."""
@@ -814,7 +814,7 @@ def _labels(
     rows: pl.DataFrame,
     extract: CanonicalExtract,
     classify: Classifier,
-    labels_seen: dict[str, pl.DataFrame],
+    labels_seen: LabelsSeen,
     has_code: bool,
 ) -> pl.DataFrame | None:
     """The classification columns for each row (``RAW_EXTRA``), or None for extracts that store none."""
@@ -823,7 +823,7 @@ def _labels(
         return None
     unique = rows.select("text", "code").filter(pl.col("text").is_not_null()).unique(maintain_order=True)
     # Texts seen in an earlier chunk of this load keep their labels: only new ones are classified.
-    seen = labels_seen.get(extract.name)
+    seen = labels_seen.frame
     if seen is not None:
         unique = unique.join(seen.select("text", "code"), on=["text", "code"], how="anti", nulls_equal=True)
     labels = classify(unique["text"], unique["code"] if has_code else None)
@@ -832,7 +832,7 @@ def _labels(
     labels = pl.concat([unique, labels.select(list(wanted))], how="horizontal")
     if seen is not None:
         labels = pl.concat([seen, labels])
-    labels_seen[extract.name] = labels
+    labels_seen.frame = labels
     joined = rows.select("text", "code").join(
         labels, on=["text", "code"], how="left", nulls_equal=True, maintain_order="left"
     )

@@ -115,3 +115,38 @@ def test_free_text_joins_its_rows_by_file_and_row_whatever_its_order(
     assert [(job, wh.cipher.decrypt(enc)) for job, enc in stored] == [
         (f"J{i}", f"text of job {i}") for i in range(1, 6)
     ]
+
+
+def test_a_text_seen_in_an_earlier_chunk_keeps_its_labels_without_a_second_classification(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.pipelines.ingest_helpers import fake_classify
+
+    folder = tmp_path / "ex"
+    repairs_csv(folder / "repairs_2025-04-06.csv", ["J1,P1,T1,01/04/2025,renew lock,E,open,"])
+    repairs_csv(folder / "repairs_2025-04-13.csv", ["J2,P2,T2,08/04/2025,renew lock,E,open,",
+                                                    "J3,P3,T3,08/04/2025,lock and police,E,open,"])  # fmt: skip
+    monkeypatch.setattr(loading, "CHUNK_FILES", 1)  # each file its own chunk
+    classified: list[str] = []
+
+    def spy(texts: Any, codes: Any) -> Any:
+        classified.extend(texts.to_list())
+        return fake_classify(texts, codes)
+
+    wh = new_warehouse()
+    summary = loading_ingest(wh, folder, write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING), spy)
+    assert summary.rows_loaded == 3
+    assert sorted(classified) == ["lock and police", "renew lock"]  # "renew lock" once, for both chunks
+    assert table(wh, "select job_ref, categories, has_police_ref from raw_repairs order by job_ref") == [
+        ("J1", ["lock_change"], False),
+        ("J2", ["lock_change"], False),
+        ("J3", ["lock_change"], True),
+    ]
+
+
+def loading_ingest(wh: Any, folder: Path, mapping: Path, classify: Any) -> Any:
+    from pipelines.ingest_extracts import ingest_folder
+    from pipelines.mapping import load_mapping
+    from tests.pipelines.ingest_helpers import TODAY
+
+    return ingest_folder(wh, folder, load_mapping(mapping), classify=classify, today=TODAY)
