@@ -466,11 +466,13 @@ def load_extract(
     today: dt.date,
     summary: IngestSummary,
     progress: Progress,
+    paths: Sequence[Path] | None = None,
 ) -> None:
-    """Load every new file of one extract; outcomes (and row messages) are appended to ``summary``."""
+    """Load every new file of one extract; outcomes (and row messages) are appended to ``summary``.
+    ``paths``: the extract's files when the caller has already resolved them (else the mapping's globs)."""
     extract = CANONICAL[name]
     con = wh.con
-    paths = resolve_files(extracts_dir, spec.files)
+    paths = resolve_files(extracts_dir, spec.files) if paths is None else list(paths)
     if not paths:
         progress.say(f"{name}: no files match {', '.join(spec.files)}")
         return
