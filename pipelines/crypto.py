@@ -2,8 +2,9 @@
 
 DuckDB 2.0 writes encrypted database files only with its httpfs extension's crypto, which a closed network
 cannot download, so the pipeline encrypts the free-text columns itself (AES-256-GCM, one random 96-bit nonce per
-value) with a key derived from the passphrase in ``REDFLAGS_DB_KEY``. The key-derivation salt and a key-check
-token live in the database's ``meta`` table: a wrong key is detected before anything is read or written.
+value; ingest encrypts each distinct text of a load chunk once, see docs/security.md) with a key derived from the
+passphrase in ``REDFLAGS_DB_KEY``. The key-derivation salt and a key-check token live in the database's ``meta``
+table: a wrong key is detected before anything is read or written.
 """
 
 from __future__ import annotations

@@ -94,10 +94,10 @@ def test_a_value_the_fast_path_cannot_read_goes_the_careful_way(
         assert summary.rows_loaded == 2
 
 
-def test_free_text_joins_its_rows_by_file_and_row_whatever_its_order(
+def test_free_text_joins_its_rows_by_the_text_whatever_its_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The encrypted texts are joined back to the batch on (file, row), never by position: even in reverse
+    """The encrypted texts are joined back to the batch by the text itself, never by position: even in reverse
     order no text lands on another household's repair."""
     folder = tmp_path / "ex"
     rows = [f"J{i},P{i},T{i},0{i}/04/2025,text of job {i},E,open," for i in range(1, 6)]
@@ -150,3 +150,63 @@ def loading_ingest(wh: Any, folder: Path, mapping: Path, classify: Any) -> Any:
     from tests.pipelines.ingest_helpers import TODAY
 
     return ingest_folder(wh, folder, load_mapping(mapping), classify=classify, today=TODAY)
+
+
+def test_a_chunk_encrypts_each_distinct_text_once_and_every_row_keeps_its_own_text_and_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.warehouse import open_warehouse
+    from tests.pipelines.ingest_helpers import fake_classify
+
+    header = "job_ref,property_ref,tenancy_ref,reported_at,sor_code,description,priority,status,cost_gbp\n"
+    folder = tmp_path / "ex"
+    repairs_csv(folder / "repairs_2025-04-06.csv", [
+        "J1,P1,T1,01/04/2025,S1,renew lock,E,open,",
+        "J2,P2,T2,01/04/2025,S1,renew lock,E,open,",
+        "J3,P3,T3,01/04/2025,S2,renew lock,E,open,",  # same words, another SOR code
+        "J4,P4,T4,01/04/2025,,lock and police,E,open,",
+        "J5,P5,T5,01/04/2025,S1,,E,open,",  # no description: quarantined (it is required), nothing encrypted
+    ], header=header)  # fmt: skip
+    repairs_csv(
+        folder / "repairs_2025-04-13.csv", ["J6,P6,T6,08/04/2025,S1,renew lock,E,open,"], header=header
+    )
+    monkeypatch.setattr(loading, "CHUNK_FILES", 1)  # each file its own chunk
+    encrypted: list[list[str | None]] = []
+    classified: list[tuple[str, str | None]] = []
+
+    def spy(texts: Any, codes: Any) -> Any:
+        classified.extend(zip(texts.to_list(), codes.to_list(), strict=True))
+        return fake_classify(texts, codes)
+
+    wh = open_warehouse(tmp_path / "wh.duckdb", key="free-text-test-key")
+    real_encrypt = wh.cipher.encrypt_many
+
+    def counting(values: Any) -> Any:
+        encrypted.append(list(values))
+        return real_encrypt(values)
+
+    monkeypatch.setattr(wh.cipher, "encrypt_many", counting)
+    assert (
+        loading_ingest(wh, folder, write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING), spy).rows_loaded == 5
+    )
+    stored = table(
+        wh, "select job_ref, description_enc, categories, has_police_ref from raw_repairs order by 1"
+    )
+    assert [(job, wh.cipher.decrypt(enc), cats, police) for job, enc, cats, police in stored] == [
+        ("J1", "renew lock", ["lock_change"], False),
+        ("J2", "renew lock", ["lock_change"], False),
+        ("J3", "renew lock", ["lock_change"], False),
+        ("J4", "lock and police", ["lock_change"], True),
+        ("J6", "renew lock", ["lock_change"], False),
+    ]
+    # One encryption per distinct (text, SOR code) of a chunk, one classification per pair in the whole load.
+    assert sorted(map(sorted, encrypted)) == [["lock and police", "renew lock", "renew lock"], ["renew lock"]]
+    assert sorted(classified, key=str) == [
+        ("lock and police", None),
+        ("renew lock", "S1"),
+        ("renew lock", "S2"),
+    ]
+    tokens = {job: enc for job, enc, _, _ in stored}
+    assert tokens["J1"] == tokens["J2"]  # one chunk, same words and code: one ciphertext
+    assert tokens["J6"] != tokens["J1"]  # another chunk: a fresh nonce
+    assert len({tokens["J1"], tokens["J3"], tokens["J4"]}) == 3
