@@ -115,6 +115,36 @@ def test_duplicate_job_ref_quarantines_the_later_row(folder: Path, tmp_path: Pat
     assert table(wh, "select job_ref, source_row from raw_repairs order by 1") == [("J1", 2), ("J2", 3)]
 
 
+def test_a_key_repeats_only_within_its_own_file(folder: Path, tmp_path: Path) -> None:
+    """Three rows with one key in a file: the first loads, the other two are quarantined naming it; the same key
+    in another file of the same chunk is no repeat."""
+    repairs_csv(
+        folder / "repairs_2025-04-06.csv",
+        [
+            "J7,P1,T1,01/04/2025,x,U,open,1",
+            GOOD,
+            "J1,P2,T2,02/04/2025,y,U,open,2",
+            "J1,P3,T3,03/04/2025,z,U,open,3",
+        ],
+    )
+    repairs_csv(
+        folder / "repairs_2025-04-13.csv",
+        ["J7,P1,T1,08/04/2025,x,U,open,1", "J8,P1,T1,08/04/2025,x,U,open,1"],
+    )
+    wh = new_warehouse()
+    summary = ingest(wh, folder, tmp_path / "mapping.yaml")
+    assert (summary.rows_loaded, summary.rows_quarantined) == (4, 2)
+    assert _quarantine(wh) == [
+        ("repairs_2025-04-06.csv", 4, "job_ref", "job_ref: repeats the key of row 3 in the same file"),
+        ("repairs_2025-04-06.csv", 5, "job_ref", "job_ref: repeats the key of row 3 in the same file"),
+    ]
+    assert table(
+        wh,
+        "select file_name, unexpected_count, element_count from validation_results "
+        "where expectation like '%key not repeated%' order by 1",
+    ) == [("repairs_2025-04-06.csv", 3, 4), ("repairs_2025-04-13.csv", 0, 2)]
+
+
 def test_empty_file_fails(folder: Path, tmp_path: Path) -> None:
     (folder / "repairs_2025-04-06.csv").write_bytes(b"")
     wh = new_warehouse()

@@ -1,4 +1,4 @@
-"""The typed fast path (``readers.read_typed``) loads exactly what the careful path loads, and steps aside for
+"""The typed fast path (``loading.read_typed``) loads exactly what the careful path loads, and steps aside for
 anything it cannot read the same way."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pipelines import loading, readers
+from pipelines import loading
 from pipelines.synthetic import write_landlord
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
@@ -49,7 +49,7 @@ def test_the_fast_path_loads_what_the_careful_path_loads(
     landlord: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     taken: list[dict[str, str] | None] = []
-    real = readers.read_typed
+    real = loading.read_typed
 
     def spy(*args: Any, **kwargs: Any) -> dict[str, str] | None:
         taken.append(real(*args, **kwargs))

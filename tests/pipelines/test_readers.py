@@ -163,3 +163,25 @@ def test_parquet_columns_become_text_with_row_numbers(tmp_path: Path) -> None:
         (2, "T1", "2020-01-31"),
         (3, "T2", None),
     ]
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "blank"),
+    [
+        ("a,\u00e9\ny,z\n".encode(), "utf-8", False),  # é split across two chunks
+        (b"a,\xc3\nx,y\n", "cp1252", False),  # a character left open, then ASCII: not UTF-8
+        ("a,b\nx,caf\u00e9\ny,z\n".encode("cp1252"), "cp1252", False),  # a Windows byte in a later chunk
+        (b"a,b\nx,y\n\nz,w\n", "utf-8", True),  # a blank line across a chunk boundary
+        (b"a,b\r\nx,y\r\n\r\nz,w\r\n", "utf-8", True),  # the same, Windows line ends
+        (b"a,b\r\nx,y\r\nz,w\r\n", "utf-8", False),
+    ],
+)
+def test_fingerprint_reads_encoding_and_blank_lines_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str, blank: bool
+) -> None:
+    from pipelines import readers
+
+    monkeypatch.setattr(readers, "_CHUNK", 3)  # every few bytes a new chunk
+    (tmp_path / "t.csv").write_bytes(data)
+    src = fingerprint(tmp_path / "t.csv", "t.csv", None, tmp_path)
+    assert (src.encoding, src.has_blank_lines) == (encoding, blank)
