@@ -320,7 +320,15 @@ def convert_sql(
             params[f"allowed_{pn}"] = list(c.allowed)
             params[f"folded_{pn}"] = [_fold_py(a) for a in c.allowed]
             folded = qi(c.name + "__mapped")
-            parse_layer.append(f"{_fold_sql(mapped)} as {folded}")
+            # The usual spellings (the allowed values and value-map keys, in common cases) are looked up folded
+            # already; only the rest go through the value map and the fold, four string functions per row.
+            spellings = _usual_spellings(c.allowed, value_map.get(c.name, {}))
+            params[f"spell_{pn}"] = list(spellings)
+            params[f"spell_folded_{pn}"] = list(spellings.values())
+            parse_layer.append(
+                f"coalesce(($spell_folded_{pn})[list_position($spell_{pn}, {text})], {_fold_sql(mapped)}) "
+                f"as {folded}"
+            )
             check_layer.append(
                 f"($allowed_{pn})[list_position($folded_{pn}, {folded})] as {qi(c.name + '__value')}"
             )
@@ -438,6 +446,26 @@ def _fold_py(value: str) -> str:
     """'No_Access', 'no-access' and 'No Access' compare equal (the SQL twin below is plain string "
     "functions: fast)."""
     return value.lower().replace("_", " ").replace("-", " ").strip()
+
+
+def _usual_spellings(allowed: Sequence[str], value_map: Mapping[str, str]) -> dict[str, str]:
+    """Raw category texts likely in an export (allowed values and value-map keys and values, as written, lower,
+    upper, title case) -> what the SQL makes of them: the value map (the lower-cased text against its keys), then
+    the fold.
+
+    ASCII only, without outer spaces, so Python's ``lower`` and ``strip`` agree with DuckDB's ``lower`` and
+    ``trim`` on every one of them (checked against the SQL in the tests).
+    """
+    def plain(text: str) -> bool:
+        return bool(text) and text.isascii() and text.isprintable() and text == text.strip()
+
+    out: dict[str, str] = {}
+    for base in [*allowed, *value_map, *value_map.values()]:
+        for raw in (base, base.lower(), base.upper(), base.title(), base.capitalize()):
+            mapped = value_map.get(raw.lower(), raw)  # as the SQL: the lower-cased text against the keys
+            if plain(raw) and plain(mapped):
+                out[raw] = _fold_py(mapped)
+    return out
 
 
 def _fold_sql(expr: str) -> str:

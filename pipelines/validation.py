@@ -98,11 +98,10 @@ def _condition(names: Sequence[str]) -> str:
     return "__check in [" + ", ".join(f'"{n}"' for n in names) + "]"
 
 
-def _group(table: str, check: str, num: str = "NULL", text: str = "NULL", flag: str = "NULL") -> str:
+def _row(check: str, num: str = "NULL", text: str = "NULL", flag: str = "NULL", n: str = "__n") -> str:
     return (
         f"select __file_idx, '{check}' as __check, cast({num} as DOUBLE) as value_num, "
-        f"cast({text} as VARCHAR) as value_text, cast({flag} as BOOLEAN) as value_flag, count(*) as __n "
-        f"from {quote_identifier(table)} group by all"
+        f"cast({text} as VARCHAR) as value_text, cast({flag} as BOOLEAN) as value_flag, {n} as __n"
     )
 
 
@@ -112,50 +111,77 @@ def frame_sql(extract: CanonicalExtract, table: str, repeated: str | None = None
     Numbers, flags and category values only: text columns are reduced to present/absent, dates to days since
     1970 (whole days: the checks are day checks), amounts to readable or not. ``repeated`` is a table of the
     batch's repeated keys (``__file_idx``, the key columns, ``n``); without it the keys are counted here.
+
+    Few scans: the checks with two or three possible values (present or not, readable or not, keyed) are counted
+    per file in one pass; each date is grouped once per file for both its checks (days since 1970 and days
+    after the extract date are both a function of the date and the file); each category once.
     """
     from pipelines.loading import FUTURE_GRACE_DAYS
 
-    parts: list[str] = []
+    t = quote_identifier(table)
+    counts: list[str] = []  # aggregates of the one per-file pass, named c0, c1, ...
+    rows: list[str] = []  # frame rows from that pass (table "flags")
+    grouped: list[str] = []  # frame rows from their own group-by
+
+    def count(expr: str) -> str:
+        counts.append(f"{expr} as c{len(counts)}")
+        return f"c{len(counts) - 1}"
+
+    def present_check(check: str, q: str) -> None:
+        rows.append(_row(check, "1", n=count(f"count({q})")))
+        rows.append(_row(check, n=count(f"count(*) - count({q})")))
+
     checked = {check for check, _, _ in checks(extract)}
     for c in extract.columns:
         q = quote_identifier(c.name)
-        if c.name in checked:
+        is_date = c.kind in ("date", "timestamp")
+        if c.name in checked and c.kind == "category":
             present = f"case when {q} is not null then 1 end"
-            if c.kind == "category":
-                parts.append(_group(table, c.name, present, quote_identifier(c.name + "__mapped")))
-            elif c.kind in ("date", "timestamp"):
-                parts.append(_group(table, c.name, f"date_diff('day', DATE '1970-01-01', cast({q} as DATE))"))
-            else:
-                parts.append(_group(table, c.name, present))
-        if f"{c.name}__readable" in checked:
-            parts.append(_group(table, f"{c.name}__readable", flag=quote_identifier(f"{c.name}__readable")))
-        if c.is_event:
+            mapped = quote_identifier(c.name + "__mapped")
+            grouped.append(f"{_row(c.name, present, mapped, n='count(*)')} from {t} group by all")
+        elif c.name in checked and not is_date:
+            present_check(c.name, q)
+        if is_date and (c.name in checked or c.is_event):
+            days = "date_diff('day', DATE '1970-01-01', d)"
             grace = int(FUTURE_GRACE_DAYS.get(c.name, 0))
-            after = f"date_diff('day', $known_on[__file_idx + 1] + {grace}, cast({q} as DATE))"
-            parts.append(_group(table, f"{c.name}__days_after_extract", after))
+            after = f"date_diff('day', $known_on[__file_idx + 1] + {grace}, d)"
+            arms = [_row(c.name, days) + " from dates"] if c.name in checked else []
+            arms += [_row(f"{c.name}__days_after_extract", after) + " from dates"] if c.is_event else []
+            grouped.append(
+                f"select * from (with dates as (select __file_idx, cast({q} as DATE) as d, count(*) as __n "
+                f"from {t} group by all) {' union all '.join(arms)})"
+            )
+        readable = f"{c.name}__readable"
+        if readable in checked:
+            r = quote_identifier(readable)
+            rows.append(_row(readable, flag="true", n=count(f"count(*) filter (where {r})")))
+            rows.append(_row(readable, flag="false", n=count(f"count(*) filter (where not {r})")))
+            rows.append(_row(readable, n=count(f"count(*) filter (where {r} is null)")))
     if extract.name == "planned_works":
-        parts.append(_group(table, "__place", "case when __place is not null then 1 end"))
+        present_check("__place", "__place")
     keys = [quote_identifier(k) for k in _key_columns(extract)]
     keyed = " and ".join(f"{k} is not null" for k in keys)
+    keyed_rows = count(f"count(*) filter (where {keyed})")
     if repeated is None:
         repeated_sql = (
-            f"select __file_idx, count(*) as n from {quote_identifier(table)} where {keyed} "
+            f"select __file_idx, count(*) as n from {t} where {keyed} "
             f"group by __file_idx, {', '.join(keys)} having count(*) > 1"
         )
     else:
         repeated_sql = f"select __file_idx, n from {quote_identifier(repeated)}"
     # Rows whose key is unique in their file, then the groups of rows sharing a key (n rows of multiplicity n).
+    parts = [f"{r} from flags" for r in rows]
     parts.append(
-        f"select k.__file_idx, '{KEY_CHECK}', 0.0, NULL, NULL, k.rows - coalesce(r.rows, 0) "
-        f"from (select __file_idx, count(*) as rows from {quote_identifier(table)} where {keyed} group by 1) k "
-        "left join (select __file_idx, sum(n) as rows from repeated group by 1) r using (__file_idx)"
+        f"select f.__file_idx, '{KEY_CHECK}', 0.0, NULL, NULL, f.{keyed_rows} - coalesce(r.rows, 0) "
+        "from flags f left join (select __file_idx, sum(n) as rows from repeated group by 1) r using (__file_idx)"
     )
     parts.append(
         f"select __file_idx, '{KEY_CHECK}', n - 1, NULL, NULL, sum(n) from repeated group by __file_idx, n"
     )
-    body = " union all ".join(f"({p})" for p in parts)
+    body = " union all ".join(f"({p})" for p in [*parts, *grouped])
     return (
-        f"with repeated as ({repeated_sql}) "
+        f"with repeated as ({repeated_sql}), "
+        f"flags as (select __file_idx, {', '.join(counts)} from {t} group by __file_idx) "
         f"select row_number() over () - 1 as __id, * from ({body}) where __n > 0"
     )
 

@@ -132,6 +132,71 @@ def test_categories_after_value_map_case_insensitive() -> None:
     assert [r["status__problem"] is not None for r in out] == [False] * 6 + [True, False]
 
 
+def test_usual_category_spellings_convert_exactly_as_the_full_fold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The looked-up spellings are only a shortcut: every raw text converts as it would through the value map
+    and the fold, for the contract's values, the mapping's keys and odd spellings around them."""
+    from pipelines import loading
+
+    spec = ExtractMapping(
+        files=("*",),
+        values={
+            "status": {"Complete": "completed", "N/A": "no_access", "C-X": "cancelled"},
+            "priority": {"E": "emergency"},
+        },
+    )
+    bases = [
+        "open",
+        "completed",
+        "cancelled",
+        "no_access",
+        "complete",
+        "n/a",
+        "c-x",
+        "e",
+        "emergency",
+        "urgent",
+    ]
+    texts = sorted(
+        {
+            v
+            for b in bases
+            for v in (
+                b,
+                b.upper(),
+                b.title(),
+                b.capitalize(),
+                b.replace("_", " "),
+                b.replace("_", "-"),
+                f" {b} ",
+                f"{b}\u00a0",
+                b.swapcase(),
+                b + "s",
+            )
+        }
+    )
+    rows = [{"status": t, "priority": t} for t in texts]
+    usual = loading._usual_spellings(("open", "no_access"), {"n/a": "no_access"})
+    assert (usual["Open"], usual["NO_ACCESS"], usual["N/A"], usual["n/a"]) == (
+        "open",
+        "no access",
+        "no access",
+        "no access",
+    )
+    looked_up = _convert("repairs", rows, spec)
+    monkeypatch.setattr(loading, "_usual_spellings", lambda *a: {})
+    folded = _convert("repairs", rows, spec)
+    wanted = (
+        "status",
+        "status__mapped",
+        "status__problem",
+        "priority",
+        "priority__mapped",
+        "priority__problem",
+    )
+    assert [{k: r[k] for k in wanted} for r in looked_up] == [{k: r[k] for k in wanted} for r in folded]
+    assert sum(r["status"] is not None for r in looked_up) > 10  # the test sees real values, not only misses
+
+
 def test_integers_and_planned_works_place() -> None:
     out = _convert("properties", [{"property_ref": "P", "bedrooms": b} for b in ("2", "2.0", "two")])
     assert [r["bedrooms"] for r in out] == [2, 2, None]

@@ -210,3 +210,29 @@ def test_a_chunk_encrypts_each_distinct_text_once_and_every_row_keeps_its_own_te
     assert tokens["J1"] == tokens["J2"]  # one chunk, same words and code: one ciphertext
     assert tokens["J6"] != tokens["J1"]  # another chunk: a fresh nonce
     assert len({tokens["J1"], tokens["J3"], tokens["J4"]}) == 3
+
+
+def test_extracts_loading_side_by_side_get_one_duckdb_thread_each_then_the_setting_back(
+    landlord: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from pipelines import ingest_extracts
+
+    wh = new_warehouse()
+    wh.con.execute("set threads = 2")
+    both_running = threading.Barrier(2, timeout=30)
+    seen: list[tuple[str, int]] = []
+    real = ingest_extracts.load_extract
+
+    def spy(w: Any, folder: Path, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name in ("rent", "repairs"):  # the two biggest start first, side by side
+            both_running.wait()
+            seen.append((name, w.con.sql("select current_setting('threads')").fetchall()[0][0]))
+            both_running.wait()
+        return real(w, folder, name, *args, **kwargs)
+
+    monkeypatch.setattr(ingest_extracts, "load_extract", spy)
+    assert ingest(wh, landlord, landlord / "mapping.yaml").ok
+    assert sorted(seen) == [("rent", 1), ("repairs", 1)]
+    assert wh.con.sql("select current_setting('threads')").fetchall()[0][0] == 2
