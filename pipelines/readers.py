@@ -29,7 +29,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -482,12 +482,18 @@ def plan_typed_read(
     types = dict.fromkeys(names, "VARCHAR")
     typed: dict[str, str] = {}
     kinds = {c.name: c for c in extract.columns}
+    dates = {
+        column: pos
+        for column, pos in first.positions.items()
+        if kinds[column].kind in ("date", "timestamp") and column not in spec.value_map
+    }
+    sampled = _one_formats(con, first, names, dates, date_formats)
     for column, pos in first.positions.items():
         c = kinds[column]
         if c.kind not in _TYPED_KINDS or column in spec.value_map:
             continue
         if c.kind in ("date", "timestamp"):
-            chosen = _one_format(con, first, names, pos, date_formats)
+            chosen = sampled[column]
             if chosen is None:
                 return None
             if not chosen:
@@ -536,21 +542,44 @@ def format_hits(
     return int(counts[0]), [int(n) for n in counts[1:]]
 
 
-def _one_format(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, names: list[str], pos: int, formats: Sequence[str]
-) -> str | None:
-    """The one format that reads every value in the first 2,000 rows of the file; "" when the sample has no
-    value; None when no one format reads them all."""
-    total, hits = format_hits(
-        con,
-        f"select {quote_identifier(names[pos])} as x from read_csv($p, header = true, delim = $d, quote = '\"', "
-        "escape = '\"', columns = $c, auto_detect = false, ignore_errors = true)",
-        {"p": str(src.read_path), "d": src.delimiter, "c": dict.fromkeys(names, "VARCHAR")},
-        formats,
+def _one_formats(
+    con: duckdb.DuckDBPyConnection,
+    src: SourceFile,
+    names: list[str],
+    positions: Mapping[str, int],
+    formats: Sequence[str],
+) -> dict[str, str | None]:
+    """For each date column (by position): the one format that reads every value in the first 2,000 rows of
+    the file; "" when the sample has no value; None when no one format reads them all. One read of the sample
+    for all the columns."""
+    if not positions:
+        return {}
+    columns = list(positions)
+    values = ", ".join(
+        f"nullif(trim({quote_identifier(names[positions[c]])}), '') as x{i}" for i, c in enumerate(columns)
     )
-    if not total:
-        return ""
-    return next((fmt for fmt, n in zip(formats, hits, strict=True) if n == total), None)
+    counts = [
+        f"count(x{i})" + "".join(f", count(try_strptime(x{i}, $f{j}))" for j in range(len(formats)))
+        for i in range(len(columns))
+    ]
+    row = con.sql(
+        f"select {', '.join(counts)} from (select {values} from read_csv($p, header = true, delim = $d, "
+        "quote = '\"', escape = '\"', columns = $c, auto_detect = false, ignore_errors = true) limit 2000)",
+        params={
+            "p": str(src.read_path),
+            "d": src.delimiter,
+            "c": dict.fromkeys(names, "VARCHAR"),
+            **{f"f{j}": f for j, f in enumerate(formats)},
+        },
+    ).fetchall()[0]
+    out: dict[str, str | None] = {}
+    width = len(formats) + 1
+    for i, c in enumerate(columns):
+        total, hits = row[i * width], row[i * width + 1 : (i + 1) * width]
+        out[c] = (
+            "" if not total else next((f for f, n in zip(formats, hits, strict=True) if n == total), None)
+        )
+    return out
 
 
 def _select_positions(
