@@ -58,6 +58,8 @@ from pipelines.readers import (
     quote_identifier,
     read_batch,
     resolve_files,
+    row_number_sql,
+    row_offsets,
 )
 from pipelines.warehouse import Warehouse, next_id, query, transaction
 
@@ -732,26 +734,19 @@ def read_typed(
         return None
     kinds = {c.name: c.kind for c in extract.columns}
     # A typed date the reader parsed but whose year is outside 1000-9999 is unreadable to the careful path.
-    unreadable = [
-        f"count(*) filter (where not {quote_identifier(c + '__readable')})"
-        for c in plan.typed
-        if kinds[c] in ("date", "timestamp")
-    ]
-    bad = con.sql(
-        "select (select count(*) from __rej_err)"
-        + (f" + (select {' + '.join(unreadable)} from __conv_t)" if unreadable else "")
-    ).fetchall()[0][0]
-    if bad:
+    unreadable = " or ".join(
+        f"not {quote_identifier(c + '__readable')}" for c in plan.typed if kinds[c] in ("date", "timestamp")
+    )
+    per_file = con.sql(
+        f"select __file_idx, count(*), count(*) filter (where {unreadable or 'false'}) from __conv_t group by 1"
+    ).fetchall()
+    if sum(bad for _, _, bad in per_file) or con.sql("select count(*) from __rej_err").fetchall()[0][0]:
         con.execute("drop table __conv_t")
         return None
-    counts = dict(con.sql("select __file_idx, count(*) from __conv_t group by 1").fetchall())
-    offsets = [0]
-    for i in range(len(files) - 1):
-        offsets.append(offsets[-1] + int(counts.get(i, 0)))
+    offsets = row_offsets({int(i): int(n) for i, n, _ in per_file}, range(len(files)))
     con.execute(
-        "create or replace temp view __conv as select __file_idx, "
-        f"rowid - [{', '.join(map(str, offsets))}][__file_idx + 1] + 2 as __row, * exclude (__file_idx), "
-        "rowid as __rid from __conv_t"
+        f"create or replace temp view __conv as select __file_idx, {row_number_sql(offsets)} as __row, "
+        "* exclude (__file_idx), rowid as __rid from __conv_t"
     )
     return plan.typed
 
@@ -759,8 +754,8 @@ def read_typed(
 def _formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, formats: list[str]) -> list[str]:
     """The accepted formats, most used first in a sample of the batch. try_strptime tries a list in order, so a
     file of '03/07/2023 01:30' should not fail three formats on every row before finding its own."""
-    _, hits = format_hits(
-        con, f"select {quote_identifier(column)} as x from {quote_identifier(stage)}", {}, formats
+    [(_, hits)] = format_hits(
+        con, f"select {quote_identifier(column)} as x0 from {quote_identifier(stage)}", {}, 1, formats
     )
     order = sorted(range(len(formats)), key=lambda i: -hits[i])  # stable: ties keep the documented order
     return [formats[i] for i in order]
@@ -808,6 +803,36 @@ def _dayfirst_failures(
     return failures
 
 
+def repeated_keys(con: duckdb.DuckDBPyConnection, extract: CanonicalExtract, table: str, out: str) -> None:
+    """``out``: each key repeated within one file of ``table`` (``__file_idx``, the key columns, ``first_row``,
+    ``n`` rows). The quarantine and Great Expectations' key check both read it.
+
+    Candidates first: a 64-bit hash of (file, key) per row, sorted by numpy (a sort of 4.6 M numbers takes
+    0.1 s where grouping the rows of a 16 M-row rent history took 2 s); then the exact keys among the
+    candidates. A hash collision only makes a candidate, never a repeat.
+    """
+    keys = key_columns(extract)
+    key_sql = ", ".join(quote_identifier(k) for k in keys)
+    not_null = " and ".join(f"{quote_identifier(k)} is not null" for k in keys)
+    t = quote_identifier(table)
+    hashes = con.execute(f"select hash(__file_idx, {key_sql}) as h from {t} where {not_null}").fetchnumpy()[
+        "h"
+    ]
+    hashes = np.sort(np.asarray(hashes))
+    candidates = np.unique(hashes[1:][hashes[1:] == hashes[:-1]]).tolist()
+    con.execute(
+        "create or replace temp table __candidates as select unnest($h::UBIGINT[]) as h", {"h": candidates}
+    )
+    keys_c = ", ".join("c." + quote_identifier(k) for k in keys)
+    con.execute(
+        f"create or replace temp table {quote_identifier(out)} as "
+        f"select c.__file_idx, {keys_c}, min(c.__row) as first_row, count(*) as n from {t} c "
+        f"semi join __candidates d on hash(c.__file_idx, {keys_c}) = d.h where {not_null} "
+        "group by all having count(*) > 1"
+    )
+    con.execute("drop table __candidates")
+
+
 def _collect_quarantine(
     con: duckdb.DuckDBPyConnection,
     extract: CanonicalExtract,
@@ -835,28 +860,8 @@ def _collect_quarantine(
     # A key repeated within one file: the first row loads, each later row is quarantined naming the first.
     keys = key_columns(extract)
     key_sql = ", ".join(quote_identifier(k) for k in keys)
-    not_null = " and ".join(f"{quote_identifier(k)} is not null" for k in keys)
     first_key = keys[0] if keys[0] != "__place" else "property_ref"
-    # The repeated keys (kept for validation's key check: one pass serves both). Candidates first: a 64-bit hash
-    # of (file, key) per row, sorted by numpy (a sort of 4.6 M numbers takes 0.1 s where grouping the rows of a
-    # 16 M-row rent history took 2 s); then the exact keys among the candidates. A hash collision only makes a
-    # candidate, never a repeat.
-    hashes = con.execute(
-        f"select hash(__file_idx, {key_sql}) as h from __conv where {not_null}"
-    ).fetchnumpy()["h"]
-    hashes = np.sort(np.asarray(hashes))
-    candidates = np.unique(hashes[1:][hashes[1:] == hashes[:-1]]).tolist()
-    con.execute(
-        "create or replace temp table __candidates as select unnest($h::UBIGINT[]) as h", {"h": candidates}
-    )
-    keys_c = ", ".join("c." + quote_identifier(k) for k in keys)
-    con.execute(
-        "create or replace temp table __repeated as "
-        f"select c.__file_idx, {keys_c}, min(c.__row) as first_row, count(*) as n from __conv c "
-        f"semi join __candidates d on hash(c.__file_idx, {keys_c}) = d.h where {not_null} "
-        "group by all having count(*) > 1"
-    )
-    con.execute("drop table __candidates")
+    repeated_keys(con, extract, "__conv", "__repeated")  # kept for validation's key check
     con.execute(
         "create or replace temp table __dups as "
         f"select c.__file_idx, c.__row, c.__rid, d.first_row from __conv c join __repeated d "

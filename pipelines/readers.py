@@ -323,7 +323,7 @@ def stage_columns_sql(extract: CanonicalExtract) -> str:
 def drop_stage(con: duckdb.DuckDBPyConnection, stage: str) -> None:
     """Drop the stage, a table or a view over the CSV read (``read_batch``), and that read."""
     _drop_temp(con, stage)
-    con.execute("drop table if exists __csv_read; drop table if exists __csv_offsets")
+    con.execute("drop table if exists __csv_read")
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection, stage: str) -> None:
@@ -412,30 +412,40 @@ def read_batch(
     return rejects, failed
 
 
-def _offsets(con: duckdb.DuckDBPyConnection, idxs: Sequence[int]) -> list[int]:
-    """Rows of ``__csv_read`` before each file's first row (DuckDB keeps the files' order)."""
-    counts = dict(con.sql("select __file_idx, count(*) from __csv_read group by 1").fetchall())
-    offsets: list[int] = []
+def row_offsets(counts: Mapping[int, int], idxs: Sequence[int]) -> list[int]:
+    """For each file index (a dense list: position = ``__file_idx``), the rows of a read before the file's
+    first row, the files taken in the order ``idxs`` (DuckDB keeps the files' order and each file's rows' order
+    when it writes a table from ``read_csv``)."""
+    offsets = [0] * (max(idxs, default=0) + 1)
     running = 0
     for i in idxs:
-        offsets.append(running)
+        offsets[i] = running
         running += int(counts.get(i, 0))
     return offsets
 
 
+def row_number_sql(offsets: Sequence[int]) -> str:
+    """Each row's number as a person sees it in its file (header = row 1), from its table's rowid and
+    ``row_offsets`` (whole numbers only: written into the SQL, never a value from a file)."""
+    return f"rowid - [{', '.join(str(int(o)) for o in offsets)}][__file_idx + 1] + 2"
+
+
+def _file_counts(con: duckdb.DuckDBPyConnection, table: str) -> dict[int, int]:
+    return {
+        int(i): int(n)
+        for i, n in con.sql(
+            f"select __file_idx, count(*) from {quote_identifier(table)} group by 1"
+        ).fetchall()
+    }
+
+
 def _number_rows_as_stage(con: duckdb.DuckDBPyConnection, stage: str, idxs: Sequence[int]) -> None:
     """Make ``stage`` a view of ``__csv_read`` with each row's number as seen in its file (header = row 1)."""
-    offsets = _offsets(con, idxs)
-    con.execute(
-        "create or replace temp table __csv_offsets as "
-        "select unnest($idx)::INTEGER as __file_idx, unnest($off)::BIGINT as __offset",
-        {"idx": list(idxs), "off": offsets},
-    )
+    offsets = row_offsets(_file_counts(con, "__csv_read"), idxs)
     _drop_temp(con, stage)  # the empty table read_batch made, or an earlier view
     con.execute(
-        f"create or replace temp view {quote_identifier(stage)} as select r.__file_idx, "
-        "r.rowid - o.__offset + 2 as __row, r.* exclude (__file_idx, __row) "
-        "from __csv_read r join __csv_offsets o using (__file_idx)"
+        f"create or replace temp view {quote_identifier(stage)} as select __file_idx, "
+        f"{row_number_sql(offsets)} as __row, * exclude (__file_idx) from __csv_read"
     )
 
 
@@ -529,17 +539,27 @@ def plan_typed_read(
 
 
 def format_hits(
-    con: duckdb.DuckDBPyConnection, values_sql: str, params: dict[str, Any], formats: Sequence[str]
-) -> tuple[int, list[int]]:
-    """How many of up to 2,000 non-blank values (column ``x`` of ``values_sql``) there are, and how many each
-    date format reads."""
-    counts = con.sql(
-        "select count(*), "
-        + ", ".join(f"count(try_strptime(x, $__f{i}))" for i in range(len(formats)))
-        + f" from (select trim(x) as x from ({values_sql}) where nullif(trim(x), '') is not null limit 2000)",
-        params={**params, **{f"__f{i}": f for i, f in enumerate(formats)}},
+    con: duckdb.DuckDBPyConnection,
+    values_sql: str,
+    params: dict[str, Any],
+    columns: int,
+    formats: Sequence[str],
+) -> list[tuple[int, list[int]]]:
+    """For each column ``x0``, ``x1``, ... of ``values_sql``, over its first 2,000 rows: how many values are not
+    blank, and how many of them each date format reads (one read of the sample for all the columns)."""
+    counts = [
+        f"count(x{i})" + "".join(f", count(try_strptime(x{i}, $__f{j}))" for j in range(len(formats)))
+        for i in range(columns)
+    ]
+    trimmed = ", ".join(f"nullif(trim(x{i}), '') as x{i}" for i in range(columns))
+    row = con.sql(
+        f"select {', '.join(counts)} from (select {trimmed} from ({values_sql}) limit 2000)",
+        params={**params, **{f"__f{j}": f for j, f in enumerate(formats)}},
     ).fetchall()[0]
-    return int(counts[0]), [int(n) for n in counts[1:]]
+    width = len(formats) + 1
+    return [
+        (int(row[i * width]), [int(n) for n in row[i * width + 1 : (i + 1) * width]]) for i in range(columns)
+    ]
 
 
 def _one_formats(
@@ -550,36 +570,23 @@ def _one_formats(
     formats: Sequence[str],
 ) -> dict[str, str | None]:
     """For each date column (by position): the one format that reads every value in the first 2,000 rows of
-    the file; "" when the sample has no value; None when no one format reads them all. One read of the sample
-    for all the columns."""
+    the file; "" when the sample has no value; None when no one format reads them all."""
     if not positions:
         return {}
     columns = list(positions)
-    values = ", ".join(
-        f"nullif(trim({quote_identifier(names[positions[c]])}), '') as x{i}" for i, c in enumerate(columns)
+    values = ", ".join(f"{quote_identifier(names[positions[c]])} as x{i}" for i, c in enumerate(columns))
+    hits = format_hits(
+        con,
+        f"select {values} from read_csv($p, header = true, delim = $d, quote = '\"', escape = '\"', "
+        "columns = $c, auto_detect = false, ignore_errors = true)",
+        {"p": str(src.read_path), "d": src.delimiter, "c": dict.fromkeys(names, "VARCHAR")},
+        len(columns),
+        formats,
     )
-    counts = [
-        f"count(x{i})" + "".join(f", count(try_strptime(x{i}, $f{j}))" for j in range(len(formats)))
-        for i in range(len(columns))
-    ]
-    row = con.sql(
-        f"select {', '.join(counts)} from (select {values} from read_csv($p, header = true, delim = $d, "
-        "quote = '\"', escape = '\"', columns = $c, auto_detect = false, ignore_errors = true) limit 2000)",
-        params={
-            "p": str(src.read_path),
-            "d": src.delimiter,
-            "c": dict.fromkeys(names, "VARCHAR"),
-            **{f"f{j}": f for j, f in enumerate(formats)},
-        },
-    ).fetchall()[0]
-    out: dict[str, str | None] = {}
-    width = len(formats) + 1
-    for i, c in enumerate(columns):
-        total, hits = row[i * width], row[i * width + 1 : (i + 1) * width]
-        out[c] = (
-            "" if not total else next((f for f, n in zip(formats, hits, strict=True) if n == total), None)
-        )
-    return out
+    return {
+        c: "" if not total else next((f for f, n in zip(formats, by_format, strict=True) if n == total), None)
+        for c, (total, by_format) in zip(columns, hits, strict=True)
+    }
 
 
 def _select_positions(
@@ -615,27 +622,24 @@ def _read_csv_group(
     names = [f"c{i}" for i in range(n)]
     paths = [str(files[i].read_path) for i in idxs]
     con.execute("drop table if exists __rej_err; drop table if exists __rej_scan")
-    # A fresh table per read: DuckDB keeps the files' order, so rowid - (rows of earlier files) is the record
-    # index.
+    # A fresh table per read: DuckDB keeps the files' order, so rowid numbers the rows (``row_number_sql``).
     con.execute(
         "create or replace temp table __csv_read as "
-        f"select $idx[list_position($paths, filename)]::INTEGER as __file_idx, NULL::BIGINT as __row, "
+        f"select $idx[file_index::BIGINT + 1]::INTEGER as __file_idx, "
         f"{_select_positions(extract, first.positions, names, aliased=True)} "
         "from read_csv($paths, header = true, delim = $delim, quote = '\"', escape = '\"', columns = "
         "$columns, "
-        "all_varchar = true, filename = true, store_rejects = true, rejects_table = '__rej_err', "
+        "all_varchar = true, store_rejects = true, rejects_table = '__rej_err', "
         "rejects_scan = '__rej_scan', auto_detect = false)",
         {"idx": idxs, "paths": paths, "delim": first.delimiter, "columns": dict.fromkeys(names, "VARCHAR")},
     )
     if become_stage:
         _number_rows_as_stage(con, stage, idxs)
     else:
-        offsets = _offsets(con, idxs)
+        offsets = row_offsets(_file_counts(con, "__csv_read"), idxs)
         con.execute(
-            f"insert into {quote_identifier(stage)} select __file_idx, "
-            "rowid - $offsets[list_position($idx, __file_idx)] + 2, * exclude (__file_idx, __row) "
-            "from __csv_read",
-            {"offsets": offsets, "idx": idxs},
+            f"insert into {quote_identifier(stage)} select __file_idx, {row_number_sql(offsets)}, "
+            "* exclude (__file_idx) from __csv_read"
         )
         con.execute("drop table __csv_read")
     rej = con.sql(

@@ -29,17 +29,14 @@ from typing import Any
 
 import duckdb
 
+from pipelines.loading import EARLIEST_EVENT, FUTURE_GRACE_DAYS, key_columns
 from pipelines.mapping import CANONICAL, CanonicalExtract
 from pipelines.readers import quote_identifier
 
 log = logging.getLogger(__name__)
 
 EPOCH = dt.date(1970, 1, 1)
-EARLIEST_EVENT_DAYS = (dt.date(1990, 1, 1) - EPOCH).days
-
-
-def _key_columns(extract: CanonicalExtract) -> tuple[str, ...]:
-    return ("__place", "programme", "start_date") if extract.name == "planned_works" else extract.key
+EARLIEST_EVENT_DAYS = (EARLIEST_EVENT - EPOCH).days
 
 
 # The profile frame GX validates: one row per (check, file, distinct checked value) with ``__n``, the number of
@@ -105,19 +102,17 @@ def _row(check: str, num: str = "NULL", text: str = "NULL", flag: str = "NULL", 
     )
 
 
-def frame_sql(extract: CanonicalExtract, table: str, repeated: str | None = None) -> str:
+def frame_sql(extract: CanonicalExtract, table: str, repeated: str) -> str:
     """The SELECT giving GX its profile frame: for each check, the distinct values per file and their counts.
 
     Numbers, flags and category values only: text columns are reduced to present/absent, dates to days since
-    1970 (whole days: the checks are day checks), amounts to readable or not. ``repeated`` is a table of the
-    batch's repeated keys (``__file_idx``, the key columns, ``n``); without it the keys are counted here.
+    1970 (whole days: the checks are day checks), amounts to readable or not. ``repeated`` is the table of the
+    batch's repeated keys that the quarantine made (``loading.repeated_keys``).
 
     Few scans: the checks with two or three possible values (present or not, readable or not, keyed) are counted
     per file in one pass; each date is grouped once per file for both its checks (days since 1970 and days
     after the extract date are both a function of the date and the file); each category once.
     """
-    from pipelines.loading import FUTURE_GRACE_DAYS
-
     t = quote_identifier(table)
     counts: list[str] = []  # aggregates of the one per-file pass, named c0, c1, ...
     rows: list[str] = []  # frame rows from that pass (table "flags")
@@ -159,16 +154,10 @@ def frame_sql(extract: CanonicalExtract, table: str, repeated: str | None = None
             rows.append(_row(readable, n=count(f"count(*) filter (where {r} is null)")))
     if extract.name == "planned_works":
         present_check("__place", "__place")
-    keys = [quote_identifier(k) for k in _key_columns(extract)]
+    keys = [quote_identifier(k) for k in key_columns(extract)]
     keyed = " and ".join(f"{k} is not null" for k in keys)
     keyed_rows = count(f"count(*) filter (where {keyed})")
-    if repeated is None:
-        repeated_sql = (
-            f"select __file_idx, count(*) as n from {t} where {keyed} "
-            f"group by __file_idx, {', '.join(keys)} having count(*) > 1"
-        )
-    else:
-        repeated_sql = f"select __file_idx, n from {quote_identifier(repeated)}"
+    repeated_sql = f"select __file_idx, n from {quote_identifier(repeated)}"
     # Rows whose key is unique in their file, then the groups of rows sharing a key (n rows of multiplicity n).
     parts = [f"{r} from flags" for r in rows]
     parts.append(
@@ -236,7 +225,7 @@ def _describe(
     column = check
     if check == KEY_CHECK:
         name += " (key not repeated in the file)"
-        column = ", ".join(_key_columns(extract))
+        column = ", ".join(key_columns(extract))
     elif check.endswith("__readable"):
         name += " (readable)"
     elif check.endswith("__days_after_extract"):
@@ -269,7 +258,7 @@ def validate_batch(
     row_counts: dict[int, int],
     known_on: Sequence[dt.date],
     *,
-    repeated: str | None = None,
+    repeated: str,
 ) -> dict[int, list[dict[str, Any]]]:
     """Run the extract's suite on the batch's profile frame; per file index, one result per expectation
     (counts of rows only, never values). ``repeated``: see ``frame_sql``."""

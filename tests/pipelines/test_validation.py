@@ -5,7 +5,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.loading import convert_sql, used_params
+from pipelines.loading import convert_sql, repeated_keys, used_params
 from pipelines.mapping import CANONICAL, ExtractMapping
 from pipelines.readers import create_stage
 from pipelines.validation import checks, frame_sql, suite_spec, validate_batch
@@ -53,7 +53,8 @@ def test_the_profile_frame_holds_distinct_values_with_counts_not_rows() -> None:
     sql, params = convert_sql(rent, ExtractMapping(files=("*",)), "stage", "conv")
     params["known_on"] = [dt.date(2025, 4, 6)]
     con.execute(sql, used_params(sql, params))
-    frame = con.sql(frame_sql(rent, "conv"), params={"known_on": params["known_on"]}).df()
+    repeated_keys(con, rent, "conv", "repeated")
+    frame = con.sql(frame_sql(rent, "conv", "repeated"), params={"known_on": params["known_on"]}).df()
     # one row per check (one date, all present, all readable, all keys unique), each standing for 1,000 rows
     assert len(frame) == len(checks(rent)) - 1  # week_ending's two checks share its distinct values
     assert set(frame["__n"]) == {1000}
@@ -75,7 +76,10 @@ def test_counts_are_per_file_in_one_batch() -> None:
     sql, params = convert_sql(rent, ExtractMapping(files=("*",)), "stage", "conv")
     params["known_on"] = [dt.date(2025, 4, 6), dt.date(2025, 4, 6)]
     con.execute(sql, used_params(sql, params))
-    results = validate_batch(con, "conv", rent, ["a.csv", "b.csv"], {0: 2, 1: 3}, params["known_on"])
+    repeated_keys(con, rent, "conv", "repeated")
+    results = validate_batch(
+        con, "conv", rent, ["a.csv", "b.csv"], {0: 2, 1: 3}, params["known_on"], repeated="repeated"
+    )
     failing = {
         i: sorted((r["expectation"], r["column"], r["unexpected_count"]) for r in rs if not r["success"])
         for i, rs in results.items()
