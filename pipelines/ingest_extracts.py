@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pipelines.errors import UserError
 from pipelines.loading import Classifier, IngestSummary, load_extract
 from pipelines.mapping import CANONICAL, Mapping, load_mapping
 from pipelines.progress import Progress, get_progress
+from pipelines.readers import resolve_files
 from pipelines.warehouse import Warehouse, checkpoint_deferred, next_id, open_warehouse
 
 log = logging.getLogger(__name__)
@@ -59,9 +61,8 @@ def ingest_folder(
             try:
                 names = [n for n in CANONICAL if n in mapping.extracts]
                 parts = _load_extracts(wh, extracts_dir, mapping, names, classify, run_id, today, progress)
-                for (
-                    name
-                ) in names:  # the summary lists extracts in contract order, whatever order they finished
+                # The summary lists extracts in contract order, whatever order they finished in.
+                for name in names:
                     summary.merge(parts[name])
                 status = "ok" if summary.ok else "files_failed"
             finally:
@@ -141,10 +142,6 @@ def _load_extracts(
     progress: Progress,
 ) -> dict[str, IngestSummary]:
     """Load each extract with its own summary; the biggest extracts start first, two at a time."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from pipelines.readers import resolve_files
-
     paths = {n: resolve_files(extracts_dir, mapping.extracts[n].files) for n in names}
     order = sorted(names, key=lambda n: -_total_bytes(paths[n]))
 
