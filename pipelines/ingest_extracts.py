@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from pipelines import validation
 from pipelines.errors import UserError
 from pipelines.loading import Classifier, IngestSummary, load_extract
 from pipelines.mapping import CANONICAL, Mapping, load_mapping
@@ -85,9 +86,7 @@ def ingest_folder(
             with summary.timed("checkpoint"):
                 wh.con.execute("checkpoint")
     if out_dir is not None:
-        from pipelines.validation import write_quality_page
-
-        write_quality_page(Path(out_dir), summary, mapping.landlord)
+        validation.write_quality_page(Path(out_dir), summary, mapping.landlord)
     progress.say(
         f"Ingest: {summary.files_loaded} file(s) loaded, {summary.files_skipped} already loaded, "
         f"{summary.files_failed} not loaded; {summary.rows_loaded:,} rows loaded, "
@@ -190,15 +189,8 @@ def _total_bytes(paths: Sequence[Path]) -> int:
 
 
 def _warm_up_validation() -> None:
-    """Import Great Expectations and build its context on a side thread while files are hashed and read.
-
-    The import alone is 2-7 s of a weekly run that loads a few small files; DuckDB's reading and hashlib release
-    the GIL, so the two overlap. The first validation waits for the import (Python's import lock) if need be.
-    """
-    import threading
-
-    from pipelines import validation
-
+    """Build Great Expectations' context on a side thread (0.3 s) while the first files are hashed and read;
+    the first validation waits for it if need be. GX itself is imported with this module (``validation``)."""
     threading.Thread(target=validation.warm_up, name="gx-warm-up", daemon=True).start()
 
 

@@ -242,14 +242,27 @@ def _parse_header_line(text: str, delimiter: str) -> list[str]:
     return [h.strip().lstrip("\ufeff") for h in row]
 
 
+_HEADER_LIMIT = (
+    256 * 1024
+)  # a header record (quoted names may hold line breaks) is read up to this many characters
+
+
 def read_csv_header(src: SourceFile, delimiter: str | None) -> None:
+    """The file's delimiter (the mapping's, or sniffed from the first line) and header names. Reads the header
+    record's lines only: a file is opened once more per load for this, so reading more is a cost per file."""
     assert src.read_path is not None
     with src.read_path.open("r", encoding="utf-8-sig", newline="") as fh:
-        text = fh.read(256 * 1024)
-    first = text.split("\n", 1)[0]
-    if not first.strip():
-        raise FileProblem(src.name, "row 1 (the header) is blank")
-    src.delimiter = delimiter or sniff_delimiter(first)
+        first = fh.readline(_HEADER_LIMIT)
+        if not first.strip():
+            raise FileProblem(src.name, "row 1 (the header) is blank")
+        src.delimiter = delimiter or sniff_delimiter(first.split("\n", 1)[0])
+        text = first
+        # An odd number of quotes: a quoted name runs over a line break, so the record goes on.
+        while text.count('"') % 2 and len(text) < _HEADER_LIMIT:
+            more = fh.readline(_HEADER_LIMIT - len(text))
+            if not more:
+                break
+            text += more
     src.headers = tuple(_parse_header_line(text, src.delimiter))
 
 

@@ -14,6 +14,7 @@ from pipelines.readers import (
     prepare_file,
     quote_identifier,
     read_batch,
+    read_csv_header,
     resolve_files,
     sniff_delimiter,
 )
@@ -43,6 +44,28 @@ def test_sniff_delimiter() -> None:
     assert sniff_delimiter("a;b;c") == ";"
     assert sniff_delimiter("a\tb") == "\t"
     assert sniff_delimiter("single") == ","
+
+
+def test_header_is_the_first_record_however_it_is_written(tmp_path: Path) -> None:
+    spec = ExtractMapping(files=("*",))
+    cases = {
+        "plain.csv": (b"tenancy_ref,property_ref,start_date\nT1,P1,01/01/2020\n", ","),
+        "bom_crlf.csv": (b"\xef\xbb\xbftenancy_ref;property_ref;start_date\r\nT1;P1;01/01/2020\r\n", ";"),
+        # A quoted name holding a line break (and an escaped quote): the record runs over three lines.
+        "quoted.csv": (b'tenancy_ref,"property\nref ""P""\nnote",start_date\nT1,P1,01/01/2020\n', ","),
+        "no_newline.csv": (b"tenancy_ref,property_ref,start_date", ","),
+    }
+    for name, (data, delimiter) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        src = fingerprint(tmp_path / name, name, None, tmp_path)
+        read_csv_header(src, None)
+        assert src.delimiter == delimiter, name
+        expected = ["tenancy_ref", 'property\nref "P"\nnote', "start_date"] if name == "quoted.csv" else None
+        assert list(src.headers) == (expected or ["tenancy_ref", "property_ref", "start_date"]), name
+    (tmp_path / "blank.csv").write_bytes(b"\r\nT1,P1,01/01/2020\n")
+    src = fingerprint(tmp_path / "blank.csv", "blank.csv", None, tmp_path)
+    with pytest.raises(FileProblem, match="header\\) is blank"):
+        prepare_file(src, TENANCIES, spec, duckdb.connect())
 
 
 def _read(tmp_path: Path, files: dict[str, bytes], spec: ExtractMapping | None = None, extract=TENANCIES):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ import duckdb
 from pipelines.loading import convert_sql, repeated_keys, used_params
 from pipelines.mapping import CANONICAL, ExtractMapping
 from pipelines.readers import create_stage
-from pipelines.validation import checks, frame_sql, suite_spec, validate_batch
+from pipelines.validation import checks, frame_sql, suite_groups, suite_spec, validate_batch, wide_sql
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
@@ -32,15 +32,37 @@ def test_the_rent_suite_is_built_from_the_contract() -> None:
         ("weekly_charge_gbp__readable", "ExpectColumnValuesToBeInSet", "value_flag"),
         ("__key_repeats", "ExpectColumnValuesToBeBetween", "value_num"),
     ]
-    # checks of one kind and bounds share a GX expectation, which reads only their rows
-    assert [(cls, kw["row_condition"]) for cls, kw in suite_spec(CANONICAL["rent"])] == [
-        ("ExpectColumnValuesToNotBeNull", '__check in ["tenancy_ref", "week_ending", "balance_gbp"]'),
+    # checks of one kind and bounds share a GX expectation, which reads its own column of the wide frame
+    assert [(cls, kw["column"], names) for cls, kw, names in suite_groups(CANONICAL["rent"])] == [
+        ("ExpectColumnValuesToNotBeNull", "value_num", ["tenancy_ref", "week_ending", "balance_gbp"]),
         (
             "ExpectColumnValuesToBeInSet",
-            '__check in ["week_ending__readable", "balance_gbp__readable", "weekly_charge_gbp__readable"]',
+            "value_flag",
+            ["week_ending__readable", "balance_gbp__readable", "weekly_charge_gbp__readable"],
         ),
-        ("ExpectColumnValuesToBeBetween", '__check in ["week_ending"]'),
-        ("ExpectColumnValuesToBeBetween", '__check in ["week_ending__days_after_extract", "__key_repeats"]'),
+        ("ExpectColumnValuesToBeBetween", "value_num", ["week_ending"]),
+        ("ExpectColumnValuesToBeBetween", "value_num", ["week_ending__days_after_extract", "__key_repeats"]),
+    ]
+    spec = suite_spec(CANONICAL["rent"])
+    assert [kw["column"] for _, kw in spec] == ["e0", "e1", "e2", "e3"]
+    assert not any("row_condition" in kw for _, kw in spec)
+
+
+def test_each_expectation_sees_only_its_own_checks() -> None:
+    """Wide frame: outside its checks a value expectation sees NULL (skipped) and a not-null one sees 1."""
+    rent = CANONICAL["rent"]
+    frame = (
+        "select * from (values (0, 0, 'tenancy_ref', 5, NULL::DOUBLE, NULL::VARCHAR, NULL::BOOLEAN), "
+        "(1, 0, 'week_ending', 5, 19000.0, NULL, NULL), (2, 0, 'week_ending__readable', 5, NULL, NULL, false), "
+        "(3, 0, '__key_repeats', 2, 1.0, NULL, NULL)) "
+        "t(__id, __file_idx, __check, __n, value_num, value_text, value_flag)"
+    )
+    rows = duckdb.sql(wide_sql(rent, frame) + " order by __id").fetchall()
+    assert [r[4:] for r in rows] == [
+        (None, None, None, None),  # a blank tenancy: only the not-null expectation (e0) sees it
+        (19000.0, None, 19000.0, None),  # week_ending: both its not-null and its range check
+        (1.0, False, None, None),
+        (1.0, None, None, 1.0),
     ]
 
 
