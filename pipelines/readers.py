@@ -511,6 +511,12 @@ def plan_typed_read(
         if kinds[column].kind in ("date", "timestamp") and column not in spec.value_map
     }
     sampled = _one_formats(con, first, names, dates, date_formats)
+    amounts = {
+        column: pos
+        for column, pos in first.positions.items()
+        if kinds[column].kind == "amount" and column not in spec.value_map
+    }
+    plain = _plain_amounts(con, first, names, amounts)
     for column, pos in first.positions.items():
         c = kinds[column]
         if c.kind not in _TYPED_KINDS or column in spec.value_map:
@@ -522,8 +528,10 @@ def plan_typed_read(
             if not chosen:
                 continue  # blank in the sample: left as text, for the careful conversion
             typed[column] = chosen
-        else:
+        elif column in plain:
             typed[column] = ""
+        else:
+            continue  # '£1,250.00' or '(12.50)' in the sample: the careful conversion reads those
         types[names[pos]] = _TYPED_KINDS[c.kind]
     date_fmts = {typed[c] for c in typed if kinds[c].kind == "date"}
     ts_fmts = {typed[c] for c in typed if kinds[c].kind == "timestamp"}
@@ -573,6 +581,29 @@ def format_hits(
     return [
         (int(row[i * width]), [int(n) for n in row[i * width + 1 : (i + 1) * width]]) for i in range(columns)
     ]
+
+
+def _plain_amounts(
+    con: duckdb.DuckDBPyConnection, src: SourceFile, names: list[str], positions: Mapping[str, int]
+) -> set[str]:
+    """The amount columns whose values in the first 2,000 rows of the file are all plain numbers (or blank),
+    which the CSV reader can type. Another spelling ('£12.50', '1,250') would make the typed read reject the
+    chunk after reading it whole, so such a column is read as text."""
+    if not positions:
+        return set()
+    columns = list(positions)
+    values = ", ".join(
+        f"nullif(trim({quote_identifier(names[positions[c]])}), '') as x{i}" for i, c in enumerate(columns)
+    )
+    counts = ", ".join(
+        f"count(x{i}) = count(try_cast(x{i} as {_TYPED_KINDS['amount']}))" for i in range(len(columns))
+    )
+    row = con.sql(
+        f"select {counts} from (select {values} from read_csv($p, header = true, delim = $d, quote = '\"', "
+        "escape = '\"', columns = $c, auto_detect = false, ignore_errors = true) limit 2000)",
+        params={"p": str(src.read_path), "d": src.delimiter, "c": dict.fromkeys(names, "VARCHAR")},
+    ).fetchall()[0]
+    return {c for c, ok in zip(columns, row, strict=True) if ok}
 
 
 def _one_formats(
