@@ -242,9 +242,8 @@ def _parse_header_line(text: str, delimiter: str) -> list[str]:
     return [h.strip().lstrip("\ufeff") for h in row]
 
 
-_HEADER_LIMIT = (
-    256 * 1024
-)  # a header record (quoted names may hold line breaks) is read up to this many characters
+# A header record (quoted names may hold line breaks) is read up to this many characters.
+_HEADER_LIMIT = 256 * 1024
 
 
 def read_csv_header(src: SourceFile, delimiter: str | None) -> None:

@@ -85,9 +85,12 @@ def suite_groups(extract: CanonicalExtract) -> list[tuple[str, dict[str, Any], l
     value column, the checks it covers). Each group is one GX expectation (GX's cost is per expectation)."""
     groups: dict[str, tuple[str, dict[str, Any], list[str]]] = {}
     for check, cls_name, kwargs in checks(extract):
-        key = repr((cls_name, sorted(kwargs.items())))
-        groups.setdefault(key, (cls_name, kwargs, []))[2].append(check)
+        groups.setdefault(_group_key(cls_name, kwargs), (cls_name, kwargs, []))[2].append(check)
     return list(groups.values())
+
+
+def _group_key(cls_name: str, kwargs: dict[str, Any]) -> str:
+    return repr((cls_name, sorted(kwargs.items())))
 
 
 def suite_spec(extract: CanonicalExtract) -> list[tuple[str, dict[str, Any]]]:
@@ -306,12 +309,14 @@ def validate_batch(
             row = int(item["__id"]) if isinstance(item, dict) else int(item)
             at = (key, str(check_of[row]), int(file_of[row]))
             failed[at] = failed.get(at, 0) + int(weight[row])
-    group_column = {
-        check: f"e{i}" for i, (_, _, names) in enumerate(suite_groups(extract)) for check in names
+    # A check may sit in several expectations (week_ending: not null, and not before 1990): its group is its
+    # expectation class and bounds, not its name.
+    column_of = {
+        _group_key(cls_name, kwargs): f"e{i}" for i, (cls_name, kwargs, _) in enumerate(suite_groups(extract))
     }
     per_file: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(file_names))}
     for check, cls_name, kwargs in checks(extract):
-        key = _result_key(_snake(cls_name), {**kwargs, "column": group_column[check]})
+        key = _result_key(_snake(cls_name), {**kwargs, "column": column_of[_group_key(cls_name, kwargs)]})
         expectation, column = _describe(check, cls_name, kwargs, extract)
         for i in range(len(file_names)):
             n = failed.get((key, check, i), 0)

@@ -93,6 +93,7 @@ def test_counts_are_per_file_in_one_batch() -> None:
         (1, 2, "T1", "06/04/2025", "2"),  # another file: not a repeat
         (1, 3, None, "01/01/1980", "3"),  # blank tenancy; before 1990
         (1, 4, "T2", "30/04/2025", "4"),  # after the extract date (+6 days grace)
+        (1, 5, "T3", None, "5"),  # blank week: week_ending is in two expectations (not null; the date range)
     ]
     con.executemany("insert into stage values (?, ?, ?, ?, ?, NULL)", rows)
     sql, params = convert_sql(rent, ExtractMapping(files=("*",)), "stage", "conv")
@@ -100,7 +101,7 @@ def test_counts_are_per_file_in_one_batch() -> None:
     con.execute(sql, used_params(sql, params))
     repeated_keys(con, rent, "conv", "repeated")
     results = validate_batch(
-        con, "conv", rent, ["a.csv", "b.csv"], {0: 2, 1: 3}, params["known_on"], repeated="repeated"
+        con, "conv", rent, ["a.csv", "b.csv"], {0: 2, 1: 4}, params["known_on"], repeated="repeated"
     )
     failing = {
         i: sorted((r["expectation"], r["column"], r["unexpected_count"]) for r in rs if not r["success"])
@@ -121,9 +122,10 @@ def test_counts_are_per_file_in_one_batch() -> None:
             ("expect_column_values_to_be_between (not after the file's extract date)", "week_ending", 1),
             ("expect_column_values_to_be_between (not before 1990)", "week_ending", 1),
             ("expect_column_values_to_not_be_null", "tenancy_ref", 1),
+            ("expect_column_values_to_not_be_null", "week_ending", 1),
         ],
     }
-    assert {r["element_count"] for r in results[1]} == {3}
+    assert {r["element_count"] for r in results[1]} == {4}
 
 
 def test_results_are_stored_and_the_page_names_expectations_without_values(tmp_path: Path) -> None:
