@@ -754,7 +754,7 @@ def read_typed(
 def _formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, formats: list[str]) -> list[str]:
     """The accepted formats, most used first in a sample of the batch. try_strptime tries a list in order, so a
     file of '03/07/2023 01:30' should not fail three formats on every row before finding its own."""
-    [(_, hits)] = format_hits(
+    [(_, hits)], _ = format_hits(
         con, f"select {quote_identifier(column)} as x0 from {quote_identifier(stage)}", {}, 1, formats
     )
     order = sorted(range(len(formats)), key=lambda i: -hits[i])  # stable: ties keep the documented order

@@ -509,13 +509,12 @@ def plan_typed_read(
         for column, pos in first.positions.items()
         if kinds[column].kind in ("date", "timestamp") and column not in spec.value_map
     }
-    sampled = _one_formats(con, first, names, dates, date_formats)
     amounts = {
         column: pos
         for column, pos in first.positions.items()
         if kinds[column].kind == "amount" and column not in spec.value_map
     }
-    plain = _plain_amounts(con, first, names, amounts)
+    sampled, plain = _sample_first_file(con, first, names, dates, amounts, date_formats)
     for column, pos in first.positions.items():
         c = kinds[column]
         if c.kind not in _TYPED_KINDS or column in spec.value_map:
@@ -564,72 +563,68 @@ def format_hits(
     params: dict[str, Any],
     columns: int,
     formats: Sequence[str],
-) -> list[tuple[int, list[int]]]:
+    extra: Sequence[str] = (),
+) -> tuple[list[tuple[int, list[int]]], list[Any]]:
     """For each column ``x0``, ``x1``, ... of ``values_sql``, over its first 2,000 rows: how many values are not
-    blank, and how many of them each date format reads (one read of the sample for all the columns)."""
+    blank, and how many of them each date format reads (one read of the sample for all the columns); and the
+    value of each ``extra`` aggregate over the same rows."""
     counts = [
         f"count(x{i})" + "".join(f", count(try_strptime(x{i}, $__f{j}))" for j in range(len(formats)))
         for i in range(columns)
     ]
     trimmed = ", ".join(f"nullif(trim(x{i}), '') as x{i}" for i in range(columns))
+    sample = f"select * replace ({trimmed}) from ({values_sql})" if columns else values_sql
     row = con.sql(
-        f"select {', '.join(counts)} from (select {trimmed} from ({values_sql}) limit 2000)",
+        f"select {', '.join([*counts, *extra])} from ({sample} limit 2000)",
         params={**params, **{f"__f{j}": f for j, f in enumerate(formats)}},
     ).fetchall()[0]
     width = len(formats) + 1
-    return [
+    hits = [
         (int(row[i * width]), [int(n) for n in row[i * width + 1 : (i + 1) * width]]) for i in range(columns)
     ]
+    return hits, list(row[columns * width :])
 
 
-def _plain_amounts(
-    con: duckdb.DuckDBPyConnection, src: SourceFile, names: list[str], positions: Mapping[str, int]
-) -> set[str]:
-    """The amount columns whose values in the first 2,000 rows of the file are all plain numbers (or blank),
-    which the CSV reader can type. Another spelling ('£12.50', '1,250') would make the typed read reject the
-    chunk after reading it whole, so such a column is read as text."""
-    if not positions:
-        return set()
-    columns = list(positions)
-    values = ", ".join(
-        f"nullif(trim({quote_identifier(names[positions[c]])}), '') as x{i}" for i, c in enumerate(columns)
-    )
-    counts = ", ".join(
-        f"count(x{i}) = count(try_cast(x{i} as {_TYPED_KINDS['amount']}))" for i in range(len(columns))
-    )
-    row = con.sql(
-        f"select {counts} from (select {values} from read_csv($p, header = true, delim = $d, quote = '\"', "
-        "escape = '\"', columns = $c, auto_detect = false, ignore_errors = true) limit 2000)",
-        params={"p": str(src.read_path), "d": src.delimiter, "c": dict.fromkeys(names, "VARCHAR")},
-    ).fetchall()[0]
-    return {c for c, ok in zip(columns, row, strict=True) if ok}
-
-
-def _one_formats(
+def _sample_first_file(
     con: duckdb.DuckDBPyConnection,
     src: SourceFile,
     names: list[str],
-    positions: Mapping[str, int],
+    dates: Mapping[str, int],
+    amounts: Mapping[str, int],
     formats: Sequence[str],
-) -> dict[str, str | None]:
-    """For each date column (by position): the one format that reads every value in the first 2,000 rows of
-    the file; "" when the sample has no value; None when no one format reads them all."""
-    if not positions:
-        return {}
-    columns = list(positions)
-    values = ", ".join(f"{quote_identifier(names[positions[c]])} as x{i}" for i, c in enumerate(columns))
-    hits = format_hits(
+) -> tuple[dict[str, str | None], set[str]]:
+    """One read of the first 2,000 rows of the file, for the fast path's types (columns by position).
+
+    Dates: the one format that reads every value of the column; "" when the sample has no value; None when no
+    one format reads them all. Amounts: the columns whose values are all plain numbers (or blank), which the CSV
+    reader can type; '£12.50' or '1,250' would make the typed read reject the chunk after reading it whole, so
+    such a column is read as text and converted like the careful path converts it.
+    """
+    if not dates and not amounts:
+        return {}, set()
+    date_columns, amount_columns = list(dates), list(amounts)
+    values = [f"{quote_identifier(names[dates[c]])} as x{i}" for i, c in enumerate(date_columns)]
+    values += [
+        f"nullif(trim({quote_identifier(names[amounts[c]])}), '') as a{i}"
+        for i, c in enumerate(amount_columns)
+    ]
+    casts = [
+        f"count(a{i}) = count(try_cast(a{i} as {_TYPED_KINDS['amount']}))" for i in range(len(amount_columns))
+    ]
+    hits, plain = format_hits(
         con,
-        f"select {values} from read_csv($p, header = true, delim = $d, quote = '\"', escape = '\"', "
+        f"select {', '.join(values)} from read_csv($p, header = true, delim = $d, quote = '\"', escape = '\"', "
         "columns = $c, auto_detect = false, ignore_errors = true)",
         {"p": str(src.read_path), "d": src.delimiter, "c": dict.fromkeys(names, "VARCHAR")},
-        len(columns),
+        len(date_columns),
         formats,
+        casts,
     )
-    return {
+    chosen = {
         c: "" if not total else next((f for f, n in zip(formats, by_format, strict=True) if n == total), None)
-        for c, (total, by_format) in zip(columns, hits, strict=True)
+        for c, (total, by_format) in zip(date_columns, hits, strict=True)
     }
+    return chosen, {c for c, ok in zip(amount_columns, plain, strict=True) if ok}
 
 
 def _select_positions(
