@@ -36,6 +36,10 @@ from pipelines.mapping import CANONICAL, CanonicalExtract
 from pipelines.readers import quote_identifier
 
 log = logging.getLogger(__name__)
+# GX is quiet below warnings; one of its modules sets itself to INFO on import (a line per context about its
+# temporary docs folder).
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
+logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
 EPOCH = dt.date(1970, 1, 1)
 EARLIEST_EVENT_DAYS = (EARLIEST_EVENT - EPOCH).days
@@ -203,7 +207,6 @@ _GX_LOCK = threading.RLock()
 
 @lru_cache(maxsize=1)
 def _context() -> Any:
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
