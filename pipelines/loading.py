@@ -347,21 +347,13 @@ def convert_sql(
             parsed = qi(c.name + "__parsed")
             # Two-digit years ('03/04/25' -> the year 25) fall to the year check below.
             if pre:
-                parse_layer.append(f"cast({text} as TIMESTAMP) as {raw}")
+                parse_layer.append(f"{text} as {raw}")  # a DATE or TIMESTAMP already
             else:
                 parse_layer.append(f"try_strptime({text}, $date_formats_{pn}) as {raw}")
                 params[f"date_formats_{pn}"] = list(date_formats)
             check_layer.append(f"case when year({raw}) between 1000 and 9999 then {raw} end as {parsed}")
             outer.append(f"{parsed} as {q}" if c.kind == "timestamp" else f"cast({parsed} as DATE) as {q}")
-            if dayfirst_default and pre:
-                # Parsed by one format: month-first only cannot happen; day-first only is a day above 12,
-                # unless the format is ISO (year first).
-                iso = typed[c.name].startswith("%Y")
-                outer.append(f"false as {qi(c.name + '__mdy')}")
-                outer.append(
-                    f"{'false' if iso else f'coalesce(day({parsed}) > 12, false)'} as {qi(c.name + '__dmy')}"
-                )
-            elif dayfirst_default:
+            if dayfirst_default and not pre:  # (parsed by one format, a typed column cannot be US-style)
                 params["mdy_formats"] = list(MDY_FORMATS)
                 numeric = f"regexp_full_match({text}, '{NUMERIC_DATE}')"
                 # Month-first only: unreadable day-first but fine month-first (12/31/2025); evaluated for
