@@ -25,7 +25,9 @@ _BREAK = " , "
 # What a dash between words becomes: a word of its own, which a negation never reaches past.
 _SOFT_BREAK = "~"
 _TERM = re.compile(r"\{([a-z_]+)\}")
-_CONTEXT = r"(?P<ctx>(?:[^\s,]+ ){0,2}?)"
+# The rules read normalised text (``normalised_texts``), whose only blank is a plain space: the patterns say " "
+# where a general pattern would say \s, which makes the largest ones about twice as fast to run.
+_CONTEXT = r"(?P<ctx>(?:[^ ,]+ ){0,2}?)"
 _GAP = re.compile(r"(~~?)(\d+)")
 
 
@@ -80,7 +82,7 @@ class Vocabulary:
             gap = int(neg.get("max_gap_words", 3))
             cues = _alternation(str(c) for c in neg["cues"])
             targets = _alternation(str(t) for t in neg["targets"])
-            negation = _checked(rf"\b{cues}\s+(?:[^\s,~]+\s+){{0,{gap}}}?{targets}\b", "negation")
+            negation = _checked(rf"\b{cues} +(?:[^ ,~]+ +){{0,{gap}}}?{targets}\b", "negation")
 
         cats = data.get("categories") or {}
         unknown = sorted(set(cats) - set(CATEGORIES))
@@ -130,20 +132,20 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bo
     for tok in tokens:
         gap = _GAP.fullmatch(tok)
         if gap:
-            word = r"\S+" if gap.group(1) == "~~" else (r"[^\s,]+" if across_dashes else r"[^\s,~]+")
+            word = r"[^ ]+" if gap.group(1) == "~~" else (r"[^ ,]+" if across_dashes else r"[^ ,~]+")
             pending_gap = (word, int(gap.group(2)))
             continue
         piece = _expand(tok, terms)
         if out:
             out.append(
-                r"\s+" if pending_gap is None else rf"\s+(?:{pending_gap[0]}\s+){{0,{pending_gap[1]}}}?"
+                r" +" if pending_gap is None else rf" +(?:{pending_gap[0]} +){{0,{pending_gap[1]}}}?"
             )
         out.append(piece)
         pending_gap = None
     if not out:
         raise VocabularyError(f"empty pattern {pattern!r}")
     if pending_gap is not None:  # a trailing gap takes the words after it too (masks: "demist ~3")
-        out.append(rf"(?:\s+{pending_gap[0]}){{0,{pending_gap[1]}}}")
+        out.append(rf"(?: +{pending_gap[0]}){{0,{pending_gap[1]}}}")
     return r"\b(?:" + "".join(out) + r")\b"
 
 
