@@ -137,9 +137,7 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bo
             continue
         piece = _expand(tok, terms)
         if out:
-            out.append(
-                r" +" if pending_gap is None else rf" +(?:{pending_gap[0]} +){{0,{pending_gap[1]}}}?"
-            )
+            out.append(r" +" if pending_gap is None else rf" +(?:{pending_gap[0]} +){{0,{pending_gap[1]}}}?")
         out.append(piece)
         pending_gap = None
     if not out:
