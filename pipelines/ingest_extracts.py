@@ -55,7 +55,6 @@ def ingest_folder(
     )
     summary = IngestSummary(run_id=run_id)
     status = "failed"
-    _warm_up_validation()
     # Per-file commits would checkpoint every 16 MB of WAL, writing data twice: checkpoint once at the end.
     try:
         with checkpoint_deferred(wh.con):
@@ -186,12 +185,6 @@ def _total_bytes(paths: Sequence[Path]) -> int:
         with contextlib.suppress(OSError):
             total += p.stat().st_size
     return total
-
-
-def _warm_up_validation() -> None:
-    """Build Great Expectations' context on a side thread (0.3 s) while the first files are hashed and read;
-    the first validation waits for it if need be. GX itself is imported with this module (``validation``)."""
-    threading.Thread(target=validation.warm_up, name="gx-warm-up", daemon=True).start()
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -212,15 +212,6 @@ def _context() -> Any:
     return context
 
 
-def warm_up() -> None:
-    """Build the GX context ahead of the first batch (called on a side thread by ``ingest_folder``)."""
-    try:
-        with _GX_LOCK:
-            _context()
-    except Exception:  # the first real validation will raise it again, with its context
-        log.debug("GX warm-up failed", exc_info=True)
-
-
 @lru_cache(maxsize=1)
 def _batch_definition() -> Any:
     """One pandas data source for every extract's profile frame (each data source GX adds rewrites its project
