@@ -276,8 +276,8 @@ def convert_sql(
     source_sql: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """SQL creating ``out`` from the text stage: typed canonical columns, ``<col>__problem`` text per column,
-    ``<col>__readable`` for typed columns, ``<col>__mdy``/``<col>__dmy`` hints for day-first detection,
-    ``__bad``.
+    ``<col>__readable`` for typed columns, ``<col>__mdy``/``<col>__dmy`` hints for day-first detection (dates
+    read from text; a date the CSV reader parsed with one format cannot be US-style), ``__bad``.
 
     Four layers, so each parse runs once per value: text -> raw parse -> checked value -> typed columns and
     problems. ``typed`` (column -> the format DuckDB's CSV reader parsed it with): columns the stage already

@@ -462,6 +462,17 @@ def _number_rows_as_stage(con: duckdb.DuckDBPyConnection, stage: str, idxs: Sequ
 
 
 # DuckDB's CSV reader types for contract kinds it can parse as the loader would (checked in the tests).
+def _read_csv_sql(paths: str, delim: str, columns: str, options: str = "") -> str:
+    """DuckDB's CSV reader as the loader reads an export: a header row, the file's delimiter, fields quoted with
+    double quotes (doubled inside), the given columns by position, nothing sniffed. The arguments are SQL
+    (bound parameters such as ``$paths``); ``options`` adds more, e.g. ``", all_varchar = true"``. The fast
+    path's sample, its typed read and the careful text read all read a file this one way."""
+    return (
+        f"read_csv({paths}, header = true, delim = {delim}, quote = '\"', escape = '\"', columns = {columns}, "
+        f"auto_detect = false{options})"
+    )
+
+
 _TYPED_KINDS = {"date": "DATE", "timestamp": "TIMESTAMP", "amount": "DECIMAL(14, 2)"}
 
 
@@ -502,35 +513,22 @@ def plan_typed_read(
         return None
     names = [f"c{i}" for i in range(len(first.headers))]
     types = dict.fromkeys(names, "VARCHAR")
-    typed: dict[str, str] = {}
     kinds = {c.name: c for c in extract.columns}
-    dates = {
+    candidates = {  # a value-mapped column is text before its map
         column: pos
         for column, pos in first.positions.items()
-        if kinds[column].kind in ("date", "timestamp") and column not in spec.value_map
+        if kinds[column].kind in _TYPED_KINDS and column not in spec.value_map
     }
-    amounts = {
-        column: pos
-        for column, pos in first.positions.items()
-        if kinds[column].kind == "amount" and column not in spec.value_map
-    }
+    dates = {c: pos for c, pos in candidates.items() if kinds[c].kind != "amount"}
+    amounts = {c: pos for c, pos in candidates.items() if kinds[c].kind == "amount"}
     sampled, plain = _sample_first_file(con, first, names, dates, amounts, date_formats)
-    for column, pos in first.positions.items():
-        c = kinds[column]
-        if c.kind not in _TYPED_KINDS or column in spec.value_map:
-            continue
-        if c.kind in ("date", "timestamp"):
-            chosen = sampled[column]
-            if chosen is None:
-                return None
-            if not chosen:
-                continue  # blank in the sample: left as text, for the careful conversion
-            typed[column] = chosen
-        elif column in plain:
-            typed[column] = ""
-        else:
-            continue  # '£1,250.00' or '(12.50)' in the sample: the careful conversion reads those
-        types[names[pos]] = _TYPED_KINDS[c.kind]
+    if any(chosen is None for chosen in sampled.values()):
+        return None  # a date column read by no one format: the careful path tries them row by row
+    # A date column blank in the sample, or an amount written '£1,250.00' or '(12.50)', stays text for the
+    # careful conversion (in the same statement).
+    typed = {c: chosen for c, chosen in sampled.items() if chosen} | dict.fromkeys(plain, "")
+    for column in typed:
+        types[names[candidates[column]]] = _TYPED_KINDS[kinds[column].kind]
     date_fmts = {typed[c] for c in typed if kinds[c].kind == "date"}
     ts_fmts = {typed[c] for c in typed if kinds[c].kind == "timestamp"}
     if len(date_fmts) > 1 or len(ts_fmts) > 1:
@@ -550,9 +548,13 @@ def plan_typed_read(
     sql = (
         "select file_index::INTEGER as __file_idx, "
         f"{_select_positions(extract, first.positions, names, aliased=True, keep_types=True)} "
-        "from read_csv($read_paths, header = true, delim = $read_delim, quote = '\"', escape = '\"', "
-        "columns = $read_columns, store_rejects = true, rejects_table = '__rej_err', "
-        f"rejects_scan = '__rej_scan', auto_detect = false{options})"
+        "from "
+        + _read_csv_sql(
+            "$read_paths",
+            "$read_delim",
+            "$read_columns",
+            ", store_rejects = true, rejects_table = '__rej_err', rejects_scan = '__rej_scan'" + options,
+        )
     )
     return TypedRead(typed, sql, params)
 
@@ -613,8 +615,7 @@ def _sample_first_file(
     ]
     hits, plain = format_hits(
         con,
-        f"select {', '.join(values)} from read_csv($p, header = true, delim = $d, quote = '\"', escape = '\"', "
-        "columns = $c, auto_detect = false, ignore_errors = true)",
+        f"select {', '.join(values)} from {_read_csv_sql('$p', '$d', '$c', ', ignore_errors = true')}",
         {"p": str(src.read_path), "d": src.delimiter, "c": dict.fromkeys(names, "VARCHAR")},
         len(date_columns),
         formats,
@@ -665,10 +666,13 @@ def _read_csv_group(
         "create or replace temp table __csv_read as "
         f"select $idx[file_index::BIGINT + 1]::INTEGER as __file_idx, "
         f"{_select_positions(extract, first.positions, names, aliased=True)} "
-        "from read_csv($paths, header = true, delim = $delim, quote = '\"', escape = '\"', columns = "
-        "$columns, "
-        "all_varchar = true, store_rejects = true, rejects_table = '__rej_err', "
-        "rejects_scan = '__rej_scan', auto_detect = false)",
+        "from "
+        + _read_csv_sql(
+            "$paths",
+            "$delim",
+            "$columns",
+            ", all_varchar = true, store_rejects = true, rejects_table = '__rej_err', rejects_scan = '__rej_scan'",
+        ),
         {"idx": idxs, "paths": paths, "delim": first.delimiter, "columns": dict.fromkeys(names, "VARCHAR")},
     )
     if become_stage:
