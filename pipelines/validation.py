@@ -252,17 +252,6 @@ def _snake(cls_name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", cls_name).lower()
 
 
-def _result_key(kind: str, kwargs: Any) -> str:
-    """Identifies an expectation by its type, column and bounds (not its row condition or GX's own fields)."""
-    parts: list[tuple[str, Any]] = [("type", str(kind)), ("column", kwargs.get("column"))]
-    for k in ("min_value", "max_value"):
-        if kwargs.get(k) is not None:
-            parts.append((k, float(kwargs[k])))
-    if kwargs.get("value_set") is not None:
-        parts.append(("value_set", sorted(map(str, kwargs["value_set"]))))
-    return repr(parts)
-
-
 def validate_batch(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -292,25 +281,26 @@ def validate_batch(
             },
         )
     check_of = frame["__check"].to_numpy()
-    failed: dict[tuple[str, str, int], int] = {}  # (expectation kwargs, check, file) -> rows
+    # Each expectation reads its own column of the wide frame, so the column names it: e{i}.
+    failed: dict[tuple[str, str, int], int] = {}  # (expectation's column, check, file) -> rows
     raised: set[str] = set()
     for r in result.results:
-        key = _result_key(r.expectation_config.type, r.expectation_config.kwargs)
+        column_read = str(r.expectation_config.kwargs["column"])
         if r.exception_info and r.exception_info.get("raised_exception"):
-            raised.add(key)
+            raised.add(column_read)
             log.warning("%s: expectation %s could not run", extract.name, r.expectation_config.type)
         for item in r.result.get("unexpected_index_list") or []:
             row = int(item["__id"]) if isinstance(item, dict) else int(item)
-            at = (key, str(check_of[row]), int(file_of[row]))
+            at = (column_read, str(check_of[row]), int(file_of[row]))
             failed[at] = failed.get(at, 0) + int(weight[row])
-    # A check may sit in several expectations (week_ending: not null, and not before 1990): its group is its
-    # expectation class and bounds, not its name.
+    # A check may sit in several expectations (week_ending: not null, and not before 1990): its expectation is
+    # found by its class and bounds, not its name.
     column_of = {
         _group_key(cls_name, kwargs): f"e{i}" for i, (cls_name, kwargs, _) in enumerate(suite_groups(extract))
     }
     per_file: dict[int, list[dict[str, Any]]] = {i: [] for i in range(len(file_names))}
     for check, cls_name, kwargs in checks(extract):
-        key = _result_key(_snake(cls_name), {**kwargs, "column": column_of[_group_key(cls_name, kwargs)]})
+        key = column_of[_group_key(cls_name, kwargs)]
         expectation, column = _describe(check, cls_name, kwargs, extract)
         for i in range(len(file_names)):
             n = failed.get((key, check, i), 0)
