@@ -252,6 +252,16 @@ def _snake(cls_name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", cls_name).lower()
 
 
+def _raised(info: Any) -> bool:
+    """Whether GX could not run an expectation. GX reports it at the top of ``exception_info`` or, when a metric
+    failed, per metric (``{metric id: {"raised_exception": True, ...}}``)."""
+    if not isinstance(info, dict):
+        return False
+    if info.get("raised_exception"):
+        return True
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+
+
 def validate_batch(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -286,7 +296,7 @@ def validate_batch(
     raised: set[str] = set()
     for r in result.results:
         column_read = str(r.expectation_config.kwargs["column"])
-        if r.exception_info and r.exception_info.get("raised_exception"):
+        if _raised(r.exception_info):
             raised.add(column_read)
             log.warning("%s: expectation %s could not run", extract.name, r.expectation_config.type)
         for item in r.result.get("unexpected_index_list") or []:

@@ -145,3 +145,29 @@ def test_results_are_stored_and_the_page_names_expectations_without_values(tmp_p
     assert "expect_column_values_to_be_in_set" in page and "priority" in page
     for value in ("Zebra", "J2", "P2", "door", "renew lock"):
         assert value not in page
+
+
+def test_an_expectation_that_cannot_run_fails_its_checks_without_counts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """GX reports an expectation that raised (here a range check handed text): its checks are failures, so a
+    broken check never passes silently; the other expectations still count."""
+    from pipelines import validation
+
+    rent = CANONICAL["rent"]
+    con = duckdb.connect()
+    create_stage(con, "stage", rent)
+    con.executemany("insert into stage values (?, ?, ?, ?, ?, NULL)", [(0, 2, "T1", "06/04/2025", "1")])
+    sql, params = convert_sql(rent, ExtractMapping(files=("*",)), "stage", "conv")
+    params["known_on"] = [dt.date(2025, 4, 6)]
+    con.execute(sql, used_params(sql, params))
+    repeated_keys(con, rent, "conv", "repeated")
+    real = validation.wide_sql
+    monkeypatch.setattr(
+        validation, "wide_sql", lambda e, f: real(e, f).replace(" as e2,", " as e2_num, 'x' as e2,")
+    )
+    [results] = validate_batch(
+        con, "conv", rent, ["a.csv"], {0: 1}, params["known_on"], repeated="repeated"
+    ).values()
+    failing = sorted(
+        (r["expectation"], r["column"], r["unexpected_count"]) for r in results if not r["success"]
+    )
+    assert failing == [("expect_column_values_to_be_between (not before 1990)", "week_ending", 0)]
