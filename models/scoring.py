@@ -7,9 +7,11 @@ Three scores, every one visible per household (docs/scoring.md):
   ``recency_half_life_days``), a little for its other components, plus points for a recent burst of incidents,
   for a mix of categories across incidents, for damage recharges, for ASB cases matching the domestic-abuse
   lens and for an arrears onset near the repairs pattern.
-- The rules decide eligibility: listed only when ``points_score >= min_points`` and the red flags repeat
-  (``min_incidents`` separate incidents) or one incident is corroborated by ``single_incident_min_signals``
-  independent signals.
+- The rules decide eligibility, as the policies state them and independent of recency: red flags on
+  ``min_incidents`` (2) separate occasions (incidents) in the counting period with at least
+  ``min_corroborating_signals`` (1) corroborating signal in it (ASB through the lens as subject or victim, an
+  arrears onset, a damage recharge for something else), or on ``min_incidents_alone`` (3) occasions alone.
+  ``min_points`` (default 0) is an optional floor for a landlord that wants shorter lists.
 - ``surprise_score``: ``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``: incidents in the recent
   window against what similar homes (peer group, shrunk towards the landlord-wide rate) show over the same
   exposure.
@@ -83,10 +85,11 @@ class ScoringRules:
     weights: Mapping[str, float]
     max_counted_per_component: int = 6
     max_counted_other_signals: int = 3
-    min_points: float = 4.0
+    min_points: float = 0.0
     min_red_flag_repairs: int = 1
     min_incidents: int = 2
-    single_incident_min_signals: int = 1
+    min_corroborating_signals: int = 1
+    min_incidents_alone: int = 3
     surprise_weight: float = 1.0
     surprise_cap: float = 6.0
     anomaly_weight: float = 1.0
@@ -244,10 +247,12 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
         [pl.when(pl.col("flags_long") > 0).then(pl.lit("repairs")).otherwise(None)]
         + [pl.when(e).then(pl.lit(name)).otherwise(None) for name, e in kinds.items()]
     ).list.drop_nulls()
-    repeated = pl.col("incidents_long") >= rules.min_incidents
-    corroborated = (pl.col("incidents_long") >= 1) & (
-        pl.col("corroborating_signals") >= rules.single_incident_min_signals
+    # Occasions are incidents (repairs__incidents) in the counting period; the signals are counted over the same
+    # period (corroborating_signals_long). Recency and strength order the list; they never decide who is on it.
+    corroborated = (pl.col("incidents_long") >= rules.min_incidents) & (
+        pl.col("corroborating_signals_long") >= rules.min_corroborating_signals
     )
+    repeated = pl.col("incidents_long") >= rules.min_incidents_alone
     eligible = (
         (pl.col("points_score") >= rules.min_points)
         & (pl.col("flags_long") >= rules.min_red_flag_repairs)
@@ -276,16 +281,24 @@ def rank_households(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rank listable households within their team and cut each team at its weekly capacity.
 
-    Order: score descending, then tenancy_ref ascending (a stable tie-break: same input, same list).
+    Order: score descending (as published, to two decimals), then households already waiting on the backlog
+    (``weeks_waited``: consecutive earlier weeks carried forward; 0 or absent for a new one) before newer ones
+    of the same score, then tenancy_ref ascending (a stable tie-break: same input, same list).
     Returns ``(listed, carried)``: listed rows carry ``rank`` (1 = review first within the team), sorted by
     team and rank; carried rows are the listable households beyond their team's capacity
-    (tenancy_ref, team, score, rank).
+    (tenancy_ref, team, score, rank, weeks_waiting = weeks_waited + 1, this week included).
     A team missing from ``capacities`` has no capacity: its households are all carried.
     ``overflow_team``: when that team has room left this week, the highest-scoring households that did not fit
     another team's capacity are listed there instead of carried (its reviewers refer them on); they take the
     team's name and are ranked with its own households by score. Capacity is a maximum, never a quota.
     """
-    order = (["score", "tenancy_ref"], [True, False])
+    if "weeks_waited" not in scored.columns:
+        scored = scored.with_columns(weeks_waited=pl.lit(0, dtype=pl.Int64))
+    # Equal as published (two decimals): a reviewer comparing two rows of 6.31 sees the waiting one first.
+    scored = scored.with_columns(
+        pl.col("weeks_waited").fill_null(0).cast(pl.Int64), _score_shown=pl.col("score").round(2)
+    )
+    order = (["_score_shown", "weeks_waited", "score", "tenancy_ref"], [True, True, True, False])
     ranked = (
         scored.filter(pl.col("is_listable"))
         .sort(order[0], descending=order[1])
@@ -308,8 +321,12 @@ def rank_households(
                 .sort(order[0], descending=order[1])
                 .with_columns(rank=pl.int_range(1, pl.len() + 1).over("team").cast(pl.Int64))
             )
-    listed = ranked.filter(fits).sort(["team", "rank"])
-    carried = ranked.filter(~fits).select("tenancy_ref", "team", "score", "rank").sort(["team", "rank"])
+    listed = ranked.filter(fits).drop("_score_shown").sort(["team", "rank"])
+    carried = (
+        ranked.filter(~fits)
+        .select("tenancy_ref", "team", "score", "rank", (pl.col("weeks_waited") + 1).alias("weeks_waiting"))
+        .sort(["team", "rank"])
+    )
     return listed, carried
 
 

@@ -783,6 +783,7 @@ def _lists_section(data: dict[str, Any], ctx: _Ctx) -> Section:
                     **_team_week_row(w, team, r.get("households_listed", 0), ctx),
                     "capacity": ctx.capacity(team),
                     "carried_forward": ctx.count(r.get("carried_forward", 0)),
+                    "waiting_2plus_weeks": ctx.count(r.get("waiting_2plus_weeks", 0)),
                     "complex_cases": ctx.count(r.get("complex_cases", 0)),
                     "lists_published": r.get("lists_published", 0),
                 }
@@ -804,6 +805,7 @@ def _lists_section(data: dict[str, Any], ctx: _Ctx) -> Section:
                 [
                     ("listed", [r["households_listed"] for r in mine]),
                     ("carried forward", [r["carried_forward"] for r in mine]),
+                    ("waiting 2+ weeks", [r["waiting_2plus_weeks"] for r in mine]),
                 ],
                 f"Dashed line: capacity per week. Weeks with {mon.suppressed_label(ctx.threshold)} are "
                 "left blank.",
@@ -828,6 +830,12 @@ def _lists_section(data: dict[str, Any], ctx: _Ctx) -> Section:
                     "capacity", "Capacity", "capacity", "households the team can review per week (settings)"
                 ),
                 Column("carried_forward", "Carried forward", "count", "households above threshold left off"),
+                Column(
+                    "waiting_2plus_weeks",
+                    "Waiting 2+ weeks",
+                    "count",
+                    "carried forward this week and the week before (the backlog not moving)",
+                ),
                 Column(
                     "complex_cases", "Complex cases", "count", "listed households with several complex issues"
                 ),

@@ -3,7 +3,9 @@
 Layout under ``<out>/<as-of>/`` (folders owner-only):
 - ``review_list.csv`` / ``review_list.xlsx``: every team's rows (the contract's files, for the list coordinator);
 - ``<team>/review_list.csv|.xlsx`` and ``<team>/evidence.csv``: one team's rows and evidence only, so each folder
-  can be shared with that team alone (need to know).
+  can be shared with that team alone (need to know);
+- ``carried_forward.csv`` (contract v1.1) and the coordinator's "Carried forward" sheet: the eligible households
+  that did not fit this week's capacity, ranked after the list's last rank, with the weeks each has waited.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ LIST_COLUMNS = [
     "list_id",
     "as_of",
 ]
+CARRIED_COLUMNS = ["rank", "tenancy_ref", "team", "score", "weeks_waiting"]
 OUTCOME_COLUMNS = ["outcome", "reviewer", "rationale", "reviewed_on"]
 # Facts from the record (facts) are kept apart from the words staff typed (text_as_recorded).
 EVIDENCE_COLUMNS = [
@@ -82,6 +85,33 @@ def _review_frame(listed: pl.DataFrame, list_id: str, as_of: dt.date) -> pl.Data
         [pl.lit(None, dtype=pl.String).alias(c) for c in OUTCOME_COLUMNS]
     )
     return frame.sort(["team", "rank"])
+
+
+def carried_frame(listed: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFrame:
+    """The backlog as published: one row per household carried forward, ranked across teams.
+
+    ``rank`` continues after the list's last rank (the largest rank on the list, 0 when nobody is listed), in
+    the scorer's order: score as published (two decimals) descending, the longest waiting first among equal
+    scores, then score and tenancy_ref. Columns: CARRIED_COLUMNS.
+    """
+    if carried.is_empty():
+        return pl.DataFrame(
+            schema={
+                "rank": pl.Int64,
+                "tenancy_ref": pl.String,
+                "team": pl.String,
+                "score": pl.Float64,
+                "weeks_waiting": pl.Int64,
+            }
+        )
+    last = int(listed["rank"].max() or 0) if listed.height else 0  # type: ignore[arg-type]
+    frame = carried if "weeks_waiting" in carried.columns else carried.with_columns(weeks_waiting=pl.lit(1))
+    return (
+        frame.with_columns(pl.col("score").round(2).alias("_shown"), pl.col("weeks_waiting").cast(pl.Int64))
+        .sort(["_shown", "weeks_waiting", "score", "tenancy_ref"], descending=[True, True, True, False])
+        .with_columns(rank=pl.int_range(last + 1, last + 1 + pl.len()).cast(pl.Int64), score=pl.col("_shown"))
+        .select(CARRIED_COLUMNS)
+    )
 
 
 def evidence_text(wh: Warehouse, evidence: pl.DataFrame) -> pl.DataFrame:
@@ -144,9 +174,11 @@ def publish_list(
         sheets["Evidence"] = ev
         return sheets
 
+    backlog = carried_frame(week.listed, week.carried)
     csv_path = write_csv(review, folder / "review_list.csv")
+    write_csv(backlog, folder / "carried_forward.csv")
     xlsx_path = write_xlsx(
-        sheets_for(review, evidence),
+        {**sheets_for(review, evidence), "Carried forward": backlog},
         folder / "review_list.xlsx",
         wrap_columns=("reasons", "facts", "text_as_recorded", "note", "rationale"),
         column_widths=widths,

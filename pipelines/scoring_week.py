@@ -48,6 +48,7 @@ MODELS: tuple[str, ...] = (
     "intermediate/tenancies__counting_period",
     "intermediate/repairs__incidents",
     "intermediate/signals__corroborating",
+    "intermediate/households__waiting",
     "marts/household_features",
     "marts/household_evidence",
 )
@@ -87,7 +88,8 @@ class ScoredWeek:
     listed: the review list, ranked within team (1 = review first), cut to each team's capacity
         (LISTED_COLUMNS).
     carried: households that met the rules but did not fit their team's capacity
-        (tenancy_ref, team, score, rank).
+        (tenancy_ref, team, score, rank within the team, weeks_waiting: this week and the consecutive earlier
+        published weeks it was carried forward).
     features: every live household with its features, every score component and its routing (for backtests).
     suppressed: households that met the rules but were kept off, by reason
         (live_marker, outcome_no_concern, ...).
@@ -153,7 +155,8 @@ def scoring_rules(settings: Settings) -> ScoringRules:
         min_points=sc.min_points,
         min_red_flag_repairs=sc.min_red_flag_repairs,
         min_incidents=sc.min_incidents,
-        single_incident_min_signals=sc.single_incident_min_signals,
+        min_corroborating_signals=sc.min_corroborating_signals,
+        min_incidents_alone=sc.min_incidents_alone,
         surprise_weight=sc.surprise_weight,
         surprise_cap=sc.surprise_cap,
         anomaly_weight=sc.anomaly_weight,
@@ -198,7 +201,11 @@ def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
 def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> ScoredWeek:
     """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then."""
     build_features(con, settings, as_of)
-    features = query(con, "select * from household_features")
+    features = query(
+        con,
+        "select household_features.*, coalesce(households__waiting.weeks_waited, 0) as weeks_waited"
+        " from household_features left join households__waiting using (tenancy_ref)",
+    )
     scored = score_households(features, scoring_rules(settings), routing_rules(settings))
     routing = routing_rules(settings)
     listed, carried = rank_households(scored, routing.capacities, overflow_team=routing.overflow_team)

@@ -116,12 +116,13 @@ class ScoringSettings(_Section):
     weights: ScoringWeights = ScoringWeights()
     max_counted_per_component: int = Field(6, ge=1, le=100)
     max_counted_other_signals: int = Field(3, ge=1, le=100)
-    min_points: float = Field(4.0, ge=0)
+    min_points: float = Field(0.0, ge=0)
     min_red_flag_repairs: int = Field(1, ge=0, le=50)
-    # Eligibility needs repetition: incidents on at least this many separate occasions in the counting period,
-    # or a single incident with at least single_incident_min_signals corroborating signals.
+    # Eligibility (docs/scoring.md): red flags on min_incidents separate occasions in the counting period with at
+    # least min_corroborating_signals corroborating signals in it, or on min_incidents_alone occasions alone.
     min_incidents: int = Field(2, ge=1, le=50)
-    single_incident_min_signals: int = Field(1, ge=1, le=3)
+    min_corroborating_signals: int = Field(1, ge=1, le=3)
+    min_incidents_alone: int = Field(3, ge=1, le=50)
     surprise_weight: float = Field(1.0, ge=0)
     surprise_cap: float = Field(6.0, gt=0, le=50)
     anomaly_weight: float = Field(1.0, ge=0)

@@ -42,6 +42,9 @@ class WeeklyResult:
     files_failed: int
     rows_quarantined: int
     failures: list[str]
+    waiting_weeks_2plus: int = (
+        0  # of the carried households, those already waiting a week or more before this one
+    )
 
 
 def rules_version(settings: Settings) -> str:
@@ -172,6 +175,7 @@ def _result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> WeeklyR
         files_failed=getattr(ingested, "files_failed", 0),
         rows_quarantined=getattr(ingested, "rows_quarantined", 0),
         failures=list(getattr(ingested, "failures", [])),
+        waiting_weeks_2plus=int((week.carried["weeks_waiting"] >= 2).sum()) if week.carried.height else 0,
     )
 
 
@@ -215,6 +219,9 @@ def print_summary(result: WeeklyResult) -> None:
         out.write(f"  FAILED: {failure}\n")
     carried = sum(result.carried.values())
     out.write(f"Listed {result.listed} household(s) for review; {carried} carried forward beyond capacity.\n")
+    out.write(
+        f"Waiting (carried_forward.csv): {carried} household(s), {result.waiting_weeks_2plus} of them for 2+ weeks.\n"
+    )
     out.write(
         f"Review list: {Path(result.folder) / 'review_list.xlsx'} (and review_list.csv; one folder per team)\n"
     )

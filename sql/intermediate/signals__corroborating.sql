@@ -7,6 +7,9 @@
 --                               about a neighbour, nor a case with no role recorded
 --   independent_damage_recharges damage recharges not for a counted red-flag repair (a recharge for the incident's
 --                               own lock-out is the same event, not a second signal)
+-- The same two counted over the whole counting period (the long window), for the eligibility rule of red flags on
+--   separate occasions plus one corroborating signal "in the window": corroborating_asb_cases_long,
+--   independent_damage_recharges_long.
 -- Units: days. Parameters: $corroboration_window_days, $corroborating_asb_roles.
 
 with
@@ -52,26 +55,29 @@ corroborating_asb as (
 asb_near as (
     select
         spans.tenancy_ref,
-        count(distinct asb.case_ref) as corroborating_asb_cases
+        count(distinct asb.case_ref) filter (
+            where asb.opened_on between spans.near_from and spans.near_to
+        ) as corroborating_asb_cases,
+        count(distinct asb.case_ref) as corroborating_asb_cases_long
     from spans
     inner join corroborating_asb as asb on spans.tenancy_ref = asb.tenancy_ref
-    where
-        asb.opened_on >= spans.counted_from
-        and asb.opened_on between spans.near_from and spans.near_to
+    where asb.opened_on >= spans.counted_from
     group by spans.tenancy_ref
 ),
 
 recharges_near as (
     select
         spans.tenancy_ref,
-        count(*) as independent_damage_recharges
+        count(*) filter (
+            where recharges.raised_on between spans.near_from and spans.near_to
+        ) as independent_damage_recharges,
+        count(*) as independent_damage_recharges_long
     from spans
     inner join recharges on spans.tenancy_ref = recharges.tenancy_ref
     where
         recharges.is_damage
         and recharges.job_categories is null
         and recharges.raised_on >= spans.counted_from
-        and recharges.raised_on between spans.near_from and spans.near_to
     group by spans.tenancy_ref
 ),
 
@@ -79,7 +85,9 @@ final as (
     select
         spans.tenancy_ref,
         coalesce(asb_near.corroborating_asb_cases, 0) as corroborating_asb_cases,
-        coalesce(recharges_near.independent_damage_recharges, 0) as independent_damage_recharges
+        coalesce(recharges_near.independent_damage_recharges, 0) as independent_damage_recharges,
+        coalesce(asb_near.corroborating_asb_cases_long, 0) as corroborating_asb_cases_long,
+        coalesce(recharges_near.independent_damage_recharges_long, 0) as independent_damage_recharges_long
     from spans
     left join asb_near on spans.tenancy_ref = asb_near.tenancy_ref
     left join recharges_near on spans.tenancy_ref = recharges_near.tenancy_ref

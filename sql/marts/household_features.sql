@@ -13,6 +13,9 @@
 --   rest). expected_incidents_*: the peers' incident rate, shrunk as for flags, times exposure.
 -- corroborating_signals (for a household with one incident): an ASB lens case with the household as subject or
 --   affected, a damage recharge for something else (signals__corroborating), an arrears onset near the pattern.
+-- corroborating_signals_long (the eligibility rule: red flags on separate occasions plus a signal "in the window"):
+--   the same kinds anywhere in the counting period: such an ASB case, such a recharge, an arrears onset
+--   (has_arrears_onset_long: a rise of at least $arrears_rise_min_gbp whose onset week is in the period).
 -- Units: days, pounds, home-years. Parameters: $as_of, $short_window_days, $recent_window_days,
 --   $burst_window_days, $recency_half_life_days, $economic_abuse_window_days,
 --   $arrears_rise_min_gbp, $peer_prior_home_years, $suppressing_outcomes.
@@ -294,6 +297,8 @@ joined as (
         asb_counts.first_asb_lens_on,
         asb_counts.last_asb_lens_on,
         coalesce(corroborating.corroborating_asb_cases, 0) as corroborating_asb_cases,
+        coalesce(corroborating.corroborating_asb_cases_long, 0) as corroborating_asb_cases_long,
+        coalesce(corroborating.independent_damage_recharges_long, 0) as independent_damage_recharges_long,
         rent.current_balance_gbp,
         rent.arrears_onset_on,
         rent.pre_onset_balance_gbp,
@@ -326,7 +331,8 @@ peers as (
             and arrears_onset_on >= first_flag_on - cast($economic_abuse_window_days as integer)
             and arrears_onset_on <= last_flag_on + cast($economic_abuse_window_days as integer),
             false
-        ) as is_arrears_near_pattern
+        ) as is_arrears_near_pattern,
+        coalesce(has_arrears_onset and arrears_onset_on >= counted_from, false) as has_arrears_onset_long
     from joined
     window peer_group as (partition by property_type, bedrooms, estate)
 ),
@@ -360,6 +366,9 @@ final as (
         cast(corroborating_asb_cases > 0 as integer)
         + cast(independent_damage_recharges_near > 0 as integer)
         + cast(is_arrears_near_pattern as integer) as corroborating_signals,
+        cast(corroborating_asb_cases_long > 0 as integer)
+        + cast(independent_damage_recharges_long > 0 as integer)
+        + cast(has_arrears_onset_long as integer) as corroborating_signals_long,
         case
             when has_live_marker then 'live_marker'
             when

@@ -1,6 +1,7 @@
 -- Review list size and carried-forward households per team per week.
 -- Grain: one row per week of the report and team that had a list row or a carried-forward row in the report,
 -- zero-filled. A week's list is the last one published for an as-of date in that week (a re-run replaces it).
+-- waiting_2plus_weeks: of those carried forward, the ones also carried forward the week before.
 -- Units: households. Capacity is configuration, joined in Python.
 -- Parameters: $last_day (date), $weeks (integer): the same as monitoring__weekly_lists, materialised first.
 
@@ -39,14 +40,29 @@ listed as (
     group by week_ending, team
 ),
 
-carried as (
-    select
+carried_households as (
+    select distinct
         wl.week_ending,
         cf.team,
-        count(distinct cf.tenancy_ref) as carried_forward
+        cf.tenancy_ref
     from weekly_lists as wl
     inner join carried_forward as cf on wl.list_id = cf.list_id
-    group by wl.week_ending, cf.team
+),
+
+carried as (
+    -- waiting_2plus_weeks: carried this week and on the week before's list too (the backlog not moving)
+    select
+        this_week.week_ending,
+        this_week.team,
+        count(distinct this_week.tenancy_ref) as carried_forward,
+        count(distinct this_week.tenancy_ref) filter (where week_before.tenancy_ref is not null)
+            as waiting_2plus_weeks
+    from carried_households as this_week
+    left join carried_households as week_before
+        on
+            this_week.tenancy_ref = week_before.tenancy_ref
+            and week_before.week_ending = this_week.week_ending - 7
+    group by this_week.week_ending, this_week.team
 ),
 
 teams as (
@@ -62,6 +78,7 @@ final as (
         coalesce(max(wl.lists_published), 0) as lists_published,
         coalesce(max(l.households_listed), 0) as households_listed,
         coalesce(max(c.carried_forward), 0) as carried_forward,
+        coalesce(max(c.waiting_2plus_weeks), 0) as waiting_2plus_weeks,
         coalesce(max(l.complex_cases), 0) as complex_cases
     from spine as s
     cross join teams as t

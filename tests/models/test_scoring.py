@@ -60,6 +60,7 @@ def household(ref: str, **values: Any) -> dict[str, Any]:
         "incident_extra_weighted": 0.0,
         "max_incident_categories_recent": 1,
         "corroborating_signals": 0,
+        "corroborating_signals_long": 0,
     }
     row |= values
     # Unless a test says otherwise, each red flag is its own incident (separate occasions, one category each).
@@ -147,16 +148,52 @@ def test_routing_and_complex_case() -> None:
     assert out["T3"]["signal_kinds"] == "repairs, asb, arrears"
 
 
-def test_eligibility_needs_min_points_and_a_red_flag_repair() -> None:
+def test_eligibility_is_the_policies_rule_not_points() -> None:
+    # Separate occasions (incidents) in the counting period plus a corroborating signal in it, or 3+ alone.
+    # Recency and points do not decide: T4's two occasions are months old (recency 0.1 each).
+    policy = ScoringRules(weights=WEIGHTS)  # min_points 0: the rule alone
     rows = frame(
-        household("T1", flags_long=1, flags_recent=1, lock_change_external_weighted=1.0),  # 2 points: below 4
+        household("T1", flags_long=1, flags_recent=1, lock_change_external_weighted=1.0),  # 1 occasion
         household(
             "T2", asb_lens_weighted=3.0, asb_lens_cases_long=3, damage_recharges_weighted=3.0
         ),  # no repair
-        household("T3", flags_long=2, flags_recent=2, lock_change_external_weighted=2.0),  # 4 points
+        # 2 fresh occasions, 2 x 2.0 + 0.75 = 4.75 points, nothing else: was eligible at min_points 4.0, is
+        # not now (2 occasions need a corroborating signal)
+        household("T3", flags_long=2, flags_recent=2, lock_change_external_weighted=2.0),
+        # 2 old occasions: 2 x 2.0 x 0.1 = 0.4 points, plus an ASB case as victim in the year: eligible
+        household(
+            "T4",
+            flags_long=2,
+            flags_recent=0,
+            lock_change_external_weighted=0.2,
+            asb_lens_cases_long=1,
+            corroborating_signals_long=1,
+        ),
+        # 3 old occasions alone (lost keys, 3 x 1.0 x 0.05 = 0.15 points): eligible
+        household("T5", flags_long=3, flags_recent=0, lost_keys_weighted=0.15),
+        # 1 occasion with two corroborating signals: still one occasion, not eligible
+        household(
+            "T6",
+            flags_long=2,
+            incidents_long=1,
+            lock_change_external_weighted=1.0,
+            corroborating_signals_long=2,
+        ),
     )
-    out = {r["tenancy_ref"]: r["is_eligible"] for r in score_households(rows, RULES, ROUTING).to_dicts()}
-    assert out == {"T1": False, "T2": False, "T3": True}
+    out = {r["tenancy_ref"]: r for r in score_households(rows, policy, ROUTING).to_dicts()}
+    assert {ref: r["is_eligible"] for ref, r in out.items()} == {
+        "T1": False,
+        "T2": False,
+        "T3": False,
+        "T4": True,
+        "T5": True,
+        "T6": False,
+    }
+    assert out["T4"]["points_score"] == pytest.approx(0.4)
+    assert out["T5"]["points_score"] == pytest.approx(0.15 + 2 * 0.0)  # no recent incident: no repeat points
+    # a landlord's min_points floor still applies on top of the rule: at 4.0, T4 and T5 drop off
+    floored = {r["tenancy_ref"]: r["is_eligible"] for r in score_households(rows, RULES, ROUTING).to_dicts()}
+    assert not floored["T4"] and not floored["T5"]
 
 
 def scored_for_ranking() -> pl.DataFrame:
@@ -220,6 +257,7 @@ def test_one_incident_is_not_a_pattern_however_many_categories_without_corrobora
             asb_lens_weighted=1.0,
             asb_lens_cases_long=1,
             corroborating_signals=1,  # an ASB case with the household as subject, near the incident
+            corroborating_signals_long=1,
         ),
     )
     out = {r["tenancy_ref"]: r for r in score_households(rows, RULES, ROUTING).to_dicts()}
@@ -227,10 +265,11 @@ def test_one_incident_is_not_a_pattern_however_many_categories_without_corrobora
     assert out["T1"]["pts_incident_extra_category"] == pytest.approx(0.5 * 2)
     assert out["T1"]["points_score"] == pytest.approx(3.0)
     assert not out["T1"]["is_eligible"]
-    # T2: 3.0 + ASB 1.5 x 1.0 = 4.5 >= 4.0, and corroborated: eligible
-    assert out["T2"]["points_score"] == pytest.approx(4.5) and out["T2"]["is_eligible"]
-    strict = ScoringRules(weights=WEIGHTS, min_points=0.0, min_incidents=2)
-    assert not score_households(rows.head(1), strict, ROUTING)["is_eligible"][0]  # points alone never do it
+    # T2: 3.0 + ASB 1.5 x 1.0 = 4.5 points and an ASB case as subject, but one occasion: the policies ask for
+    # red flags on 2 separate occasions beside the signal (this was eligible under the single-incident rule)
+    assert out["T2"]["points_score"] == pytest.approx(4.5) and not out["T2"]["is_eligible"]
+    policy = ScoringRules(weights=WEIGHTS, min_points=0.0)
+    assert not score_households(rows.head(1), policy, ROUTING)["is_eligible"][0]  # points alone never do it
 
 
 def test_repetition_and_the_mix_across_incidents() -> None:
@@ -275,3 +314,25 @@ def test_spare_capacity_on_the_default_team_takes_the_overflow() -> None:
         scored_for_ranking(), {"repairs_admin": 3, "tst": 1}, overflow_team="repairs_admin"
     )
     assert carried.select("tenancy_ref", "team").rows() == [("T6", "tst")]
+
+
+def test_households_waiting_come_before_newer_ones_of_equal_or_lower_score() -> None:
+    # T1 and T3 both score 7.0 (T3 7.004: 7.00 as published); T3 has waited 2 weeks, T1 is new
+    scored = scored_for_ranking().with_columns(
+        score=pl.Series([9.0, 7.0, 7.004, 3.0, 8.0, 6.0]),
+        weeks_waited=pl.Series([0, 0, 2, 0, 0, 1]),
+    )
+    listed, carried = rank_households(scored, {"repairs_admin": 2, "tst": 1})
+    assert listed.select("team", "rank", "tenancy_ref").rows() == [
+        ("repairs_admin", 1, "T5"),
+        ("repairs_admin", 2, "T3"),  # waiting: before T1 of equal published score
+        ("tst", 1, "T4"),
+    ]
+    assert carried.select("tenancy_ref", "rank", "weeks_waiting").rows() == [
+        ("T1", 3, 1),  # new this week: waiting 1 week
+        ("T6", 2, 2),  # carried last week too
+    ]
+    # a newer household of a higher score still comes first: waiting breaks ties, never reorders scores
+    higher = scored.with_columns(score=pl.Series([9.0, 7.02, 7.004, 3.0, 8.0, 6.0]))
+    listed, _ = rank_households(higher, {"repairs_admin": 2, "tst": 1})
+    assert listed["tenancy_ref"].to_list() == ["T5", "T1", "T4"]

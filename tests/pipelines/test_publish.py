@@ -46,7 +46,15 @@ def _week(cipher) -> Week:  # type: ignore[no-untyped-def]
             ],
         }
     )
-    carried = pl.DataFrame({"tenancy_ref": ["T9"], "team": ["tst"], "score": [4.5], "rank": [2]})
+    carried = pl.DataFrame(
+        {
+            "tenancy_ref": ["T9", "T7", "T8"],
+            "team": ["tst", "repairs_admin", "repairs_admin"],
+            "score": [4.5, 4.501, 6.0],
+            "rank": [2, 4, 3],
+            "weeks_waiting": [3, 1, 1],
+        }
+    )
     evidence = pl.DataFrame(
         {
             "tenancy_ref": ["T1", "T1", "T3", "T3"],
@@ -110,7 +118,32 @@ def test_contract_files_and_columns(published, tmp_path: Path) -> None:  # type:
         ("tst", "1", "T3"),
     ]
     assert rows[0]["score"] == "9.12"  # rounded to 2 places for people
-    assert published.carried == {"tst": 1}
+    assert published.carried == {"tst": 1, "repairs_admin": 2}
+
+
+def test_carried_forward_continues_the_ranks_across_teams(published, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = _rows(tmp_path / "2025-03-09" / "carried_forward.csv")
+    # the list's last rank is 2 (repairs_admin): the backlog goes on from 3, by score as published, and T9 (4.50,
+    # waiting 3 weeks) comes before T7 (4.501 shows as 4.50, new this week)
+    assert [(r["rank"], r["tenancy_ref"], r["team"], r["score"], r["weeks_waiting"]) for r in rows] == [
+        ("3", "T8", "repairs_admin", "6.0", "1"),
+        ("4", "T9", "tst", "4.5", "3"),
+        ("5", "T7", "repairs_admin", "4.5", "1"),
+    ]
+    book = openpyxl.load_workbook(published.xlsx)
+    sheet = book["Carried forward"]
+    assert [c.value for c in sheet[1]] == ["rank", "tenancy_ref", "team", "score", "weeks_waiting"]
+    assert [c.value for c in sheet[3]][:2] == [4, "T9"]
+
+
+def test_carried_forward_has_a_header_when_nobody_waits(tmp_path: Path) -> None:
+    wh = open_warehouse(":memory:", key="k")
+    week = _week(wh.cipher)
+    week.carried = week.carried.head(0)
+    publish_list(wh, week, as_of=AS_OF, out_dir=tmp_path, list_id="x", team_labels=LABELS, about_lines=[])
+    wh.close()
+    text = (tmp_path / "2025-03-09" / "carried_forward.csv").read_text(encoding="utf-8-sig")
+    assert text.strip() == "rank,tenancy_ref,team,score,weeks_waiting"
 
 
 def test_each_team_folder_holds_only_its_own_rows_and_evidence(published) -> None:  # type: ignore[no-untyped-def]

@@ -85,3 +85,40 @@ def test_the_same_input_gives_the_same_list() -> None:
     first = score_week(ll.con, settings, AS_OF)
     second = score_week(ll.con, settings, AS_OF)
     assert first.listed.equals(second.listed) and first.carried.equals(second.carried)
+
+
+def _publish(con: object, week: object, as_of: dt.date) -> None:
+    from pipelines.audit import record_list_published
+
+    record_list_published(
+        con,  # type: ignore[arg-type]
+        list_id=f"{as_of.isoformat()}-r1",
+        as_of=as_of,
+        listed=week.listed,  # type: ignore[attr-defined]
+        carried=week.carried,  # type: ignore[attr-defined]
+        config_version="test",
+        config_fingerprint="test",
+        rules_version="test",
+        thresholds={},
+        actor="test",
+    )
+
+
+def test_weeks_waiting_counts_the_consecutive_weeks_carried_forward() -> None:
+    # repairs_admin has no capacity on 29 Jun and 6 Jul: T1 waits 1 week, then 2; on 13 Jul the team has room and
+    # T1 is listed; on 20 Jul it is carried again: a new wait, 1 week
+    tight = settings_with_capacity(repairs_admin=0, tst=5)
+    roomy = settings_with_capacity(repairs_admin=10, tst=5)
+    ll = landlord(tight)
+    waited = []
+    for as_of, settings in (
+        (AS_OF, tight),
+        (AS_OF + dt.timedelta(days=7), tight),
+        (AS_OF + dt.timedelta(days=14), roomy),
+        (AS_OF + dt.timedelta(days=21), tight),
+    ):
+        week = score_week(ll.con, settings, as_of)
+        carried = dict(zip(week.carried["tenancy_ref"], week.carried["weeks_waiting"], strict=True))
+        waited.append(carried.get("T1", 0) if "T1" not in set(week.listed["tenancy_ref"]) else "listed")
+        _publish(ll.con, week, as_of)
+    assert waited == [1, 2, "listed", 1]
