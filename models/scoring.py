@@ -52,6 +52,7 @@ SIGNAL_COMPONENTS: tuple[str, ...] = (
     "damage_recharge",
     "asb_lens",
     "arrears_near_pattern",
+    "corroborating_signal",
 )
 COMPONENTS: tuple[str, ...] = REPAIR_COMPONENTS + SIGNAL_COMPONENTS
 
@@ -118,7 +119,10 @@ def points_components(features: pl.DataFrame, rules: ScoringRules) -> pl.DataFra
     component it is; ``incident_extra_weighted``: recency x components beyond the strongest;
     ``incidents_recent`` (each beyond the first adds ``repeat_incident``); ``max_burst_incidents``;
     ``distinct_categories_recent`` and ``max_incident_categories_recent``;
-    ``damage_recharges_weighted``, ``asb_lens_weighted``, ``is_arrears_near_pattern``). Output: the input plus
+    ``damage_recharges_weighted``, ``asb_lens_weighted``, ``is_arrears_near_pattern``, and
+    ``independent_signals_long`` beside ``incidents_long``: each kind of signal in the counting period that the
+    repairs do not already show (an ASB case as subject or victim, an arrears onset, a recharge for something
+    else) adds ``corroborating_signal`` points to red flags on ``min_incidents`` occasions). Output: the input plus
     the points columns, one row per household. The category mix counts the categories the other incidents
     add to the most varied one: ``distinct_categories_recent - max(max_incident_categories_recent, 1)``.
     """
@@ -152,6 +156,12 @@ def points_components(features: pl.DataFrame, rules: ScoringRules) -> pl.DataFra
         .then(w["arrears_near_pattern"])
         .otherwise(0.0)
         .alias("pts_arrears_near_pattern"),
+        # the policies' combination: red flags on separate occasions with a signal from another service in the
+        # year, whenever in the year it was (the signals above fade with recency; this does not)
+        pl.when(pl.col("incidents_long") >= rules.min_incidents)
+        .then(w["corroborating_signal"] * pl.col("independent_signals_long").clip(upper_bound=cap))
+        .otherwise(0.0)
+        .alias("pts_corroborating_signal"),
     ]
     out = features.with_columns([e.cast(pl.Float64) for e in exprs])
     return out.with_columns(points_score=pl.sum_horizontal([pl.col(f"pts_{c}") for c in COMPONENTS]))
@@ -288,9 +298,9 @@ def rank_households(
     team and rank; carried rows are the listable households beyond their team's capacity
     (tenancy_ref, team, score, rank, weeks_waiting = weeks_waited + 1, this week included).
     A team missing from ``capacities`` has no capacity: its households are all carried.
-    ``overflow_team``: when that team has room left this week, the highest-scoring households that did not fit
-    another team's capacity are listed there instead of carried (its reviewers refer them on); they take the
-    team's name and are ranked with its own households by score. Capacity is a maximum, never a quota.
+    ``overflow_team``: that team's places go, highest score first, to its own households and to those that did
+    not fit another team's capacity (its reviewers refer them on); those listed there take the team's name and
+    are ranked with its own households by score. Capacity is a maximum, never a quota.
     """
     if "weeks_waited" not in scored.columns:
         scored = scored.with_columns(weeks_waited=pl.lit(0, dtype=pl.Int64))
@@ -307,21 +317,21 @@ def rank_households(
     capacity = pl.col("team").replace_strict(dict(capacities), default=0, return_dtype=pl.Int64)
     fits = pl.col("rank") <= capacity
     if overflow_team is not None:
-        room = (
-            int(capacities.get(overflow_team, 0))
-            - ranked.filter(fits & (pl.col("team") == overflow_team)).height
+        # The default team's places go, highest score first, to its own households and to those that did not
+        # fit another team's capacity: a household waiting for the TST outranks a weaker repairs-only one.
+        pool = (pl.col("team") == overflow_team) | (~fits & (pl.col("team") != overflow_team))
+        chosen = ranked.filter(pool).head(int(capacities.get(overflow_team, 0)))["tenancy_ref"].implode()
+        moved = pl.col("tenancy_ref").is_in(chosen) & (pl.col("team") != overflow_team)
+        ranked = (
+            ranked.with_columns(
+                team=pl.when(moved).then(pl.lit(overflow_team)).otherwise(pl.col("team")),
+                _listed=pl.when(pool).then(pl.col("tenancy_ref").is_in(chosen)).otherwise(fits),
+            )
+            .sort(order[0], descending=order[1])
+            .with_columns(rank=pl.int_range(1, pl.len() + 1).over("team").cast(pl.Int64))
         )
-        if room > 0:
-            spill = (
-                ranked.filter(~fits & (pl.col("team") != overflow_team)).head(room)["tenancy_ref"].implode()
-            )
-            moved = pl.col("tenancy_ref").is_in(spill)
-            ranked = (
-                ranked.with_columns(team=pl.when(moved).then(pl.lit(overflow_team)).otherwise(pl.col("team")))
-                .sort(order[0], descending=order[1])
-                .with_columns(rank=pl.int_range(1, pl.len() + 1).over("team").cast(pl.Int64))
-            )
-    listed = ranked.filter(fits).drop("_score_shown").sort(["team", "rank"])
+        fits = pl.col("_listed")
+    listed = ranked.filter(fits).drop("_score_shown", "_listed", strict=False).sort(["team", "rank"])
     carried = (
         ranked.filter(~fits)
         .select("tenancy_ref", "team", "score", "rank", (pl.col("weeks_waited") + 1).alias("weeks_waiting"))

@@ -112,7 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--as-of", type=_date, default=None, help="last day of the history (default: last Sunday)")
     p.add_argument("--key-out", default=None, help="where to write the answer key (default: beside --out)")
-    p.set_defaults(handler=_lazy("pipelines.synthetic", "main"))
+    p.add_argument(
+        "--style",
+        choices=("standard", "riverside"),
+        default="standard",
+        help="standard (canonical layout, dated weekly drops) or riverside (another housing system's layout, "
+        "wording and codes; undated file names whose modification time is the export moment)",
+    )
+    p.add_argument(
+        "--dated-names", action="store_true", help="riverside: put each export's date in its file name"
+    )
+    p.set_defaults(handler=_lazy("pipelines.synthetic_riverside", "synth_main"))
 
     p = sub.add_parser(
         "run",

@@ -110,6 +110,7 @@ class ScoringWeights(_Section):
     damage_recharge: float = Field(1.0, ge=0, le=50)
     asb_lens: float = Field(1.5, ge=0, le=50)
     arrears_near_pattern: float = Field(2.0, ge=0, le=50)
+    corroborating_signal: float = Field(3.0, ge=0, le=50)
 
 
 class ScoringSettings(_Section):

@@ -9,7 +9,9 @@
 --                        after the job's tenancy had ended
 --   is_tenancy_start     a lock change or new keys within $tenancy_start_grace_days of the tenancy's start
 --   is_planned           priority planned, or a planned programme covering the property, block or estate that day,
---                        for jobs whose categories are all in $planned_programme_categories
+--                        for jobs whose categories are all in $planned_programme_categories and whose priority is not
+--                        emergency or urgent (programme work is scheduled; a job raised as an emergency or urgent
+--                        repair is a response to something that happened, not the programme)
 --   is_block_cluster     damage ($block_cluster_categories) at >= $block_cluster_min_households homes of one block
 --                        within $block_cluster_window_days either side
 --   is_police_incident   part of a police-referenced incident (a job quoting a police or crime reference and the
@@ -215,6 +217,7 @@ discounts as (
             or (
                 planned.job_ref is not null
                 and list_has_all($planned_programme_categories, red_flags.categories)
+                and coalesce(red_flags.priority, '') not in ('emergency', 'urgent')
             )
         ) as is_planned,
         coalesce(block_clusters.block_homes_nearby, 0) >= $block_cluster_min_households as is_block_cluster,

@@ -13,9 +13,9 @@
 --   rest). expected_incidents_*: the peers' incident rate, shrunk as for flags, times exposure.
 -- corroborating_signals (for a household with one incident): an ASB lens case with the household as subject or
 --   affected, a damage recharge for something else (signals__corroborating), an arrears onset near the pattern.
--- corroborating_signals_long (the eligibility rule: red flags on separate occasions plus a signal "in the window"):
---   the same kinds anywhere in the counting period: such an ASB case, such a recharge, an arrears onset
---   (has_arrears_onset_long: a rise of at least $arrears_rise_min_gbp whose onset week is in the period).
+-- corroborating_signals_long (eligibility): kinds of signal in the counting period: such an ASB case, a damage
+--   recharge, an arrears onset (has_arrears_onset_long: onset in the period, then a rise of $arrears_rise_min_gbp above
+--   the last clear balance, even if since paid down). independent_signals_long (points): recharges for other things.
 -- Units: days, pounds, home-years. Parameters: $as_of, $short_window_days, $recent_window_days,
 --   $burst_window_days, $recency_half_life_days, $economic_abuse_window_days,
 --   $arrears_rise_min_gbp, $peer_prior_home_years, $suppressing_outcomes.
@@ -303,6 +303,7 @@ joined as (
         rent.arrears_onset_on,
         rent.pre_onset_balance_gbp,
         rent.arrears_rise_gbp,
+        rent.peak_balance_since_onset_gbp - rent.pre_onset_balance_gbp as arrears_peak_rise_gbp,
         coalesce(rent.arrears_rise_gbp >= $arrears_rise_min_gbp, false) as has_arrears_onset,
         latest_outcomes.outcome as latest_outcome,
         latest_outcomes.reviewed_on as latest_outcome_on
@@ -332,7 +333,11 @@ peers as (
             and arrears_onset_on <= last_flag_on + cast($economic_abuse_window_days as integer),
             false
         ) as is_arrears_near_pattern,
-        coalesce(has_arrears_onset and arrears_onset_on >= counted_from, false) as has_arrears_onset_long
+        coalesce(
+            arrears_onset_on >= counted_from
+            and arrears_peak_rise_gbp >= $arrears_rise_min_gbp,
+            false
+        ) as has_arrears_onset_long
     from joined
     window peer_group as (partition by property_type, bedrooms, estate)
 ),
@@ -367,8 +372,11 @@ final as (
         + cast(independent_damage_recharges_near > 0 as integer)
         + cast(is_arrears_near_pattern as integer) as corroborating_signals,
         cast(corroborating_asb_cases_long > 0 as integer)
-        + cast(independent_damage_recharges_long > 0 as integer)
+        + cast(damage_recharges_long > 0 as integer)
         + cast(has_arrears_onset_long as integer) as corroborating_signals_long,
+        cast(corroborating_asb_cases_long > 0 as integer)
+        + cast(independent_damage_recharges_long > 0 as integer)
+        + cast(has_arrears_onset_long as integer) as independent_signals_long,
         case
             when has_live_marker then 'live_marker'
             when

@@ -61,6 +61,7 @@ def household(ref: str, **values: Any) -> dict[str, Any]:
         "max_incident_categories_recent": 1,
         "corroborating_signals": 0,
         "corroborating_signals_long": 0,
+        "independent_signals_long": 0,
     }
     row |= values
     # Unless a test says otherwise, each red flag is its own incident (separate occasions, one category each).
@@ -168,6 +169,7 @@ def test_eligibility_is_the_policies_rule_not_points() -> None:
             lock_change_external_weighted=0.2,
             asb_lens_cases_long=1,
             corroborating_signals_long=1,
+            independent_signals_long=1,
         ),
         # 3 old occasions alone (lost keys, 3 x 1.0 x 0.05 = 0.15 points): eligible
         household("T5", flags_long=3, flags_recent=0, lost_keys_weighted=0.15),
@@ -189,7 +191,7 @@ def test_eligibility_is_the_policies_rule_not_points() -> None:
         "T5": True,
         "T6": False,
     }
-    assert out["T4"]["points_score"] == pytest.approx(0.4)
+    assert out["T4"]["points_score"] == pytest.approx(0.4 + 3.0)  # + 1 corroborating signal x 3.0
     assert out["T5"]["points_score"] == pytest.approx(0.15 + 2 * 0.0)  # no recent incident: no repeat points
     # a landlord's min_points floor still applies on top of the rule: at 4.0, T4 and T5 drop off
     floored = {r["tenancy_ref"]: r["is_eligible"] for r in score_households(rows, RULES, ROUTING).to_dicts()}

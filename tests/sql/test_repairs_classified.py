@@ -114,18 +114,25 @@ def test_planned_programmes_and_priority_planned_are_discounted_but_never_lost_k
     ll.home("T1", "P1", estate="E1")
     ll.home("T2", "P2", estate="E2", block="B2")
     ll.planned("Front door renewal", "2025-04-01", "2025-05-31", estate="E1")
-    ll.repair("J1", "P1", "T1", "2025-04-15", ("door_damage", "lock_change"))  # in the programme
+    # in the programme: a routine job not coded planned (the test helper's default priority is emergency)
+    ll.repair("J1", "P1", "T1", "2025-04-15", ("door_damage", "lock_change"), priority="routine")
     ll.repair("J2", "P1", "T1", "2025-04-16", ("lost_keys",))  # programmes don't lose keys
     ll.repair("J3", "P1", "T1", "2025-06-10", ("door_damage",))  # after the programme ended
     ll.repair("J4", "P2", "T2", "2025-04-15", ("door_damage",))  # another estate
     ll.repair("J5", "P2", "T2", "2025-04-20", ("window_damage",), priority="planned")
+    # raised as an emergency or urgent repair during the programme: a response to something that happened, not
+    # the programme's scheduled work (new with issue 17: these were discounted before)
+    ll.repair("J6", "P1", "T1", "2025-04-22", ("lock_change",), priority="emergency")
+    ll.repair("J7", "P1", "T1", "2025-05-02", ("door_damage",), priority="urgent")
     rows = classified(ll)
-    assert [rows[j]["is_planned"] for j in ("J1", "J2", "J3", "J4", "J5")] == [
+    assert [rows[j]["is_planned"] for j in ("J1", "J2", "J3", "J4", "J5", "J6", "J7")] == [
         True,
         False,
         False,
         False,
         True,
+        False,
+        False,
     ]
 
 
@@ -135,8 +142,9 @@ def test_planned_works_match_the_property_or_the_block() -> None:
     ll.home("T2", "P2", block="B9")
     ll.planned("Windows", "2025-04-01", prop="P2")
     ll.planned("Windows", "2025-04-01", block="B1")
-    ll.repair("J1", "P1", "T1", "2025-04-15", ("window_damage",))
-    ll.repair("J2", "P2", "T2", "2025-04-15", ("window_damage",))
+    # routine jobs: an emergency or urgent one is never the programme's (test above)
+    ll.repair("J1", "P1", "T1", "2025-04-15", ("window_damage",), priority="routine")
+    ll.repair("J2", "P2", "T2", "2025-04-15", ("window_damage",), priority="routine")
     rows = classified(ll)
     assert rows["J1"]["is_planned"] and rows["J2"]["is_planned"]
 
