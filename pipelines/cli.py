@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--as-of", type=_date, default=None, help="last day of the history (default: last Sunday)")
     p.add_argument("--key-out", default=None, help="where to write the answer key (default: beside --out)")
+    p.add_argument(
+        "--undated",
+        action="store_true",
+        help="name the files without dates (repairs_FY2026-27_wk34.csv) and set each file's modification "
+        "time to its export moment, as many housing systems do",
+    )
     p.set_defaults(handler=_lazy("pipelines.synthetic", "main"))
 
     p = sub.add_parser(

@@ -44,6 +44,7 @@ from pipelines.mapping import (
     CanonicalColumn,
     CanonicalExtract,
     ExtractMapping,
+    KnownOn,
 )
 from pipelines.progress import Progress
 from pipelines.readers import (
@@ -225,12 +226,12 @@ _NAME_DATES = (
 )
 
 
-def known_on_from_name(name: str, today: dt.date) -> dt.date:
-    """The extract date in a file name (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, with - _ or .), else ``today``.
+def known_on_from_name(name: str, today: dt.date) -> dt.date | None:
+    """The extract date in a file name (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, with - _ or .), else None.
 
-    Conservative: only real calendar dates from 1990 up to today count; several dates (a period export) give
-    the
-    latest, the day the period's data was known.
+    Conservative: only real calendar dates from 1990 up to ``today`` count, so a financial year or period
+    (``FY2025-26``, ``2025-26``, ``Q3``) is not a date; several dates (a period export) give the latest, the day
+    the period's data was known.
     """
     stem = Path(name).name
     found: list[dt.date] = []
@@ -243,7 +244,32 @@ def known_on_from_name(name: str, today: dt.date) -> dt.date:
                 continue
             if EARLIEST_EVENT <= d <= today:
                 found.append(d)
-    return max(found) if found else today
+    return max(found) if found else None
+
+
+def extract_date(path: Path, name: str, rule: KnownOn, today: dt.date) -> dt.date:
+    """A file's extract date (EXTRACTS.md "Knowledge time"): the date in its name, else by the mapping's rule.
+
+    ``modified``: the file's modification time as a local date (SFTP drops and copy tools keep it; a time
+    after ``today`` counts as today); ``loaded``: ``today``, the day it is first loaded; ``name``: a name
+    without a date is a file-level error (FileProblem).
+    """
+    named = known_on_from_name(name, today)
+    if named is not None:
+        return named
+    if rule == "name":
+        raise FileProblem(
+            name,
+            "has no extract date in its name, and the mapping says known_on: name "
+            "(name it like repairs_2025-03-09.csv, or set known_on: modified)",
+        )
+    if rule == "loaded":
+        return today
+    try:
+        modified = dt.datetime.fromtimestamp(path.stat().st_mtime).date()
+    except OSError as exc:
+        raise FileProblem(name, f"cannot be read ({exc.strerror})") from None
+    return min(modified, today)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -537,6 +563,7 @@ def load_extract(
                     summary.files.append(FileOutcome(name, rel, "skipped"))
                     continue
                 seen_now.add(src.sha256)
+                src.known_on = extract_date(path, rel, spec.known_on, today)
                 prepare_file(src, extract, spec, con)
             except FileProblem as exc:
                 _record_failure(wh, name, rel, exc, run_id, summary)
@@ -601,7 +628,7 @@ def _load_chunk(
 
     con = wh.con
     timed = summary.timed
-    known_on = [known_on_from_name(f.name, today) for f in files]
+    known_on = [f.known_on or today for f in files]
     with timed("read"):
         # The fast path reads and converts in one statement (timed here); the careful path converts below.
         typed = read_typed(con, extract, spec, files, known_on)
@@ -1086,6 +1113,7 @@ __all__ = [
     "FileOutcome",
     "IngestSummary",
     "convert_sql",
+    "extract_date",
     "known_on_from_name",
     "load_extract",
 ]

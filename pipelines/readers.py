@@ -73,6 +73,8 @@ class SourceFile:
     delimiter: str = ","
     # canonical column -> position in ``headers``
     positions: dict[str, int] = field(default_factory=dict)
+    # the extract date (knowledge time), settled by ``loading.extract_date`` before the file is read
+    known_on: dt.date | None = None
 
 
 @dataclass
