@@ -544,10 +544,13 @@ def load_extract(
         seen_now: set[str] = set()
 
         def _fingerprint(path: Path) -> SourceFile | FileProblem:
+            rel = str(path.relative_to(extracts_dir))
             try:
-                return fingerprint(path, str(path.relative_to(extracts_dir)), spec.encoding, Path(tmp))
+                return fingerprint(path, rel, spec.encoding, Path(tmp))
             except FileProblem as exc:
                 return exc
+            except Exception as exc:  # whatever bytes a file holds, it fails alone (see unreadable)
+                return unreadable(rel, name, exc)
 
         # Every file is hashed every run (a weekly run re-reads years of files to find the new ones): hashlib
         # releases the GIL, so a few threads hash side by side; results come back in the files' order.
@@ -568,23 +571,81 @@ def load_extract(
             except FileProblem as exc:
                 _record_failure(wh, name, rel, exc, run_id, summary)
                 continue
+            except Exception as exc:
+                _record_failure(wh, name, rel, unreadable(rel, name, exc), run_id, summary)
+                continue
             new.append(src)
         if not new:
             return
         progress.say(f"{name}: {len(new)} new file(s) of {len(paths)}")
         labels_seen = LabelsSeen()
-        for chunk in _chunks(new):
-            _load_chunk(
-                wh,
-                extract,
-                spec,
-                chunk,
-                classify=classify,
-                run_id=run_id,
-                today=today,
-                summary=summary,
-                labels_seen=labels_seen,
-            )
+        pending = _chunks(new)
+        while pending:
+            chunk = pending.pop(0)
+            try:
+                _load_chunk(
+                    wh,
+                    extract,
+                    spec,
+                    chunk,
+                    classify=classify,
+                    run_id=run_id,
+                    today=today,
+                    summary=summary,
+                    labels_seen=labels_seen,
+                )
+            except _WriteFailed as exc:
+                raise exc.original from None
+            except _NOT_A_FILE_PROBLEM:
+                raise
+            except Exception as exc:
+                # Nothing of the chunk was written (its insert is one transaction). A file the readers could
+                # not make sense of fails alone: load the chunk's files one by one to find it.
+                _drop_chunk_tables(con)
+                if len(chunk) > 1:
+                    pending[:0] = [[f] for f in chunk]
+                    continue
+                _record_failure(
+                    wh, name, chunk[0].name, unreadable(chunk[0].name, name, exc), run_id, summary
+                )
+
+
+# Errors that say the machine, not a file, is in trouble: they end the load instead of failing one file.
+_NOT_A_FILE_PROBLEM = (
+    MemoryError,
+    duckdb.OutOfMemoryException,
+    duckdb.IOException,
+    duckdb.InterruptException,
+)
+
+
+class _WriteFailed(Exception):
+    """Writing a chunk's rows failed (a full disk, a lost connection): the machine's problem, not a file's."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def unreadable(file_name: str, extract: str, exc: BaseException) -> FileProblem:
+    """A file that broke a reader in a way no check foresaw (binary or mangled content): one sentence for the
+    person running the load; the exception goes to the debug log, never the terminal."""
+    log.debug("%s: unreadable as %s", file_name, extract, exc_info=exc)
+    return FileProblem(
+        file_name,
+        f"cannot be read as a {extract} extract ({type(exc).__name__}): is it complete, and in the format its "
+        "name says?",
+    )
+
+
+def _drop_chunk_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove what a failed chunk load left behind (the stage, conversion and staging tables)."""
+    drop_stage(con, "__stage")
+    con.execute(
+        "drop view if exists __conv; drop table if exists __conv_t; drop table if exists __repeated; "
+        "drop table if exists __quar; drop table if exists __free; drop table if exists __vres; "
+        "drop table if exists __files"
+    )
 
 
 def _chunks(files: Sequence[SourceFile]) -> list[list[SourceFile]]:
@@ -691,16 +752,15 @@ def _load_chunk(
             )
         )
     with timed("insert"):
-        _load_files(wh, extract, files, loaded, free_cols, run_id, summary, file_ids)
+        try:
+            _load_files(wh, extract, files, loaded, free_cols, run_id, summary, file_ids)
+        except Exception as exc:
+            raise _WriteFailed(exc) from exc
     for i, outcome in loaded:
         summary.validation += [
             {"extract": extract.name, "file_name": outcome.file_name, **v} for v in vresults.get(i, [])
         ]
-    con.execute(
-        "drop view if exists __conv; drop table if exists __conv_t; drop table if exists __repeated; "
-        "drop table if exists __quar; "
-        "drop table if exists __free; drop table if exists __vres; drop table if exists __files"
-    )
+    _drop_chunk_tables(con)
 
 
 def _stage_validation_results(
