@@ -162,8 +162,11 @@ def sweep_candidates(scored: Any, settings: Settings) -> tuple[str, pl.DataFrame
     return "score", both.select("tenancy_ref", pl.col("score").cast(pl.Float64).alias("value"))
 
 
-def _baseline(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
-    return run_model(con, "marts/backtest_baseline", {"as_of": as_of})
+def _baseline(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> pl.DataFrame:
+    """The baseline's households for the week ending ``as_of``, by the same knowledge-time rule as the list."""
+    from pipelines.scoring_week import known_by
+
+    return run_model(con, "marts/backtest_baseline", {"as_of": as_of, "known_by": known_by(settings, as_of)})
 
 
 def _metrics_row(prefix: str, m: WeekMetrics) -> dict[str, Any]:
@@ -241,7 +244,7 @@ def run_backtest(
                 refs = scored.listed["tenancy_ref"].to_list()
                 m = week_metrics(refs, truth, missing_is_negative=missing_is_negative)
                 if week not in baselines:
-                    baselines[week] = _baseline(wh.con, week)
+                    baselines[week] = _baseline(wh.con, first, week)
                 base_refs = top_k(
                     baselines[week],
                     m.list_size,

@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=None, help="last day of the history (default: last Sunday)")
     p.add_argument("--key-out", default=None, help="where to write the answer key (default: beside --out)")
     p.add_argument(
+        "--undated",
+        action="store_true",
+        help="name the files without dates (repairs_FY2026-27_wk34.csv) and set each file's modification "
+        "time to its export moment, as many housing systems do",
+    )
+    p.add_argument(
         "--style",
         choices=("standard", "riverside"),
         default="standard",

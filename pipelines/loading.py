@@ -44,6 +44,7 @@ from pipelines.mapping import (
     CanonicalColumn,
     CanonicalExtract,
     ExtractMapping,
+    KnownOn,
 )
 from pipelines.progress import Progress
 from pipelines.readers import (
@@ -225,12 +226,12 @@ _NAME_DATES = (
 )
 
 
-def known_on_from_name(name: str, today: dt.date) -> dt.date:
-    """The extract date in a file name (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, with - _ or .), else ``today``.
+def known_on_from_name(name: str, today: dt.date) -> dt.date | None:
+    """The extract date in a file name (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, with - _ or .), else None.
 
-    Conservative: only real calendar dates from 1990 up to today count; several dates (a period export) give
-    the
-    latest, the day the period's data was known.
+    Conservative: only real calendar dates from 1990 up to ``today`` count, so a financial year or period
+    (``FY2025-26``, ``2025-26``, ``Q3``) is not a date; several dates (a period export) give the latest, the day
+    the period's data was known.
     """
     stem = Path(name).name
     found: list[dt.date] = []
@@ -243,7 +244,32 @@ def known_on_from_name(name: str, today: dt.date) -> dt.date:
                 continue
             if EARLIEST_EVENT <= d <= today:
                 found.append(d)
-    return max(found) if found else today
+    return max(found) if found else None
+
+
+def extract_date(path: Path, name: str, rule: KnownOn, today: dt.date) -> dt.date:
+    """A file's extract date (EXTRACTS.md "Knowledge time"): the date in its name, else by the mapping's rule.
+
+    ``modified``: the file's modification time as a local date (SFTP drops and copy tools keep it; a time
+    after ``today`` counts as today); ``loaded``: ``today``, the day it is first loaded; ``name``: a name
+    without a date is a file-level error (FileProblem).
+    """
+    named = known_on_from_name(name, today)
+    if named is not None:
+        return named
+    if rule == "name":
+        raise FileProblem(
+            name,
+            "has no extract date in its name, and the mapping says known_on: name "
+            "(name it like repairs_2025-03-09.csv, or set known_on: modified)",
+        )
+    if rule == "loaded":
+        return today
+    try:
+        modified = dt.datetime.fromtimestamp(path.stat().st_mtime).date()
+    except OSError as exc:
+        raise FileProblem(name, f"cannot be read ({exc.strerror})") from None
+    return min(modified, today)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -518,10 +544,13 @@ def load_extract(
         seen_now: set[str] = set()
 
         def _fingerprint(path: Path) -> SourceFile | FileProblem:
+            rel = str(path.relative_to(extracts_dir))
             try:
-                return fingerprint(path, str(path.relative_to(extracts_dir)), spec.encoding, Path(tmp))
+                return fingerprint(path, rel, spec.encoding, Path(tmp))
             except FileProblem as exc:
                 return exc
+            except Exception as exc:  # whatever bytes a file holds, it fails alone (see unreadable)
+                return unreadable(rel, name, exc)
 
         # Every file is hashed every run (a weekly run re-reads years of files to find the new ones): hashlib
         # releases the GIL, so a few threads hash side by side; results come back in the files' order.
@@ -537,27 +566,86 @@ def load_extract(
                     summary.files.append(FileOutcome(name, rel, "skipped"))
                     continue
                 seen_now.add(src.sha256)
+                src.known_on = extract_date(path, rel, spec.known_on, today)
                 prepare_file(src, extract, spec, con)
             except FileProblem as exc:
                 _record_failure(wh, name, rel, exc, run_id, summary)
+                continue
+            except Exception as exc:
+                _record_failure(wh, name, rel, unreadable(rel, name, exc), run_id, summary)
                 continue
             new.append(src)
         if not new:
             return
         progress.say(f"{name}: {len(new)} new file(s) of {len(paths)}")
         labels_seen = LabelsSeen()
-        for chunk in _chunks(new):
-            _load_chunk(
-                wh,
-                extract,
-                spec,
-                chunk,
-                classify=classify,
-                run_id=run_id,
-                today=today,
-                summary=summary,
-                labels_seen=labels_seen,
-            )
+        pending = _chunks(new)
+        while pending:
+            chunk = pending.pop(0)
+            try:
+                _load_chunk(
+                    wh,
+                    extract,
+                    spec,
+                    chunk,
+                    classify=classify,
+                    run_id=run_id,
+                    today=today,
+                    summary=summary,
+                    labels_seen=labels_seen,
+                )
+            except _WriteFailed as exc:
+                raise exc.original from None
+            except _NOT_A_FILE_PROBLEM:
+                raise
+            except Exception as exc:
+                # Nothing of the chunk was written (its insert is one transaction). A file the readers could
+                # not make sense of fails alone: load the chunk's files one by one to find it.
+                _drop_chunk_tables(con)
+                if len(chunk) > 1:
+                    pending[:0] = [[f] for f in chunk]
+                    continue
+                _record_failure(
+                    wh, name, chunk[0].name, unreadable(chunk[0].name, name, exc), run_id, summary
+                )
+
+
+# Errors that say the machine, not a file, is in trouble: they end the load instead of failing one file.
+_NOT_A_FILE_PROBLEM = (
+    MemoryError,
+    duckdb.OutOfMemoryException,
+    duckdb.IOException,
+    duckdb.InterruptException,
+)
+
+
+class _WriteFailed(Exception):
+    """Writing a chunk's rows failed (a full disk, a lost connection): the machine's problem, not a file's."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def unreadable(file_name: str, extract: str, exc: BaseException) -> FileProblem:
+    """A file that broke a reader in a way no check foresaw (binary or mangled content): one sentence for the
+    person running the load; the exception goes to the debug log, never the terminal."""
+    log.debug("%s: unreadable as %s", file_name, extract, exc_info=exc)
+    return FileProblem(
+        file_name,
+        f"cannot be read as a {extract} extract ({type(exc).__name__}): is it complete, and in the format its "
+        "name says?",
+    )
+
+
+def _drop_chunk_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove what a failed chunk load left behind (the stage, conversion and staging tables)."""
+    drop_stage(con, "__stage")
+    con.execute(
+        "drop view if exists __conv; drop table if exists __conv_t; drop table if exists __repeated; "
+        "drop table if exists __quar; drop table if exists __free; drop table if exists __vres; "
+        "drop table if exists __files"
+    )
 
 
 def _chunks(files: Sequence[SourceFile]) -> list[list[SourceFile]]:
@@ -601,7 +689,7 @@ def _load_chunk(
 
     con = wh.con
     timed = summary.timed
-    known_on = [known_on_from_name(f.name, today) for f in files]
+    known_on = [f.known_on or today for f in files]
     with timed("read"):
         # The fast path reads and converts in one statement (timed here); the careful path converts below.
         typed = read_typed(con, extract, spec, files, known_on)
@@ -664,16 +752,15 @@ def _load_chunk(
             )
         )
     with timed("insert"):
-        _load_files(wh, extract, files, loaded, free_cols, run_id, summary, file_ids)
+        try:
+            _load_files(wh, extract, files, loaded, free_cols, run_id, summary, file_ids)
+        except Exception as exc:
+            raise _WriteFailed(exc) from exc
     for i, outcome in loaded:
         summary.validation += [
             {"extract": extract.name, "file_name": outcome.file_name, **v} for v in vresults.get(i, [])
         ]
-    con.execute(
-        "drop view if exists __conv; drop table if exists __conv_t; drop table if exists __repeated; "
-        "drop table if exists __quar; "
-        "drop table if exists __free; drop table if exists __vres; drop table if exists __files"
-    )
+    _drop_chunk_tables(con)
 
 
 def _stage_validation_results(
@@ -1086,6 +1173,7 @@ __all__ = [
     "FileOutcome",
     "IngestSummary",
     "convert_sql",
+    "extract_date",
     "known_on_from_name",
     "load_extract",
 ]

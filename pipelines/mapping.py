@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipelines.errors import UserError
 
 Kind = Literal["text", "date", "timestamp", "amount", "integer", "category"]
+# How a file whose name holds no date gets its extract date (EXTRACTS.md "Knowledge time").
+KnownOn = Literal["name", "modified", "loaded"]
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,17 @@ class ExtractMapping(_Frozen):
     header_row: int = Field(1, ge=1, le=1000)
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    known_on: KnownOn = "modified"
+
+    @field_validator("known_on", mode="before")
+    @classmethod
+    def _known_on(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().lower() in ("name", "modified", "loaded"):
+            return v.strip().lower()
+        raise ValueError(
+            f"'{v}' is not one of name, modified, loaded (how a file without a date in its name gets its "
+            "extract date)"
+        )
 
     @field_validator("files", mode="before")
     @classmethod
@@ -322,7 +335,7 @@ def mapping_from_dict(data: Any, *, source: str = "mapping") -> Mapping:
         elif first["type"] == "extra_forbidden":
             msg = (
                 "is not a mapping key (known keys: files, encoding, delimiter, date_format, sheet, "
-                "header_row, columns, values)"
+                "header_row, columns, values, known_on)"
             )
         raise MappingError(f"{source}: {where}: {msg}") from None
     _check_against_contract(mapping)

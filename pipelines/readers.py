@@ -73,6 +73,8 @@ class SourceFile:
     delimiter: str = ","
     # canonical column -> position in ``headers``
     positions: dict[str, int] = field(default_factory=dict)
+    # the extract date (knowledge time), settled by ``loading.extract_date`` before the file is read
+    known_on: dt.date | None = None
 
 
 @dataclass
@@ -144,9 +146,12 @@ def fingerprint(path: Path, name: str, declared_encoding: str | None, tmp_dir: P
     )
     utf8_error: tuple[int, UnicodeDecodeError] | None = None
     tail = b""
+    head = b""
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(_CHUNK):
+                if not size:
+                    head = chunk[:_SNIFF_BYTES]
                 digest.update(chunk)
                 if fmt == "csv":
                     if not blank:
@@ -171,6 +176,9 @@ def fingerprint(path: Path, name: str, declared_encoding: str | None, tmp_dir: P
                     utf8_error = (size, exc)
     except OSError as exc:
         raise FileProblem(name, f"cannot be read ({exc.strerror})") from None
+    problem = content_problem(fmt, head)
+    if problem is not None:
+        raise FileProblem(name, problem)
     src = SourceFile(
         path=path, name=name, fmt=fmt, sha256=digest.hexdigest(), size_bytes=size, has_blank_lines=blank
     )
@@ -195,6 +203,40 @@ def fingerprint(path: Path, name: str, declared_encoding: str | None, tmp_dir: P
     else:
         src.read_path = _transcode(path, name, src.encoding, tmp_dir)
     return src
+
+
+# The first bytes of a file, enough to tell what it really holds.
+_SNIFF_BYTES = 64 * 1024
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0"  # an old .xls workbook (or another Office 97 file)
+
+
+def content_problem(fmt: Format, head: bytes) -> str | None:
+    """What is wrong when a file's first bytes do not hold what its extension says (a zip or binary data named
+    .csv, a CSV named .xlsx, a half-transferred file): the rest of the sentence after its name, else None."""
+    if not head:
+        return None if fmt == "csv" else "is empty"
+    if fmt == "xlsx":
+        if head.startswith(_OLE):
+            return "is an old-style .xls workbook, not .xlsx: save it as .xlsx or CSV"
+        if not head.startswith(_ZIP):
+            return "is not an .xlsx workbook although its name says so: a CSV or another file renamed?"
+        return None
+    if fmt == "parquet":
+        return None if head.startswith(b"PAR1") else "is not a Parquet file although its name says so"
+    if head.startswith(_ZIP):
+        return "is a zip archive or an .xlsx workbook, not CSV text: unzip it, or name a workbook .xlsx"
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf")):
+        return "is a compressed archive, not CSV text: decompress it first"
+    if head.startswith(_OLE):
+        return "is an old-style Excel (.xls) or Office file, not CSV text"
+    if head.startswith(b"PAR1"):
+        return "is a Parquet file, not CSV text: name it .parquet"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "is UTF-16 text; export it as UTF-8 (or Windows-1252) CSV"
+    if b"\x00" in head:
+        return "holds binary data, not CSV text: a partial transfer, or the wrong file?"
+    return None
 
 
 def _locate_offset(path: Path, offset: int) -> tuple[int, str]:
@@ -238,10 +280,15 @@ def sniff_delimiter(first_line: str) -> str:
 
 
 def _parse_header_line(text: str, delimiter: str) -> list[str]:
-    row = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"'), [])
+    try:
+        row = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"'), [])
+    except csv.Error:  # a stray carriage return or NUL: not a header of names; the caller says so
+        row = [text]
     return [h.strip().lstrip("\ufeff") for h in row]
 
 
+# Characters no header of a text export holds (tabs and line breaks aside): a binary or mangled file.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 # A header record (quoted names may hold line breaks) is read up to this many characters.
 _HEADER_LIMIT = 256 * 1024
 
@@ -262,7 +309,10 @@ def read_csv_header(src: SourceFile, delimiter: str | None) -> None:
             if not more:
                 break
             text += more
-    src.headers = tuple(_parse_header_line(text, src.delimiter))
+    headers = _parse_header_line(text, src.delimiter)
+    if any(_CONTROL.search(h) for h in headers):
+        raise FileProblem(src.name, "row 1 (the header) is not text: it holds control characters")
+    src.headers = tuple(headers)
 
 
 def match_columns(

@@ -112,11 +112,18 @@ def component_order(weights: dict[str, float]) -> list[str]:
     return sorted(REPAIR_COMPONENTS, key=lambda c: (-float(weights.get(c, 0.0)), REPAIR_COMPONENTS.index(c)))
 
 
+def known_by(settings: Settings, as_of: dt.date) -> dt.date:
+    """The latest extract date the list for the week ending ``as_of`` may use: ``as_of`` plus the publication
+    lag (EXTRACTS.md "Knowledge time"); events are still cut at ``as_of``."""
+    return as_of + dt.timedelta(days=settings.knowledge.publication_lag_days)
+
+
 def model_params(settings: Settings, as_of: dt.date) -> dict[str, Any]:
     """The bound values the SQL models use (each model binds only the ones it mentions)."""
     f, s = settings.features, settings.suppression
     return {
         "as_of": as_of,
+        "known_by": known_by(settings, as_of),
         "short_window_days": f.short_window_days,
         "recent_window_days": f.recent_window_days,
         "long_window_days": f.long_window_days,

@@ -185,6 +185,23 @@ class ScheduleSettings(_Section):
     timezone: str = "Europe/London"
 
 
+class KnowledgeSettings(_Section):
+    publication_lag_days: int = Field(1, ge=0, le=14)
+    stale_after_days: dict[str, int] = Field(default_factory=lambda: {"repairs": 14, "rent": 14})
+
+    @field_validator("stale_after_days")
+    @classmethod
+    def _stale_extracts(cls, v: dict[str, int]) -> dict[str, int]:
+        from pipelines.mapping import CANONICAL
+
+        for name, days in v.items():
+            if name not in CANONICAL:
+                raise ValueError(f"{name!r} is not an extract ({', '.join(CANONICAL)})")
+            if not 1 <= days <= 3650:
+                raise ValueError(f"{name}: {days} days is not between 1 and 3650")
+        return v
+
+
 class Settings(_Section):
     version: str
     classification: ClassificationSettings = ClassificationSettings()
@@ -197,6 +214,7 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
 
     @model_validator(mode="after")
     def _routing_teams_exist(self) -> Settings:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import re
 import shutil
 import sys
@@ -1416,7 +1417,31 @@ def _weekly(
     return pl.concat([first, second]).drop("_later", "_closed_file")
 
 
-def _write_drops(frame: pl.DataFrame, out_dir: Path, name: str, sort_by: list[str]) -> tuple[int, int]:
+def drop_path(folder: Path, name: str, day: int, *, undated: bool) -> Path:
+    """Where the drop of the week ending ``day`` goes. Dated: ``repairs_2026-11-22.csv``. Undated, as many
+    housing systems name exports: ``repairs_FY2026-27_wk34.csv`` (financial year from 1 April and its week
+    number, which are not dates); the extract date is then the file's modification time (``stamp_export``)."""
+    sunday = _date(day)
+    if not undated:
+        return folder / f"{name}_{sunday.isoformat()}.csv"
+    fy = sunday.year if sunday.month >= 4 else sunday.year - 1
+    week = (sunday - dt.date(fy, 4, 1)).days // 7 + 1
+    return folder / f"{name}_FY{fy}-{(fy + 1) % 100:02d}_wk{week:02d}.csv"
+
+
+# The moment a week's drop is exported: 02:00 local time on the Monday after its week-ending Sunday.
+EXPORT_HOUR = 2
+
+
+def stamp_export(path: Path, day: int) -> None:
+    """Set an undated drop's modification time to its export moment (what an SFTP drop keeps)."""
+    moment = dt.datetime.combine(_date(day) + dt.timedelta(days=1), dt.time(EXPORT_HOUR)).timestamp()
+    os.utime(path, (moment, moment))
+
+
+def _write_drops(
+    frame: pl.DataFrame, out_dir: Path, name: str, sort_by: list[str], *, undated: bool = False
+) -> tuple[int, int]:
     folder = out_dir / name
     folder.mkdir(parents=True, exist_ok=True)
     frame = frame.sort(["file_day", *sort_by])
@@ -1425,7 +1450,10 @@ def _write_drops(frame: pl.DataFrame, out_dir: Path, name: str, sort_by: list[st
     bounds = [*offsets.tolist(), len(days)]
     for i, day in enumerate(values.tolist()):
         part = frame.slice(bounds[i], bounds[i + 1] - bounds[i]).select(COLUMNS[name])
-        _write_csv(part, folder / f"{name}_{_date(day).isoformat()}.csv")
+        path = drop_path(folder, name, day, undated=undated)
+        _write_csv(part, path)
+        if undated:
+            stamp_export(path, day)
     return len(frame), len(values)
 
 
@@ -1489,8 +1517,10 @@ def write_landlord(
     as_of: dt.date,
     key_path: Path | None = None,
     rent_years: int | None = None,
+    undated: bool = False,
 ) -> SynthSummary:
-    """Write a synthetic landlord's weekly drops and mapping.yaml to ``out_dir``, the answer key beside it."""
+    """Write a synthetic landlord's weekly drops and mapping.yaml to ``out_dir``, the answer key beside it.
+    ``undated``: the twin whose file names hold no date, each file's modification time its export moment."""
     out_dir = Path(out_dir)
     key_path = Path(key_path) if key_path is not None else default_key_path(out_dir)
     _prepare_out_dir(out_dir, key_path)
@@ -1507,7 +1537,9 @@ def write_landlord(
             "close_day",
             {"status": pl.lit("Open"), "completed_at": pl.lit(None), "cost_gbp": pl.lit(None)},
         )
-        rows["repairs"], files["repairs"] = _write_drops(repairs, out_dir, "repairs", ["job_ref"])
+        rows["repairs"], files["repairs"] = _write_drops(
+            repairs, out_dir, "repairs", ["job_ref"], undated=undated
+        )
     with progress.stage("Writing recharges, ASB, tenancies and reference extracts"):
         recharges = _weekly(
             landlord.recharges.with_columns(pl.col("final").alias("status")),
@@ -1517,10 +1549,12 @@ def write_landlord(
             {"status": pl.lit("Raised")},
         )
         rows["recharges"], files["recharges"] = _write_drops(
-            recharges, out_dir, "recharges", ["recharge_ref"]
+            recharges, out_dir, "recharges", ["recharge_ref"], undated=undated
         )
         asb = _weekly(landlord.asb, cal, "opened_day", "close_day", {"closed_at": pl.lit(None)})
-        rows["asb"], files["asb"] = _write_drops(asb, out_dir, "asb", ["case_ref", "tenancy_ref"])
+        rows["asb"], files["asb"] = _write_drops(
+            asb, out_dir, "asb", ["case_ref", "tenancy_ref"], undated=undated
+        )
         ten = landlord.ten
         tenancies = pl.DataFrame(
             {
@@ -1538,7 +1572,9 @@ def write_landlord(
             pl.when(pl.col("end_day") >= 0).then(pl.col("end_day")).otherwise(None).alias("close_day"),
         )
         tenancies = _weekly(tenancies, cal, "start_day", "close_day", {"end_date": pl.lit(None)})
-        rows["tenancies"], files["tenancies"] = _write_drops(tenancies, out_dir, "tenancies", ["tenancy_ref"])
+        rows["tenancies"], files["tenancies"] = _write_drops(
+            tenancies, out_dir, "tenancies", ["tenancy_ref"], undated=undated
+        )
         stock = landlord.stock
         properties = pl.DataFrame(
             {
@@ -1555,15 +1591,15 @@ def write_landlord(
             }
         )
         rows["properties"], files["properties"] = _write_drops(
-            properties, out_dir, "properties", ["property_ref"]
+            properties, out_dir, "properties", ["property_ref"], undated=undated
         )
         known = _weekly(landlord.known_cases, cal, "start_day", None, {})
         rows["known_cases"], files["known_cases"] = _write_drops(
-            known, out_dir, "known_cases", ["tenancy_ref", "marker"]
+            known, out_dir, "known_cases", ["tenancy_ref", "marker"], undated=undated
         )
         planned = _weekly(landlord.planned_works, cal, "known_day", None, {})
         rows["planned_works"], files["planned_works"] = _write_drops(
-            planned, out_dir, "planned_works", ["start_date", "programme"]
+            planned, out_dir, "planned_works", ["start_date", "programme"], undated=undated
         )
     with progress.stage("Writing weekly rent snapshots"):
         rent_dir = out_dir / "rent"
@@ -1571,13 +1607,21 @@ def write_landlord(
         rows["rent"], files["rent"] = 0, 0
         for week, frame in rent_weeks(landlord):
             if frame.height:
-                _write_csv(frame, rent_dir / f"rent_{_date(week).isoformat()}.csv")
+                path = drop_path(rent_dir, "rent", week, undated=undated)
+                _write_csv(frame, path)
+                if undated:
+                    stamp_export(path, week)
                 rows["rent"] += frame.height
                 files["rent"] += 1
     mapping_path = out_dir / "mapping.yaml"
     header = (
         f"# Synthetic landlord written by `redflags synth` (seed {seed}, {homes} homes, {years} years to "
-        f"{as_of.isoformat()}).\n# Not real data. Weekly drops are named for their week-ending Sunday.\n"
+        f"{as_of.isoformat()}).\n# Not real data. "
+        + (
+            "Weekly drops are named without a date: each file's modification time is its export moment.\n"
+            if undated
+            else "Weekly drops are named for their week-ending Sunday.\n"
+        )
     )
     mapping_path.write_text(
         header + yaml.safe_dump(_mapping(seed), sort_keys=False, allow_unicode=True), encoding="utf-8"
@@ -1603,7 +1647,13 @@ def main(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     key_path = Path(args.key_out) if args.key_out else None
     summary = write_landlord(
-        out_dir, homes=args.homes, years=args.years, seed=args.seed, as_of=as_of, key_path=key_path
+        out_dir,
+        homes=args.homes,
+        years=args.years,
+        seed=args.seed,
+        as_of=as_of,
+        key_path=key_path,
+        undated=getattr(args, "undated", False),
     )
     w = sys.stdout.write
     w(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -28,6 +29,27 @@ SCHEMA_VERSION = "1"
 
 class WarehouseError(UserError):
     """A problem opening the warehouse, phrased for the person running the command."""
+
+    exit_code = 3  # the database could not be opened (docs/contract.md: exit codes)
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(message: str) -> str | None:
+    """The process holding DuckDB's lock, named from the lock error (``... held in <program> (PID n)``):
+    its command line when this machine can read it, else the program; None when the error is not a lock."""
+    found = _LOCK_HOLDER.search(message)
+    if found is None:
+        return None
+    pid = found["pid"]
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        # the program and its first two words, paths shortened to their names: "python3 redflags run"
+        program = " ".join(Path(a.decode(errors="replace")).name for a in argv[:3] if a)
+    except OSError:
+        program = Path(found["exe"]).name
+    return f"process {pid} ({program})"
 
 
 @dataclass
@@ -115,6 +137,11 @@ def open_warehouse(
     try:
         con = duckdb.connect(path, read_only=read_only and exists)
     except duckdb.IOException as exc:
+        holder = _lock_holder(str(exc))
+        if holder is not None:
+            raise WarehouseError(
+                f"the database {path} is in use by another {holder}; try again when it finishes"
+            ) from None
         raise WarehouseError(f"cannot open the database {path}: {exc}") from None
     except duckdb.Error as exc:
         raise WarehouseError(

@@ -2,7 +2,7 @@
 --   with a simple baseline). "Most red-flag repairs in the past year" as known on the as-of date.
 -- Grain: one row per live tenancy with at least one red-flag repair reported in the 365 days to $as_of.
 -- Units: red_flag_repairs_365d is a count of repair jobs; last_reported_at is a timestamp.
--- Parameters: $as_of (date).
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
 -- Deliberately naive: no look-alike discounts, no known-case suppression, no peers, no other signals.
 -- Reads the raw tables itself (latest version of each key known on $as_of) so it does not depend on the
 --   scoring models having run first.
@@ -20,7 +20,7 @@ tenancies_source as (
 repairs as (
     select *
     from repairs_source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by job_ref
         order by known_on desc, file_id desc, source_row desc
@@ -30,7 +30,7 @@ repairs as (
 tenancies as (
     select *
     from tenancies_source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by tenancy_ref
         order by known_on desc, file_id desc, source_row desc

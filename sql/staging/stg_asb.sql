@@ -1,7 +1,7 @@
 -- stg_asb: the anti-social behaviour extract as it was known on the as-of date.
--- Grain: one row per (case_ref, tenancy_ref) party: its latest version with known_on <= $as_of, for cases
+-- Grain: one row per (case_ref, tenancy_ref) party: its latest version with known_on <= $known_by, for cases
 --   opened on or before $as_of. A closing date after $as_of had not happened yet, so it is null here.
--- Parameters: $as_of (date).
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
 -- Text: description_enc stays encrypted; category is the landlord's own category label.
 
 with
@@ -13,7 +13,7 @@ source as (
 known as (
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by case_ref, tenancy_ref
         order by known_on desc, file_id desc, source_row desc

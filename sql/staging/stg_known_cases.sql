@@ -1,7 +1,8 @@
 -- stg_known_cases: known-case markers (domestic abuse, MARAC, Sanctuary Scheme, ...) as known on the as-of date.
--- Grain: one row per (tenancy_ref, marker, start_date): its latest version with known_on <= $as_of, for markers
+-- Grain: one row per (tenancy_ref, marker, start_date): its latest version with known_on <= $known_by, for markers
 --   started on or before $as_of. A future end date is kept: it is when a live marker is due to lapse.
--- Parameters: $as_of (date). marker_normalised is the trimmed, lower-cased marker for matching settings.
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
+--   marker_normalised is the trimmed, lower-cased marker for matching settings.
 
 with
 
@@ -12,7 +13,7 @@ source as (
 known as (
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by tenancy_ref, marker, start_date
         order by known_on desc, file_id desc, source_row desc

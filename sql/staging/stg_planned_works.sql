@@ -1,7 +1,7 @@
 -- stg_planned_works: planned programmes (window replacement, door renewal, ...) as known on the as-of date.
 -- Grain: one row per (coalesce(property_ref, block_ref, estate), programme, start_date): its latest version with
---   known_on <= $as_of, for programmes started on or before $as_of. A future end date is kept (still running).
--- Parameters: $as_of (date).
+--   known_on <= $known_by, for programmes started on or before $as_of. A future end date is kept (still running).
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
 
 with
 
@@ -12,7 +12,7 @@ source as (
 known as (
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by coalesce(property_ref, block_ref, estate), programme, start_date
         order by known_on desc, file_id desc, source_row desc

@@ -1,6 +1,7 @@
 -- stg_properties: the property reference as known on the as-of date.
--- Grain: one row per property_ref: its latest version with known_on <= $as_of.
--- Parameters: $as_of (date). property_type is lower-cased; blank block and estate become null.
+-- Grain: one row per property_ref: its latest version with known_on <= $known_by.
+-- Parameters: $known_by (date: the as-of date plus the publication lag; a property has no event date to cut).
+--   property_type is lower-cased; blank block and estate become null.
 
 with
 
@@ -11,7 +12,7 @@ source as (
 known as (
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by property_ref
         order by known_on desc, file_id desc, source_row desc

@@ -1,7 +1,7 @@
 -- stg_recharges: the recharges extract as it was known on the as-of date.
--- Grain: one row per recharge_ref: its latest version with known_on <= $as_of, raised on or before $as_of.
+-- Grain: one row per recharge_ref: its latest version with known_on <= $known_by, raised on or before $as_of.
 -- Units: amount_gbp in pounds. raised_on is the date raised.
--- Parameters: $as_of (date).
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
 -- Text: reason_enc stays encrypted; categories is the ingest-time classification of the reason.
 
 with
@@ -13,7 +13,7 @@ source as (
 known as (
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by recharge_ref
         order by known_on desc, file_id desc, source_row desc

@@ -1,8 +1,8 @@
 -- stg_rent: weekly rent-account snapshots as known on the as-of date.
--- Grain: one row per (tenancy_ref, week_ending): its latest version with known_on <= $as_of (greatest known_on,
+-- Grain: one row per (tenancy_ref, week_ending): its latest version with known_on <= $known_by (greatest known_on,
 --   then file_id, then source_row), for weeks ending on or before $as_of.
 -- Units: balance_gbp and weekly_charge_gbp in pounds; a positive balance is arrears, a negative one credit.
--- Parameters: $as_of (date).
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
 -- Speed: almost every week has one version, so only the weeks with several are sorted to find the latest; they are
 --   found by grouping on a hash of the key. The CTEs are not materialised: scanning raw_rent three times is cheaper
 --   than copying it.
@@ -17,7 +17,7 @@ visible as not materialized (
     -- week_ending is part of the key, so filtering on it before choosing the version changes nothing
     select *
     from source
-    where known_on <= $as_of and week_ending <= $as_of
+    where known_on <= $known_by and week_ending <= $as_of
 ),
 
 revised as (

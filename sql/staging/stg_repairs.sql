@@ -1,8 +1,8 @@
 -- stg_repairs: the repairs extract as it was known on the as-of date.
--- Grain: one row per job_ref: its latest version with known_on <= $as_of (greatest known_on, then file_id,
+-- Grain: one row per job_ref: its latest version with known_on <= $known_by (greatest known_on, then file_id,
 --   then source_row), for jobs reported on or before $as_of.
 -- Units: cost_gbp in pounds; reported_on is the date part of reported_at.
--- Parameters: $as_of (date).
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
 -- Text: description_enc stays encrypted; categories, location, evidence and the booleans are the ingest-time
 --   classification of that text (vocabulary, not prose). Codes are lower-cased; blank tenancy refs become null.
 -- Speed: the latest version of each job is an aggregate over the key columns (arg_max of the row id), not a sort of
@@ -21,7 +21,7 @@ source as not materialized (
 visible as not materialized (
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $known_by
 ),
 
 latest_versions as (

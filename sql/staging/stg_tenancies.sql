@@ -1,8 +1,8 @@
 -- stg_tenancies: tenancies as known on the as-of date.
--- Grain: one row per tenancy_ref: its latest version with known_on <= $as_of, for tenancies started on or
+-- Grain: one row per tenancy_ref: its latest version with known_on <= $known_by, for tenancies started on or
 --   before $as_of. An end date after $as_of had not happened yet, so it is null here; is_live says the
 --   tenancy was running on $as_of.
--- Parameters: $as_of (date).
+-- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
 
 with
 
@@ -13,7 +13,7 @@ source as (
 known as (
     select *
     from source
-    where known_on <= $as_of
+    where known_on <= $known_by
     qualify row_number() over (
         partition by tenancy_ref
         order by known_on desc, file_id desc, source_row desc

@@ -3,7 +3,7 @@
 -- (a later file may restate a key; every version is kept, and staging picks the latest known on the as-of date).
 -- Lineage: file_id -> loaded_files, source_row = the row number a person sees when opening the file
 -- (header row = 1 for CSV; for xlsx the sheet's own row number).
--- Knowledge time: known_on = the extract date in the file's name, or the load date when the name has none.
+-- Knowledge time: known_on = the file's extract date (the date in its name, else the mapping's known_on rule).
 -- Free text (repairs.description, recharges.reason, asb.description) is stored encrypted (BLOB, AES-GCM);
 -- the red-flag classification of that text is computed in memory before storage and stored beside it.
 -- Ciphertext does not compress: its columns skip DuckDB's compression analysis (a third of a load's insert).

@@ -31,13 +31,13 @@ from tests.pipelines.ingest_helpers import (
         ("rent 09-03-2025.xlsx", dt.date(2025, 3, 9)),
         ("rent_2025_03_09.csv", dt.date(2025, 3, 9)),
         ("asb_2025-01-01_to_2025-03-31.csv", dt.date(2025, 3, 31)),  # a period: known at its end
-        ("repairs_2025-02-31.csv", TODAY),  # not a date
-        ("jobs_1234567890.csv", TODAY),  # digits, not a date
-        ("repairs_2031-01-01.csv", TODAY),  # the future is not knowledge
-        ("repairs.csv", TODAY),
+        ("repairs_2025-02-31.csv", None),  # not a date
+        ("jobs_1234567890.csv", None),  # digits, not a date
+        ("repairs_2031-01-01.csv", None),  # the future is not knowledge
+        ("repairs.csv", None),
     ],
 )
-def test_known_on_from_file_name(name: str, expected: dt.date) -> None:
+def test_known_on_from_file_name(name: str, expected: dt.date | None) -> None:
     assert known_on_from_name(name, TODAY) == expected
 
 
