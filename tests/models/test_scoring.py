@@ -338,3 +338,15 @@ def test_households_waiting_come_before_newer_ones_of_equal_or_lower_score() -> 
     higher = scored.with_columns(score=pl.Series([9.0, 7.02, 7.004, 3.0, 8.0, 6.0]))
     listed, _ = rank_households(higher, {"repairs_admin": 2, "tst": 1})
     assert listed["tenancy_ref"].to_list() == ["T5", "T1", "T4"]
+
+
+def test_the_default_team_takes_the_strongest_of_its_own_and_the_overflow() -> None:
+    # repairs_admin holds 2: its own T5 (9.0), T1 (7.0), T3 (7.0) compete with tst's overflow T6 (6.0 -> 7.5 here)
+    scored = scored_for_ranking().with_columns(score=pl.Series([9.0, 7.0, 7.0, 3.0, 8.0, 7.5]))
+    listed, carried = rank_households(scored, {"repairs_admin": 2, "tst": 1}, overflow_team="repairs_admin")
+    assert listed.select("team", "rank", "tenancy_ref").rows() == [
+        ("repairs_admin", 1, "T5"),  # 9.0
+        ("repairs_admin", 2, "T6"),  # 7.5: waiting for the TST, stronger than repairs-only T1 and T3 (7.0)
+        ("tst", 1, "T4"),
+    ]
+    assert carried.select("tenancy_ref", "team").rows() == [("T1", "repairs_admin"), ("T3", "repairs_admin")]

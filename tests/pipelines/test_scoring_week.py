@@ -122,3 +122,47 @@ def test_weeks_waiting_counts_the_consecutive_weeks_carried_forward() -> None:
         waited.append(carried.get("T1", 0) if "T1" not in set(week.listed["tenancy_ref"]) else "listed")
         _publish(ll.con, week, as_of)
     assert waited == [1, 2, "listed", 1]
+
+
+def test_eligibility_by_hand_separate_occasions_and_a_signal_in_the_year() -> None:
+    # docs/scoring.md, "Eligibility, checkable by hand", as of 29 Jun 2025 (counting from 30 Jun 2024)
+    settings = settings_with_capacity(repairs_admin=20, tst=20)
+    ll = Landlord(settings)
+    for i in range(1, 9):
+        ll.home(f"H{i}", f"Q{i}", block=f"C{i}")
+    # H1: 2 occasions 7 months apart + a domestic ASB case as victim 5 months ago: eligible, however old
+    pattern(ll, "H1", "Q1", ["2024-09-10", "2025-04-20"])
+    ll.asb("A1", "H1", "2025-01-15", "Domestic incident", role="victim")
+    # H2: the same with the household as complainant about a neighbour's shouting: not corroborating
+    pattern(ll, "H2", "Q2", ["2024-09-10", "2025-04-20"])
+    ll.asb("A2", "H2", "2025-01-15", "Shouting", role="complainant")
+    # H3: 3 occasions alone, the latest 3 months ago: eligible
+    pattern(ll, "H3", "Q3", ["2024-08-01", "2024-12-01", "2025-03-30"])
+    # H4: 4 jobs on 1-3 Jun, each within 2 days of the one before: ONE occasion, even with a recharge
+    pattern(ll, "H4", "Q4", ["2025-06-01", "2025-06-02", "2025-06-03", "2025-06-05"])
+    ll.recharge("R4", "H4", "2025-06-20", 120.0, job="H4-0")
+    # H5: 2 occasions and a recharge for one of them (any damage recharge corroborates, Dover 8.6): eligible
+    pattern(ll, "H5", "Q5", ["2024-11-02", "2025-05-02"])
+    ll.recharge("R5", "H5", "2025-05-20", 90.0, job="H5-1")
+    # H6: 2 occasions and arrears from a clear account that rose £300 and were paid down again: eligible
+    pattern(ll, "H6", "Q6", ["2024-10-05", "2025-02-05"])
+    ll.rent("H6", "2024-07-07", [0.0] * 10 + [100.0, 200.0, 300.0, 150.0, 50.0])
+    # H7: 2 occasions, one before the counting period (29 Jun 2024) and one in it, plus ASB as subject: 1 occasion
+    pattern(ll, "H7", "Q7", ["2024-06-20", "2025-05-01"])
+    ll.asb("A7", "H7", "2025-05-10", "Verbal abuse", role="subject")
+    week = score_week(ll.con, settings, AS_OF)
+    eligible = dict(zip(week.features["tenancy_ref"], week.features["is_eligible"], strict=True))
+    assert {ref: eligible[ref] for ref in ("H1", "H2", "H3", "H4", "H5", "H6", "H7", "H8")} == {
+        "H1": True,
+        "H2": False,
+        "H3": True,
+        "H4": False,
+        "H5": True,
+        "H6": True,
+        "H7": False,
+        "H8": False,
+    }
+    h1 = week.features.filter(pl.col("tenancy_ref") == "H1").row(0, named=True)
+    h5 = week.features.filter(pl.col("tenancy_ref") == "H5").row(0, named=True)
+    # the ASB case is independent of the repairs: 3.0 points; H5's recharge is for its own lock change: none
+    assert h1["pts_corroborating_signal"] == 3.0 and h5["pts_corroborating_signal"] == 0.0
