@@ -6,11 +6,12 @@ Three scores, every one visible per household (docs/scoring.md):
   other) for its strongest component (by category and location, weighted by its recency: half after
   ``recency_half_life_days``), a little for its other components, plus points for a recent burst of incidents,
   for a mix of categories across incidents, for damage recharges, for ASB cases matching the domestic-abuse
-  lens and for an arrears onset near the repairs pattern.
+  lens, for an arrears onset near the repairs pattern, and (not recency-weighted) for each kind of independent
+  corroborating signal in the year beside red flags on separate occasions.
 - The rules decide eligibility, as the policies state them and independent of recency: red flags on
   ``min_incidents`` (2) separate occasions (incidents) in the counting period with at least
   ``min_corroborating_signals`` (1) corroborating signal in it (ASB through the lens as subject or victim, an
-  arrears onset, a damage recharge for something else), or on ``min_incidents_alone`` (3) occasions alone.
+  arrears onset, a damage recharge), or on ``min_incidents_alone`` (3) occasions alone.
   ``min_points`` (default 0) is an optional floor for a landlord that wants shorter lists.
 - ``surprise_score``: ``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``: incidents in the recent
   window against what similar homes (peer group, shrunk towards the landlord-wide rate) show over the same
@@ -219,8 +220,9 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
 
     Input: one row per household (household_features). Output: the same rows sorted by tenancy_ref, plus
     ``pts_*``, ``points_score``, ``surprise_score``, ``anomaly_score``, ``score``, ``other_signals``,
-    ``signal_kinds``, ``team``, ``is_complex_case``, ``is_eligible`` (would be listed but for suppression) and
-    ``is_listable`` (eligible and not suppressed).
+    ``signal_kinds``, ``team``, ``is_complex_case``, ``meets_rules`` (the occasions-and-signals rule, before the
+    optional ``min_points`` floor), ``is_eligible`` (would be listed but for suppression) and ``is_listable``
+    (eligible and not suppressed).
     """
     frame = points_components(features.sort("tenancy_ref"), rules)
     surprise = poisson_surprise(
@@ -263,11 +265,8 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
         pl.col("corroborating_signals_long") >= rules.min_corroborating_signals
     )
     repeated = pl.col("incidents_long") >= rules.min_incidents_alone
-    eligible = (
-        (pl.col("points_score") >= rules.min_points)
-        & (pl.col("flags_long") >= rules.min_red_flag_repairs)
-        & (repeated | corroborated)
-    )
+    meets_rules = (pl.col("flags_long") >= rules.min_red_flag_repairs) & (repeated | corroborated)
+    eligible = meets_rules & (pl.col("points_score") >= rules.min_points)
     return frame.with_columns(
         score=(
             pl.col("points_score")
@@ -281,6 +280,7 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
         .otherwise(pl.lit(routing.default_team)),
         is_complex_case=((pl.col("flags_long") > 0).cast(pl.Int32) + other)
         >= routing.complex_case_min_signals,
+        meets_rules=meets_rules,
         is_eligible=eligible,
         is_listable=eligible & pl.col("suppression_reason").is_null(),
     )

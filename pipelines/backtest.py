@@ -152,6 +152,8 @@ def sweep_candidates(scored: Any, settings: Settings) -> tuple[str, pl.DataFrame
         frame = features.filter(pl.col("suppression_reason").is_null() & (pl.col("points_score") > 0))
         if "flags_long" in frame.columns:
             frame = frame.filter(pl.col("flags_long") >= settings.scoring.min_red_flag_repairs)
+        if "meets_rules" in frame.columns:  # min_points is a floor on top of the occasions-and-signals rule
+            frame = frame.filter(pl.col("meets_rules"))
         return "scoring.min_points", frame.select(
             "tenancy_ref", pl.col("points_score").cast(pl.Float64).alias("value")
         )

@@ -42,9 +42,8 @@ class WeeklyResult:
     files_failed: int
     rows_quarantined: int
     failures: list[str]
-    waiting_weeks_2plus: int = (
-        0  # of the carried households, those already waiting a week or more before this one
-    )
+    # of the carried households, those already waiting a week or more before this one
+    waiting_weeks_2plus: int = 0
 
 
 def rules_version(settings: Settings) -> str:
