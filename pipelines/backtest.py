@@ -42,7 +42,7 @@ from models.backtest_metrics import (
     week_metrics,
     weeks_to_first_listing,
 )
-from pipelines.errors import UserError
+from pipelines.errors import ConfigError, UserError
 from pipelines.progress import get_progress
 from pipelines.settings import Settings, load_settings
 from pipelines.warehouse import Warehouse, open_warehouse, query, run_model
@@ -510,9 +510,9 @@ def backtest_folder(
     """
     extracts, mapping, out_dir = Path(extracts), Path(mapping), Path(out_dir)
     if not extracts.is_dir():
-        raise UserError(f"the extracts folder {extracts} does not exist")
+        raise ConfigError(f"the extracts folder {extracts} does not exist")
     if not mapping.is_file():
-        raise UserError(f"the mapping file {mapping} does not exist")
+        raise ConfigError(f"the mapping file {mapping} does not exist")
     weeks = week_endings(date_from, date_to)
     if not weeks:
         raise UserError(f"there is no week-ending Sunday from {date_from} to {date_to}")
@@ -582,7 +582,7 @@ def main(args: argparse.Namespace) -> int:
     extracts = Path(args.extracts)
     key_path = Path(args.answer_key) if args.answer_key else default_answer_key_path(extracts)
     if args.answer_key and not key_path.is_file():
-        raise UserError(f"the answer key {key_path} does not exist")
+        raise ConfigError(f"the answer key {key_path} does not exist")
     answer_key = key_path if key_path.is_file() else None
     db = Path(args.db) if args.db else None
     # A temporary warehouse of synthetic data (there is an answer key) may stay unencrypted.

@@ -14,6 +14,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 DEFAULT_DB = "./redflags.duckdb"
+EXIT_CODES = """exit codes:
+  0  done
+  1  some files could not be loaded (the rest loaded), or `run --strict` warned (empty or stale list)
+  2  usage or configuration: a missing folder or mapping file, a bad mapping or setting
+  3  the database could not be opened: no key or a wrong key, or another process is using it
+  70 an unexpected error (run again with --debug and report it)"""
 DEFAULT_OUT = "./output"
 
 Handler = Callable[[argparse.Namespace], int]
@@ -75,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="redflags",
         description="Repairs Red Flags: a weekly, explained review list of households whose repairs pattern "
         "may point to domestic abuse. A flag is a prompt for professional curiosity, never a decision.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument(
@@ -142,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=DEFAULT_OUT, help=f"where lists are written (default {DEFAULT_OUT})")
     p.add_argument("--config", default=None, help="settings overriding conf/settings.yaml")
     p.add_argument("--skip-ingest", action="store_true", help="score what the database already holds")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when the run warns (an empty list, an extract's newest file too old): for schedulers",
+    )
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.weekly_review", "main"))
 

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import validation
-from pipelines.errors import UserError
+from pipelines.errors import ConfigError, UserError
 from pipelines.loading import Classifier, IngestSummary, load_extract
 from pipelines.mapping import CANONICAL, Mapping, load_mapping
 from pipelines.progress import Progress, get_progress
 from pipelines.readers import resolve_files
-from pipelines.warehouse import Warehouse, checkpoint_deferred, next_id, open_warehouse
+from pipelines.runs import start_run
+from pipelines.warehouse import Warehouse, checkpoint_deferred, open_warehouse
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,10 @@ def ingest_folder(
     progress = progress or get_progress()
     extracts_dir = Path(extracts_dir)
     if not extracts_dir.is_dir():
-        raise UserError(f"the extracts folder {extracts_dir} does not exist")
+        raise ConfigError(f"the extracts folder {extracts_dir} does not exist")
     today = today or dt.date.today()
     started = time.perf_counter()
-    run_id = next_id(wh.con, "seq_run_id")
-    wh.con.execute(
-        "insert into runs (run_id, kind, started_at, status) values ($r, 'ingest', current_timestamp, "
-        "'running')",
-        {"r": run_id},
-    )
+    run_id = start_run(wh.con, "ingest")
     summary = IngestSummary(run_id=run_id)
     status = "failed"
     # Per-file commits would checkpoint every 16 MB of WAL, writing data twice: checkpoint once at the end.
@@ -260,7 +256,16 @@ def ingest_extracts_flow() -> Any:
 
 def main(args: argparse.Namespace) -> int:
     """``redflags ingest``: exits non-zero, after loading the other files, if any file could not be loaded."""
-    load_mapping(args.mapping)  # a bad mapping is one clear sentence before Prefect starts
+    from pipelines.weekly_review import preflight
+
+    # a missing folder, a bad mapping or a database that will not open: one sentence before Prefect starts
+    preflight(
+        Path(args.extracts),
+        Path(args.mapping),
+        getattr(args, "config", None),
+        Path(args.db),
+        bool(getattr(args, "allow_unencrypted", False)),
+    )
     summary: IngestSummary = ingest_extracts_flow()(
         extracts=args.extracts,
         mapping=args.mapping,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipelines.errors import UserError
+from pipelines.errors import ConfigError
 
 Kind = Literal["text", "date", "timestamp", "amount", "integer", "category"]
 # How a file whose name holds no date gets its extract date (EXTRACTS.md "Knowledge time").
@@ -189,7 +189,7 @@ SUPPORTED_ENCODINGS = {
 }
 
 
-class MappingError(UserError):
+class MappingError(ConfigError):
     """The mapping file cannot be used: one sentence naming the file and the key."""
 
 

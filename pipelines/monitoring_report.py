@@ -1325,7 +1325,23 @@ def _runs_section(data: dict[str, Any], ctx: _Ctx) -> Section:
             f"{len(failed)} of the last {len(runs)} pipeline runs in these weeks failed ({kinds}): see the "
             "logs."
         )
-    unfinished = [r for r in runs if r["finished_at"] is None and r["status"] not in FAILED_STATUSES]
+    interrupted = [r for r in runs if r["status"] == "interrupted"]
+    if interrupted:
+        section.warnings.append(
+            f"{len(interrupted)} of the last {len(runs)} runs were interrupted: the process ended before the "
+            "run finished (killed, or the machine stopped), noticed when the next run started."
+        )
+    latest = next((r for r in runs if r["kind"] == "weekly-review" and r["status"] != "running"), None)
+    if latest is not None:
+        for warning in latest.get("warnings") or []:
+            section.warnings.append(
+                f"The latest weekly review (week ending {latest['as_of']}) warned: {warning}"
+            )
+    unfinished = [
+        r
+        for r in runs
+        if r["finished_at"] is None and r["status"] not in FAILED_STATUSES and r["status"] != "interrupted"
+    ]
     if unfinished:
         section.warnings.append(
             f"{len(unfinished)} recorded runs have no finish time (still running or killed)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,11 +18,28 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
+    """Mark runs left ``running`` by a process that is gone as ``interrupted`` (``noticed_at`` now); returns
+    how many.
+
+    Whoever opens the warehouse for writing holds DuckDB's lock, so no other process can be running a run:
+    a ``running`` row of another process id (or of none, from before ids were kept) was killed. Rows of this
+    process are runs still going (a flow records its ingest inside its own run).
+    """
+    found = con.execute(
+        "update runs set status = 'interrupted', noticed_at = ? "
+        "where status = 'running' and (pid is null or pid <> ?) returning run_id",
+        [_now(), os.getpid()],
+    ).fetchall()
+    return len(found)
+
+
 def start_run(con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date | None = None) -> int:
+    mark_interrupted(con)
     run_id = next_id(con, "seq_run_id")
     con.execute(
-        "insert into runs (run_id, kind, as_of, started_at, status) values (?, ?, ?, ?, 'running')",
-        [run_id, kind, as_of, _now()],
+        "insert into runs (run_id, kind, as_of, started_at, status, pid) values (?, ?, ?, ?, 'running', ?)",
+        [run_id, kind, as_of, _now(), os.getpid()],
     )
     return run_id
 
@@ -36,11 +54,12 @@ def finish_run(
     rows_loaded: int | None = None,
     rows_quarantined: int | None = None,
     detail: str | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
     con.execute(
         "update runs set finished_at = ?, status = ?, files_loaded = ?, files_failed = ?, rows_loaded = ?,"
-        " rows_quarantined = ?, detail = ? where run_id = ?",
-        [_now(), status, files_loaded, files_failed, rows_loaded, rows_quarantined, detail, run_id],
+        " rows_quarantined = ?, detail = ?, warnings = ? where run_id = ?",
+        [_now(), status, files_loaded, files_failed, rows_loaded, rows_quarantined, detail, warnings, run_id],
     )
 
 

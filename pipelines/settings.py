@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from pipelines.errors import UserError
+from pipelines.errors import ConfigError
 from pipelines.paths import conf_dir
 
 
@@ -229,7 +229,7 @@ class Settings(_Section):
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
-class SettingsError(UserError):
+class SettingsError(ConfigError):
     pass
 
 

@@ -116,7 +116,9 @@ def wide_sql(extract: CanonicalExtract, frame: str) -> str:
         other = "1" if cls_name == "ExpectColumnValuesToNotBeNull" else "NULL"
         within = ", ".join(f"'{n}'" for n in names)
         columns.append(f"case when __check in ({within}) then {kwargs['column']} else {other} end as e{i}")
-    return f"select __id, __file_idx, __check, __n, {', '.join(columns)} from ({frame})"
+    # In __id order: the caller finds a row GX reports by its __id as a position in the frame, and a parallel
+    # query's rows come back in no set order.
+    return f"select __id, __file_idx, __check, __n, {', '.join(columns)} from ({frame}) order by __id"
 
 
 def _row(check: str, num: str = "NULL", text: str = "NULL", flag: str = "NULL", n: str = "__n") -> str:

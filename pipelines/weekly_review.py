@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.errors import UserError
+from pipelines.errors import ConfigError
 from pipelines.progress import get_progress
 from pipelines.runs import recorded_run
 from pipelines.settings import Settings, load_settings, resolve_conf_file
@@ -42,6 +42,10 @@ class WeeklyResult:
     files_failed: int
     rows_quarantined: int
     failures: list[str]
+    # per extract: newest extract date used, files and rows left out as not yet known
+    knowledge: list[str] = field(default_factory=list)
+    # one sentence per reason the list is empty or stale (pipelines/knowledge.py)
+    warnings: list[str] = field(default_factory=list)
     # of the carried households, those already waiting a week or more before this one
     waiting_weeks_2plus: int = 0
 
@@ -152,14 +156,36 @@ def weekly_review(
         )
         week = score_task(wh, settings, as_of)
         published = publish_task(wh, week, settings, as_of, Path(out), run.run_id)
-        result = _result(as_of, published, week, ingested)
+        result = _with_knowledge(wh, settings, _result(as_of, published, week, ingested), week)
         run.status = "failed-files" if result.files_failed else "ok"
         run.counts = {
             "files_loaded": result.files_loaded,
             "files_failed": result.files_failed,
             "rows_quarantined": result.rows_quarantined,
+            "warnings": result.warnings or None,
         }
     return result
+
+
+def _with_knowledge(wh: Warehouse, settings: Settings, result: WeeklyResult, week: Any) -> WeeklyResult:
+    """The result with what the list knew per extract and its warnings (empty or stale list)."""
+    from pipelines.knowledge import extract_knowledge, knowledge_lines, list_warnings
+    from pipelines.scoring_week import known_by
+
+    by = known_by(settings, result.as_of)
+    knowledge = extract_knowledge(wh.con, by)
+    warnings = list_warnings(
+        knowledge,
+        as_of=result.as_of,
+        known_by=by,
+        listed=result.listed,
+        carried=sum(result.carried.values()),
+        features=week.features,
+        suppressed=result.suppressed,
+        long_window_days=settings.features.long_window_days,
+        stale_after_days=settings.knowledge.stale_after_days,
+    )
+    return replace(result, knowledge=knowledge_lines(knowledge), warnings=warnings)
 
 
 def _result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> WeeklyResult:
@@ -185,13 +211,28 @@ def quiet_prefect() -> Any:
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
+def preflight(extracts: Path | None, mapping: Path | None, config: str | None, db: Path, allow: bool) -> None:
+    """Every problem a person can fix, found before Prefect starts so it is one sentence and nothing else: a
+    missing folder, mapping or setting, a bad mapping, and a database that will not open (no key, a wrong
+    key, another process holding it)."""
+    from pipelines.mapping import load_mapping
+
+    if extracts is not None and not extracts.is_dir():
+        raise ConfigError(f"the extracts folder {extracts} does not exist")
+    if mapping is not None and not mapping.is_file():
+        raise ConfigError(f"the mapping file {mapping} does not exist")
+    load_settings(config)
+    open_warehouse(db, allow_unencrypted=allow).close()
+    if mapping is not None:
+        load_mapping(mapping)
+
+
 def main(args: argparse.Namespace) -> int:
     extracts = None if args.skip_ingest else Path(args.extracts)
-    if extracts is not None and not extracts.is_dir():
-        raise UserError(f"the extracts folder {extracts} does not exist")
     mapping = Path(args.mapping)
-    if not mapping.is_file():
-        raise UserError(f"the mapping file {mapping} does not exist")
+    preflight(
+        extracts, None if extracts is None else mapping, args.config, Path(args.db), args.allow_unencrypted
+    )
     progress = get_progress()
     progress.say(f"Weekly review for the week ending {args.as_of:%d %B %Y}")
     with quiet_prefect():
@@ -205,7 +246,7 @@ def main(args: argparse.Namespace) -> int:
             args.allow_unencrypted,
         )
     print_summary(result)
-    return 1 if result.files_failed else 0
+    return 1 if result.files_failed or (getattr(args, "strict", False) and result.warnings) else 0
 
 
 def print_summary(result: WeeklyResult) -> None:
@@ -224,5 +265,11 @@ def print_summary(result: WeeklyResult) -> None:
     out.write(
         f"Review list: {Path(result.folder) / 'review_list.xlsx'} (and review_list.csv; one folder per team)\n"
     )
+    if result.knowledge:
+        out.write("Extracts used (knowledge time):\n")
+        for line in result.knowledge:
+            out.write(f"  {line}\n")
+    for warning in result.warnings:
+        out.write(f"WARNING: {warning}\n")
     if result.files_failed:
         out.write(f"{result.files_failed} file(s) could not be loaded: fix them and run again.\n")

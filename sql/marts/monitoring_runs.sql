@@ -1,4 +1,5 @@
--- The latest pipeline runs, newest first, for run health. Never the run's detail text (it may name files or rows).
+-- The latest pipeline runs, newest first, for run health. Never the run's detail text (it may name files or rows);
+--   warnings are the weekly run's sentences about an empty or stale list (extracts, dates and counts only).
 -- Grain: one row per run; at most $max_runs rows. Units: seconds, files, rows.
 -- Parameters: $max_runs (integer).
 
@@ -16,6 +17,8 @@ runs_ranked as (
         rows_loaded,
         rows_quarantined,
         lower(status) as status,
+        noticed_at,
+        warnings,
         datediff('second', started_at, finished_at) as duration_seconds
     from runs
 ),

@@ -171,8 +171,16 @@ create table if not exists runs (
     files_failed integer,
     rows_loaded bigint,
     rows_quarantined bigint,
-    detail varchar
+    detail varchar,
+    pid integer,
+    noticed_at timestamp,
+    warnings varchar[]
 );
+-- Added after the first release: older warehouses gain them here (the process that ran the run, when a run
+-- left 'running' by a dead process was noticed and marked 'interrupted', and the run's warnings).
+alter table runs add column if not exists pid integer;
+alter table runs add column if not exists noticed_at timestamp;
+alter table runs add column if not exists warnings varchar[];
 
 -- Every published list row (append-only): what was listed, when, why, with which configuration.
 create table if not exists review_list_rows (

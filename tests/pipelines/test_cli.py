@@ -58,7 +58,7 @@ def test_missing_extracts_folder_is_a_clear_error(tmp_path: Path, capsys: pytest
         ]
     )
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 2  # usage or configuration
     assert "does not exist" in err and "Traceback" not in err
 
 

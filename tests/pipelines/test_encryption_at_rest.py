@@ -100,8 +100,14 @@ def test_the_check_would_see_unencrypted_text(tmp_path: Path) -> None:
     """The control: the same rows in a test-data-only unencrypted database are readable in the file."""
     path = tmp_path / "plain.duckdb"
     wh = open_warehouse(path, allow_unencrypted=True)
+    # One fixed state of the file whatever the machine is doing: every row checkpointed into the file (no
+    # write-ahead log left to whether the close checkpoints) and stored uncompressed, so the search reads
+    # exactly the bytes that were stored.
+    wh.con.execute("set threads = 1; set force_compression = 'uncompressed'")
     _insert_planted(wh)
+    wh.con.execute("checkpoint")
     wh.close()
+    assert not Path(f"{path}.wal").exists()
     assert _found(_file_bytes(path)) == PLANTED
 
 
@@ -137,7 +143,9 @@ def test_missing_or_wrong_key_is_one_sentence_and_changes_nothing(
         monkeypatch.setenv("REDFLAGS_DB_KEY", key)
     before = (_sha256(encrypted_db), sorted(p.name for p in encrypted_db.parent.iterdir()))
     # even --allow-unencrypted does not open an encrypted database without its key
-    assert main(["purge", "--db", str(encrypted_db), "--allow-unencrypted", "--today", "2025-06-30"]) == 1
+    assert (
+        main(["purge", "--db", str(encrypted_db), "--allow-unencrypted", "--today", "2025-06-30"]) == 3
+    )  # the database could not be opened
     captured = capsys.readouterr()
     err = captured.err.strip()
     assert err.startswith(message)
@@ -153,7 +161,7 @@ def test_a_missing_key_opens_only_a_test_database_and_only_when_asked(
     path = tmp_path / "plain.duckdb"
     open_warehouse(path, allow_unencrypted=True).close()
     before = _sha256(path)
-    assert main(["purge", "--db", str(path), "--today", "2025-06-30"]) == 1
+    assert main(["purge", "--db", str(path), "--today", "2025-06-30"]) == 3
     err = capsys.readouterr().err
     assert "created unencrypted (test data only); pass --allow-unencrypted" in err
     assert _sha256(path) == before
@@ -192,7 +200,7 @@ def test_run_without_a_key_is_refused_before_anything_is_written(
             str(tmp_path / "out"),
         ]
     )
-    assert code == 1
+    assert code == 3
     assert "REDFLAGS_DB_KEY is not set" in capsys.readouterr().err
     assert not db.exists()
     assert not (tmp_path / "out").exists()
@@ -358,7 +366,7 @@ def test_cli_rekey(
     assert "REDFLAGS_NEW_DB_KEY is not set" in capsys.readouterr().err
     monkeypatch.setenv("REDFLAGS_NEW_DB_KEY", NEW_KEY)
     monkeypatch.setenv("REDFLAGS_DB_KEY", "not-the-key")
-    assert main(["rekey", "--db", str(encrypted_db)]) == 1
+    assert main(["rekey", "--db", str(encrypted_db)]) == 3
     assert "not the key this database was created with" in capsys.readouterr().err
     monkeypatch.setenv("REDFLAGS_DB_KEY", KEY)
     monkeypatch.setenv("REDFLAGS_NEW_DB_KEY", NEW_KEY)

@@ -241,3 +241,64 @@ def test_a_backtest_over_the_undated_files_matches_the_live_runs_week_by_week(
         scorer=scorer,
     )
     assert replayed == live
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The run summary's warnings (one sentence per cause)
+
+
+def _k(extract: str, newest: str | None, later: int = 0, rows: int = 0) -> object:
+    from pipelines.knowledge import ExtractKnowledge
+
+    return ExtractKnowledge(
+        extract, newest and dt.date.fromisoformat(newest), 1 if newest else 0, later, rows
+    )
+
+
+def _warnings(knowledge: list[object], **kw: object) -> list[str]:
+    import polars as pl
+
+    from pipelines.knowledge import list_warnings
+
+    args: dict[str, object] = {
+        "as_of": dt.date(2025, 3, 9),
+        "known_by": dt.date(2025, 3, 10),
+        "listed": 0,
+        "carried": 0,
+        "features": pl.DataFrame({"flags_long": [0, 0]}),
+        "suppressed": {},
+        "long_window_days": 365,
+        "stale_after_days": {"repairs": 14},
+    }
+    return list_warnings(knowledge, **(args | kw))  # type: ignore[arg-type]
+
+
+def test_an_empty_list_says_why_in_one_sentence() -> None:
+    import polars as pl
+
+    fresh = [_k("repairs", "2025-03-10", later=2, rows=40)]
+    assert _warnings(fresh) == [
+        "The list is empty because no red-flag repairs were reported in the 365 days to 09 Mar 2025."
+    ]
+    flagged = pl.DataFrame({"flags_long": [3, 1, 0]})
+    assert _warnings(fresh, features=flagged, suppressed={"known_case": 1, "recently_reviewed": 1}) == [
+        "The list is empty because all 2 household(s) that met the rules were kept off it (known_case 1, "
+        "recently_reviewed 1)."
+    ]
+    assert _warnings(fresh, features=flagged) == [
+        "The list is empty because none of the 2 household(s) with red-flag repairs in the 365 days to "
+        "09 Mar 2025 reached the threshold."
+    ]
+    assert _warnings(fresh, listed=3, features=flagged) == []
+
+
+def test_a_stale_extract_is_named_with_its_age() -> None:
+    stale = [_k("repairs", "2025-02-16"), _k("rent", "2025-03-09")]
+    assert _warnings(stale, listed=4, stale_after_days={"repairs": 14, "rent": 14}) == [
+        "The newest repairs file used is dated 16 Feb 2025, 21 days before the week's end (more than the 14 "
+        "allowed): is the export still running?"
+    ]
+    assert _warnings([_k("repairs", "2025-03-02")], listed=4) == []  # 7 days: within 14
+    assert _warnings(
+        [_k("repairs", "2025-03-09")], listed=4, stale_after_days={"repairs": 14, "rent": 14}
+    ) == ["No rent file is known by 10 Mar 2025: the list is made without it."]

@@ -217,7 +217,9 @@ def test_runs_newest_first_and_limited(wh: Warehouse) -> None:
     for i in range(3):
         start = MON + dt.timedelta(days=i)
         wh.con.execute(
-            "insert into runs values (?, 'weekly_review', ?, ?, ?, 'SUCCESS', 1, 0, 10, 0, 'secret detail')",
+            "insert into runs (run_id, kind, as_of, started_at, finished_at, status, files_loaded, files_failed,"
+            " rows_loaded, rows_quarantined, detail) values"
+            " (?, 'weekly_review', ?, ?, ?, 'SUCCESS', 1, 0, 10, 0, 'secret detail')",
             [i + 1, SUN, start, start + dt.timedelta(seconds=90)],
         )
     rows = run(wh, "monitoring_runs", max_runs=2)
