@@ -126,6 +126,22 @@ def test_lists_take_the_last_list_published_each_week(wh: Warehouse) -> None:
     assert got[(PREV, "a")]["households_listed"] == 0
 
 
+def test_the_backlog_by_week_counts_households_waiting_since_the_week_before(wh: Warehouse) -> None:
+    # week before: T7 and T8 carried; this week: T8 and T9 carried (T7 listed): 2 carried, 1 of them waiting 2+ weeks
+    _list_row(wh, "prev", PREV, MON - dt.timedelta(days=7), "T1", "a")
+    _list_row(wh, "this", SUN, MON, "T7", "a")
+    wh.con.execute(
+        "insert into carried_forward values ('prev', ?, 'T7', 'a', 1), ('prev', ?, 'T8', 'a', 1),"
+        " ('this', ?, 'T8', 'a', 1), ('this', ?, 'T9', 'a', 1)",
+        [PREV, PREV, SUN, SUN],
+    )
+    got = {
+        (r["week_ending"], r["team"]): r for r in run(wh, "monitoring_lists_weekly", last_day=SUN, weeks=2)
+    }
+    assert (got[(PREV, "a")]["carried_forward"], got[(PREV, "a")]["waiting_2plus_weeks"]) == (2, 0)
+    assert (got[(SUN, "a")]["carried_forward"], got[(SUN, "a")]["waiting_2plus_weeks"]) == (2, 1)
+
+
 def test_outcomes_use_the_latest_correction(wh: Warehouse) -> None:
     _list_row(wh, "L", SUN, MON, "T1", "a")
     _list_row(wh, "L", SUN, MON, "T2", "a")
