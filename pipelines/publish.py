@@ -16,26 +16,16 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.spreadsheets import private_dir, write_csv, write_xlsx
+from pipelines.spreadsheets import InputColumn, private_dir, write_csv, write_xlsx
 from pipelines.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-LIST_COLUMNS = [
-    "rank",
-    "tenancy_ref",
-    "property_ref",
-    "score",
-    "team",
-    "reasons",
-    "is_complex_case",
-    "points_score",
-    "surprise_score",
-    "anomaly_score",
-    "list_id",
-    "as_of",
-]
+# What a reviewer reads, then what they fill in, then the technical columns (grouped, foldable) last.
+LIST_COLUMNS = ["rank", "tenancy_ref", "property_ref", "score", "team", "reasons"]
 OUTCOME_COLUMNS = ["outcome", "reviewer", "rationale", "reviewed_on"]
+TECHNICAL_COLUMNS = ["points_score", "surprise_score", "anomaly_score", "list_id", "as_of"]
+REVIEW_COLUMNS = [*LIST_COLUMNS, *OUTCOME_COLUMNS, "is_complex_case", *TECHNICAL_COLUMNS]
 # Facts from the record (facts) are kept apart from the words staff typed (text_as_recorded).
 EVIDENCE_COLUMNS = [
     "tenancy_ref",
@@ -49,6 +39,9 @@ EVIDENCE_COLUMNS = [
     "facts",
     "text_as_recorded",
 ]
+
+# The default outcome values (conf/settings.yaml outcomes.values); the caller passes the configured ones.
+OUTCOME_VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
 
 ABOUT = (
     "This list is a prompt for professional curiosity, never a decision about anyone. Each row says which records "
@@ -78,10 +71,32 @@ def _review_frame(listed: pl.DataFrame, list_id: str, as_of: dt.date) -> pl.Data
         pl.col("surprise_score").round(2),
         pl.col("anomaly_score").round(2),
     )
-    frame = frame.select(LIST_COLUMNS).with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in OUTCOME_COLUMNS]
-    )
-    return frame.sort(["team", "rank"])
+    frame = frame.with_columns(
+        [pl.lit(None, dtype=pl.String).alias(c) for c in OUTCOME_COLUMNS if c != "reviewed_on"]
+    ).with_columns(pl.lit(None, dtype=pl.Date).alias("reviewed_on"))
+    return frame.select(REVIEW_COLUMNS).sort(["team", "rank"])
+
+
+def review_inputs(outcome_values: tuple[str, ...] | list[str]) -> list[InputColumn]:
+    """The four columns a reviewer fills, with the sheet's checks and input messages."""
+    values = tuple(outcome_values)
+    return [
+        InputColumn(
+            "outcome",
+            "What you decided after looking at the records: choose from the list.",
+            allowed=values,
+        ),
+        InputColumn("reviewer", "Your name, as your team knows you."),
+        InputColumn(
+            "rationale",
+            "Why, in a sentence: what you checked and what you found. Stored encrypted.",
+        ),
+        InputColumn(
+            "reviewed_on",
+            "The date you reviewed the household (leave blank for the day the file is imported).",
+            is_date=True,
+        ),
+    ]
 
 
 def evidence_text(wh: Warehouse, evidence: pl.DataFrame) -> pl.DataFrame:
@@ -115,6 +130,7 @@ def publish_list(
     list_id: str,
     team_labels: dict[str, str],
     about_lines: list[str],
+    outcome_values: tuple[str, ...] = OUTCOME_VALUES,
 ) -> PublishedList:
     """Write the week's files. ``week`` is a ``ScoredWeek`` (listed, carried, evidence)."""
     folder = private_dir(Path(out_dir) / as_of.isoformat())
@@ -136,6 +152,8 @@ def publish_list(
         "property_ref": 14,
     }
 
+    inputs = review_inputs(outcome_values)
+
     def sheets_for(frame: pl.DataFrame, ev: pl.DataFrame) -> dict[str, pl.DataFrame]:
         sheets = {
             team_labels.get(team, team)[:31]: frame.filter(pl.col("team") == team)
@@ -151,6 +169,8 @@ def publish_list(
         wrap_columns=("reasons", "facts", "text_as_recorded", "note", "rationale"),
         column_widths=widths,
         notes=notes,
+        inputs=inputs,
+        grouped_columns=TECHNICAL_COLUMNS,
     )
     team_folders: dict[str, Path] = {}
     for team in team_labels:
@@ -166,6 +186,8 @@ def publish_list(
             wrap_columns=("reasons", "facts", "text_as_recorded", "note", "rationale"),
             column_widths=widths,
             notes=notes,
+            inputs=inputs,
+            grouped_columns=TECHNICAL_COLUMNS,
         )
         team_folders[team] = team_dir
     log.info("published %d listed households (%s carried) to %s", review.height, carried, folder)

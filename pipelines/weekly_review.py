@@ -102,7 +102,14 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
     ]
     with get_progress().stage("Publishing the review lists"):
         published = publish_list(
-            wh, week, as_of=as_of, out_dir=out_dir, list_id=list_id, team_labels=labels, about_lines=about
+            wh,
+            week,
+            as_of=as_of,
+            out_dir=out_dir,
+            list_id=list_id,
+            team_labels=labels,
+            about_lines=about,
+            outcome_values=settings.outcomes.values,
         )
     record_list_published(
         wh.con,
