@@ -11,3 +11,17 @@ class UserError(Exception):
 
 class NotImplementedYet(UserError):
     exit_code = 2
+
+
+def retry_io(task: object, task_run: object, state: object) -> bool:
+    """Prefect ``retry_condition_fn``: retry only what may pass on a second try (a locked database, a file share
+    blinking), never bad input (a :class:`UserError`) or a bug."""
+    try:
+        state.result()  # type: ignore[attr-defined]
+    except UserError:
+        return False
+    except (OSError, TimeoutError):
+        return True
+    except Exception as exc:  # duckdb.IOException and friends
+        return type(exc).__name__ in {"IOException", "ConnectionException"}
+    return False
