@@ -1781,7 +1781,7 @@ def build_report_task(
         wh.close()
 
 
-@flow(name="monitoring-report")
+@flow(name="monitoring-report", validate_parameters=False)  # as the other flows: paths arrive as text
 def monitoring_report(
     db: str | Path = "./redflags.duckdb",
     out_dir: str | Path = "./report",

@@ -20,6 +20,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -221,6 +222,8 @@ def main(args: argparse.Namespace) -> int:
     home = Path(PREFECT_HOME.value())
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "redflags-prefect-server.log"
+    # A service manager stops serve with SIGTERM: leave through the `with` below, so the server stops too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     with local_prefect_server(log_path) as started_url:
         log.warning(
             "started a Prefect server at %s for as long as serve runs (UI: %s)", started_url, started_url[:-4]
