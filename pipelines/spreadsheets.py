@@ -125,10 +125,17 @@ def _people_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with a byte-order mark (so Excel shows £ correctly), owner-only."""
+def write_csv(frame: pl.DataFrame, path: Path, *, float_precision: int | None = None) -> Path:
+    """Write ``frame`` as UTF-8 CSV with a byte-order mark (so Excel shows £ correctly), owner-only.
+    ``float_precision``: decimal places for every float column (default: as many as needed)."""
     buffer = io.BytesIO()
-    _people_frame(frame).write_csv(buffer, include_bom=True, date_format="%Y-%m-%d", quote_style="necessary")
+    _people_frame(frame).write_csv(
+        buffer,
+        include_bom=True,
+        date_format="%Y-%m-%d",
+        quote_style="necessary",
+        float_precision=float_precision,
+    )
     return _write_private(Path(path), buffer.getvalue())
 
 
