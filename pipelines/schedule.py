@@ -29,16 +29,17 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from pipelines.errors import UserError, retry_io
-from pipelines.monitoring_report import monitoring_report
 from pipelines.notify import check_notifications, on_weekly_failure
 from pipelines.settings import load_settings
-from pipelines.weekly_review import WeeklyResult, weekly_review
+
+if TYPE_CHECKING:
+    from pipelines.weekly_review import WeeklyResult
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ def scheduled_week(
     allow_unencrypted: bool = False,
 ) -> WeeklyResult:
     """The Monday job: the weekly review, then the managers' report, then the retention purge."""
+    # Imported here, not at the top: `redflags serve` checks for a Prefect server before paying for them.
+    from pipelines.monitoring_report import monitoring_report
+    from pipelines.weekly_review import weekly_review
+
     pipeline_logs_to_prefect()
     result = weekly_review(extracts, mapping, None, db, out, config, allow_unencrypted)
     monitoring_report(db, report, 12, config, allow_unencrypted)
