@@ -43,13 +43,17 @@ EVIDENCE_COLUMNS = [
 # The default outcome values (conf/settings.yaml outcomes.values); the caller passes the configured ones.
 OUTCOME_VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
 
-ABOUT = (
-    "This list is a prompt for professional curiosity, never a decision about anyone. Each row says which records "
-    "put the household here; check them, and record what you decided in the outcome, reviewer and rationale "
-    "columns (outcome: no_concern, already_known, new_concern_referred or unable_to_assess), then load the file "
-    "with `redflags outcomes import`. Share only on a need-to-know basis: never contact the household in a way "
-    "that another member of it could see."
-)
+
+def about_text(outcome_values: tuple[str, ...]) -> str:
+    """The Notes sheet's first paragraph, naming the configured outcome values."""
+    return (
+        "This list is a prompt for professional curiosity, never a decision about anyone. Each row says which "
+        "records put the household here; check them, and record what you decided in the outcome, reviewer, "
+        f"rationale and reviewed_on columns (outcome: one of {', '.join(outcome_values)}; the other cells are "
+        "locked so the evidence is not changed by mistake), then load the file with `redflags outcomes import`. "
+        "Share only on a need-to-know basis: never contact the household in a way that another member of it "
+        "could see."
+    )
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ def publish_list(
         if not week.carried.is_empty()
         else {}
     )
-    notes = "\n".join([ABOUT, "", *about_lines])
+    notes = "\n".join([about_text(tuple(outcome_values)), "", *about_lines])
     widths = {
         "reasons": 90,
         "facts": 60,

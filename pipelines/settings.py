@@ -161,6 +161,8 @@ class OutcomeSettings(_Section):
             raise ValueError(f"positive/negative outcome values not in values: {', '.join(unknown)}")
         if set(self.positive_values) & set(self.negative_values):
             raise ValueError("an outcome value cannot be both positive and negative")
+        if len(",".join(self.values)) > 255:  # the review sheet offers them as an Excel dropdown list
+            raise ValueError("the outcome values together must fit in 255 characters (Excel's dropdown list)")
         return self
 
 

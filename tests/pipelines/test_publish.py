@@ -242,6 +242,8 @@ def test_every_cell_but_the_reviewers_is_locked_without_a_password(with_values) 
             expect_locked = cell.row == 1 or name not in inputs
             assert cell.protection.locked is expect_locked, (cell.coordinate, name)
     assert book["Evidence"].protection.sheet is False  # nothing to fill in there
+    notes = " ".join(str(c.value) for c in book["Notes"]["A"])
+    assert "outcome: one of " + ", ".join(VALUES) in notes  # the configured values, not a fixed list
 
 
 def test_a_filled_in_sheet_imports_back(with_values, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
