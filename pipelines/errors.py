@@ -17,11 +17,12 @@ def retry_io(task: object, task_run: object, state: object) -> bool:
     """Prefect ``retry_condition_fn``: retry only what may pass on a second try (a locked database, a file share
     blinking), never bad input (a :class:`UserError`) or a bug."""
     try:
-        state.result()  # type: ignore[attr-defined]
-    except UserError:
+        # Read, not raised: raising would add this frame to the traceback the run's log shows.
+        exc = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
+    except Exception:  # the failure could not be read back: do not guess
         return False
-    except (OSError, TimeoutError):
+    if isinstance(exc, UserError):
+        return False
+    if isinstance(exc, OSError | TimeoutError):
         return True
-    except Exception as exc:  # duckdb.IOException and friends
-        return type(exc).__name__ in {"IOException", "ConnectionException"}
-    return False
+    return type(exc).__name__ in {"IOException", "ConnectionException"}  # duckdb's I/O errors

@@ -187,6 +187,9 @@ def test_only_io_is_retried() -> None:
     assert retry_io(None, None, Failed(data=OSError("the share went away"))) is True
     assert retry_io(None, None, Failed(data=UserError("x.csv, row 2, column a: not a date"))) is False
     assert retry_io(None, None, Failed(data=ValueError("a bug"))) is False
+    import duckdb
+
+    assert retry_io(None, None, Failed(data=duckdb.IOException("Could not set lock on file"))) is True
     from pipelines.weekly_review import ingest_task, publish_task
 
     for task_ in (ingest_task, publish_task, schedule_module.purge_expired):
