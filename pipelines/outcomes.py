@@ -46,8 +46,9 @@ class OutcomesError(UserError):
     Raised by ``redflags outcomes import`` after the good rows were recorded (exit code 1).
     """
 
-    def __init__(self, problems: Sequence[str], rows: int) -> None:
+    def __init__(self, problems: Sequence[str], rows: int | None = None) -> None:
         self.problems = list(problems)
+        rows = len(self.problems) if rows is None else rows
         shown = self.problems[:MAX_ERRORS_SHOWN]
         more = len(self.problems) - len(shown)
         lines = [
