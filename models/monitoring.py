@@ -75,13 +75,33 @@ def last_week_ending(today: dt.date, weekday: int = 6) -> dt.date:
     return today - dt.timedelta(days=(today.weekday() - weekday) % 7)
 
 
-def working_days_after(start: dt.date, end: dt.date) -> int:
-    """Mondays to Fridays in (start, end]; 0 when end is not after start. Bank holidays are not excluded.
+def bank_holidays(first: dt.date, last: dt.date) -> list[dt.date]:
+    """England and Wales bank holidays from ``first`` to ``last`` (inclusive), in date order.
 
-    The same rule as sql/marts/monitoring_reviews_weekly.sql, for the report's own sentences.
+    The one calendar of non-working weekdays: :func:`working_days_after` uses it, and the report passes it to
+    sql/marts/monitoring_reviews_weekly.sql as ``$bank_holidays`` (a substitute day for a holiday on a weekend
+    is included, as the ``holidays`` package lists it).
     """
+    import holidays
+
+    if last < first:
+        return []
+    calendar = holidays.country_holidays("GB", subdiv="ENG", years=range(first.year, last.year + 1))
+    return sorted(d for d in calendar if first <= d <= last)
+
+
+def working_days_after(start: dt.date, end: dt.date) -> int:
+    """Working days in (start, end]: Mondays to Fridays that are not England and Wales bank holidays;
+    0 when end is not after start. The same rule as sql/marts/monitoring_reviews_weekly.sql."""
     days = (end - start).days
-    return sum(1 for i in range(1, days + 1) if (start + dt.timedelta(days=i)).weekday() < 5)
+    if days <= 0:
+        return 0
+    closed = set(bank_holidays(start + dt.timedelta(days=1), end))
+    return sum(
+        1
+        for i in range(1, days + 1)
+        if (day := start + dt.timedelta(days=i)).weekday() < 5 and day not in closed
+    )
 
 
 def drift(

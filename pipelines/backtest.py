@@ -45,6 +45,7 @@ from models.backtest_metrics import (
 from pipelines.errors import ConfigError, UserError
 from pipelines.progress import get_progress
 from pipelines.settings import Settings, load_settings
+from pipelines.spreadsheets import write_csv
 from pipelines.warehouse import Warehouse, open_warehouse, query, run_model
 from pipelines.weeks import week_endings
 
@@ -392,9 +393,10 @@ def write_outputs(result: BacktestResult, out_dir: Path, *, plots: bool = True) 
         "summary": out_dir / "summary.csv",
         "threshold_sweep": out_dir / "threshold_sweep.csv",
     }
-    result.weekly.write_csv(files["weekly"], float_precision=4)
-    result.summary.write_csv(files["summary"], float_precision=4)
-    result.sweep.write_csv(files["threshold_sweep"], float_precision=4)
+    # Through the project's one writer: a config name or label an analyst typed stays text in Excel.
+    write_csv(result.weekly, files["weekly"], float_precision=4)
+    write_csv(result.summary, files["summary"], float_precision=4)
+    write_csv(result.sweep, files["threshold_sweep"], float_precision=4)
     if plots:
         from pipelines import backtest_plots
 

@@ -1,7 +1,9 @@
 """The backtest's PNG plots: precision and recall against the threshold, list size per week, time to flag.
 
 Every plot has a title, labelled axes with units, and one line (or bar set) per config compared.
-matplotlib is imported here only, with the non-interactive Agg backend.
+matplotlib is imported here only. Figures are built as ``matplotlib.figure.Figure`` objects and saved with
+``Figure.savefig`` (which renders through Agg by itself): pyplot and the global backend are never touched, so a
+notebook that calls the backtest keeps its own backend and figure list.
 """
 
 from __future__ import annotations
@@ -17,26 +19,22 @@ if TYPE_CHECKING:
 _DPI = 110
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(figsize=(width, height))
 
 
 def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=_DPI)
-    _pyplot().close(fig)
     return path
 
 
 def precision_recall_threshold(result: BacktestResult, path: Path) -> Path:
     """Top: precision and recall (%) against the swept threshold. Bottom: households per week at it."""
-    plt = _pyplot()
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True, height_ratios=[3, 2])
+    fig = _figure(8, 7)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     swept = result.sweep["swept"][0] if result.sweep.height else "score"
     for i, name in enumerate(result.summary["config"].to_list()):
         s = result.sweep.filter(pl.col("config") == name).sort("threshold")
@@ -79,8 +77,8 @@ def precision_recall_threshold(result: BacktestResult, path: Path) -> Path:
 
 def list_size_per_week(result: BacktestResult, path: Path) -> Path:
     """Households listed (solid) and carried forward (dashed) each week, against total capacity."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig = _figure(9, 4.5)
+    ax = fig.subplots()
     for i, name in enumerate(result.summary["config"].to_list()):
         w = result.weekly.filter(pl.col("config") == name).sort("week")
         ax.plot(
@@ -103,8 +101,8 @@ def list_size_per_week(result: BacktestResult, path: Path) -> Path:
 
 def time_to_flag(result: BacktestResult, path: Path) -> Path:
     """Histogram of weeks from a planted pattern's start to its first listing (one-week bins)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = _figure(8, 4.5)
+    ax = fig.subplots()
     names = result.summary["config"].to_list()
     values = {n: result.weeks_to_flag.filter(pl.col("config") == n)["weeks_to_flag"] for n in names}
     listed = [v.drop_nulls().to_list() for v in values.values()]

@@ -21,8 +21,12 @@ EXIT_CODES = """exit codes:
   3  the database could not be opened: no key or a wrong key, or another process is using it
   70 an unexpected error (run again with --debug and report it)"""
 DEFAULT_OUT = "./output"
+# Environment variables that, when set, replace the default of the matching option on every command.
+ENV_DEFAULTS = {"db": "REDFLAGS_DB", "out": "REDFLAGS_OUT", "config": "REDFLAGS_CONFIG"}
+_BUILT_IN_DEFAULTS = {"db": DEFAULT_DB, "out": DEFAULT_OUT, "config": None}
 
 Handler = Callable[[argparse.Namespace], int]
+_CONFIG_HELP = "a settings file overriding conf/settings.yaml"
 
 
 def _date(text: str) -> dt.date:
@@ -40,6 +44,60 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{value} must be more than zero")
     return value
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("repairs-red-flags")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every sub-command's parser, nested ones (``outcomes import``) included."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                found += [child, *_subparsers(child)]
+    return found
+
+
+def _finish(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Accept the global flags after the sub-command too, and take REDFLAGS_DB, REDFLAGS_OUT and
+    REDFLAGS_CONFIG as the defaults of --db, --out and --config where those mean the same thing.
+
+    Done over the built parser, so every command (including ones added later) gets the same rules.
+    """
+    for child in _subparsers(parser):
+        options = {o for a in child._actions for o in a.option_strings}
+        # SUPPRESS: when not given after the sub-command, the value given before it (or False) stands.
+        if "--debug" not in options:
+            child.add_argument(
+                "--debug",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help="show tracebacks and debug logs",
+            )
+        if "--verbose" not in options:
+            child.add_argument(
+                "-v",
+                "--verbose",
+                action="store_true",
+                default=argparse.SUPPRESS,
+                help="log each stage (counts only, never content)",
+            )
+        for action in child._actions:
+            variable = ENV_DEFAULTS.get(action.dest)
+            if variable is None or action.required or action.default != _BUILT_IN_DEFAULTS[action.dest]:
+                continue  # a required option, or one that means something else here (synth's --out)
+            value = os.environ.get(variable)
+            if value:
+                action.default = value
+            action.help = (action.help or "") + f" [default from ${variable} when set]"
+    return parser
 
 
 def _lazy(module: str, function: str) -> Handler:
@@ -84,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log each stage (counts only, never content)"
@@ -148,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mapping", required=True, help="the landlord's mapping file (YAML)")
     p.add_argument("--as-of", type=_date, required=True, help="the week-ending date to score (YYYY-MM-DD)")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"where lists are written (default {DEFAULT_OUT})")
-    p.add_argument("--config", default=None, help="settings overriding conf/settings.yaml")
+    p.add_argument("--config", default=None, help=_CONFIG_HELP)
     p.add_argument("--skip-ingest", action="store_true", help="score what the database already holds")
     p.add_argument(
         "--strict",
@@ -159,9 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_lazy("pipelines.weekly_review", "main"))
 
     p = sub.add_parser("ingest", help="only load new extract files into the database (no scoring)")
-    p.add_argument("--extracts", required=True)
-    p.add_argument("--mapping", required=True)
-    p.add_argument("--out", default=DEFAULT_OUT, help="where the data-quality page is written")
+    p.add_argument("--extracts", required=True, help="folder holding the landlord's export files")
+    p.add_argument("--mapping", required=True, help="the landlord's mapping file (YAML)")
+    p.add_argument(
+        "--out", default=DEFAULT_OUT, help=f"where the data-quality page is written (default {DEFAULT_OUT})"
+    )
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.ingest_extracts", "main"))
 
@@ -182,22 +243,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument(
         "file", help="review_list.csv or review_list.xlsx with outcome, reviewer, rationale filled in"
     )
-    q.add_argument("--config", default=None)
+    q.add_argument("--config", default=None, help=_CONFIG_HELP + " (the allowed outcome values)")
     _db_options(q)
     q.set_defaults(handler=_lazy("pipelines.outcomes", "main_import"))
 
     p = sub.add_parser("history", help="one household's flags, reasons and outcomes in date order")
-    p.add_argument("tenancy_ref")
+    p.add_argument("tenancy_ref", help="the household's tenancy reference, as on the review list")
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.outcomes", "main_history"))
 
     p = sub.add_parser("backtest", help="replay the weekly run over a date range and measure it")
-    p.add_argument("--extracts", required=True)
-    p.add_argument("--mapping", required=True)
-    p.add_argument("--from", dest="date_from", type=_date, required=True)
-    p.add_argument("--to", dest="date_to", type=_date, required=True)
-    p.add_argument("--out", default="./backtest")
-    p.add_argument("--config", default=None)
+    p.add_argument("--extracts", required=True, help="folder holding the landlord's export files")
+    p.add_argument("--mapping", required=True, help="the landlord's mapping file (YAML)")
+    p.add_argument(
+        "--from", dest="date_from", type=_date, required=True, help="first week-ending date to replay"
+    )
+    p.add_argument("--to", dest="date_to", type=_date, required=True, help="last week-ending date to replay")
+    p.add_argument("--out", default="./backtest", help="where the backtest results go (default ./backtest)")
+    p.add_argument("--config", default=None, help=_CONFIG_HELP)
     p.add_argument("--compare", default=None, help="a second settings file to compare against --config")
     p.add_argument(
         "--answer-key", default=None, help="synthetic answer key (default: found beside the extracts)"
@@ -216,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_lazy("pipelines.backtest", "main"))
 
     p = sub.add_parser("report", help="the managers' monitoring report (HTML and CSV, aggregates only)")
-    p.add_argument("--out", default="./report")
+    p.add_argument("--out", default="./report", help="where the report is written (default ./report)")
     p.add_argument("--weeks", type=_positive, default=12, help="weeks to cover (default 12)")
     p.add_argument(
         "--as-of",
@@ -224,23 +287,33 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="last day the report covers (default today); for a backtest's history",
     )
-    p.add_argument("--config", default=None)
+    p.add_argument("--config", default=None, help=_CONFIG_HELP)
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.monitoring_report", "main"))
 
-    p = sub.add_parser("serve", help="run the flows on their weekly schedule with Prefect")
-    p.add_argument("--config", default=None)
-    p.add_argument("--extracts", default=None)
-    p.add_argument("--mapping", default=None)
+    p = sub.add_parser(
+        "serve",
+        help="run the flows on their weekly schedule with Prefect",
+        description="Serve the weekly flow on its schedule (settings: schedule). Needs a Prefect server: "
+        "set PREFECT_API_URL to one (prefect server start), or pass --start-server to start one here.",
+    )
+    p.add_argument("--config", default=None, help=_CONFIG_HELP + " (schedule, notifications)")
+    p.add_argument("--extracts", default=None, help="folder the weekly exports arrive in")
+    p.add_argument("--mapping", default=None, help="the landlord's mapping file (YAML)")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"where lists are written (default {DEFAULT_OUT})")
     p.add_argument(
         "--report", default="./report", help="where the managers' report is written (default ./report)"
+    )
+    p.add_argument(
+        "--start-server",
+        action="store_true",
+        help="start a Prefect server on 127.0.0.1 for as long as serve runs, when PREFECT_API_URL is not set",
     )
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.schedule", "main"))
 
     p = sub.add_parser("purge", help="delete what the retention settings say has expired")
-    p.add_argument("--config", default=None)
+    p.add_argument("--config", default=None, help=_CONFIG_HELP + " (retention)")
     p.add_argument("--today", type=_date, default=None, help="the date to purge as of (default: today)")
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.retention", "main"))
@@ -254,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", default=DEFAULT_DB, help=f"the DuckDB warehouse (default {DEFAULT_DB})")
     p.set_defaults(handler=_lazy("pipelines.rekey", "main"))
-    return parser
+    return _finish(parser)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

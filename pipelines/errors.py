@@ -17,3 +17,18 @@ class ConfigError(UserError):
 
 class NotImplementedYet(UserError):
     exit_code = 2
+
+
+def retry_io(task: object, task_run: object, state: object) -> bool:
+    """Prefect ``retry_condition_fn``: retry only what may pass on a second try (a locked database, a file share
+    blinking), never bad input (a :class:`UserError`) or a bug."""
+    try:
+        # Read, not raised: raising would add this frame to the traceback the run's log shows.
+        exc = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
+    except Exception:  # the failure could not be read back: do not guess
+        return False
+    if isinstance(exc, UserError):
+        return False
+    if isinstance(exc, OSError | TimeoutError):
+        return True
+    return type(exc).__name__ in {"IOException", "ConnectionException"}  # duckdb's I/O errors

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import validation
-from pipelines.errors import ConfigError, UserError
+from pipelines.errors import ConfigError, UserError, retry_io
 from pipelines.loading import Classifier, IngestSummary, load_extract
 from pipelines.mapping import CANONICAL, Mapping, load_mapping
 from pipelines.progress import Progress, get_progress
@@ -187,17 +187,7 @@ def _total_bytes(paths: Sequence[Path]) -> int:
 # Prefect
 
 
-def _retry_io(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only what may pass on a second try (a locked database, a file share blinking), not bad input."""
-    try:
-        state.result()
-    except UserError:
-        return False
-    except (OSError, TimeoutError):
-        return True
-    except Exception as exc:  # duckdb.IOException and friends
-        return type(exc).__name__ in {"IOException", "ConnectionException"}
-    return False
+_retry_io = retry_io  # one rule for every task that retries: pipelines.errors.retry_io
 
 
 def _make_flow() -> Any:

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import argparse
 import base64
-import csv
 import datetime as dt
 import html
 import io
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import duckdb
+import matplotlib
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
@@ -36,6 +33,7 @@ from prefect.cache_policies import NO_CACHE
 
 from models import monitoring as mon
 from pipelines.settings import Settings, load_settings
+from pipelines.spreadsheets import write_csv
 from pipelines.warehouse import Warehouse, WarehouseError, materialise_model, model_sql, open_warehouse, query
 
 log = logging.getLogger(__name__)
@@ -112,6 +110,9 @@ class Chart:
     y_label: str
     caption: str
     png: bytes
+    # The value axes' tick positions as drawn (for checks: an empty chart has whole-number ticks only).
+    x_ticks: tuple[float, ...] = ()
+    y_ticks: tuple[float, ...] = ()
 
 
 @dataclass
@@ -191,6 +192,8 @@ def _read(con: duckdb.DuckDBPyConnection, ctx: _Ctx) -> dict[str, Any]:
         "weeks": ctx.weeks,
         "today": ctx.today,
         "within_working_days": ctx.settings.outcomes.review_within_working_days,
+        # Lists of the report's weeks were published after their week ended; a week's margin either side.
+        "bank_holidays": mon.bank_holidays(ctx.last_day - dt.timedelta(weeks=ctx.weeks + 1), ctx.today),
         "max_runs": MAX_RUNS,
     }
     materialise_list_models(con, params)
@@ -246,7 +249,19 @@ def _render(fig: Figure, ax: Axes, caption: str) -> Chart:
             "Software": "Repairs Red Flags monitoring report",
         },
     )
-    return Chart(title=title, x_label=x_label, y_label=y_label, caption=caption, png=buf.getvalue())
+    lo, hi = ax.get_ylim()
+    y_ticks = tuple(float(t) for t in ax.get_yticks() if min(lo, hi) <= t <= max(lo, hi))
+    lo, hi = ax.get_xlim()
+    x_ticks = tuple(float(t) for t in ax.get_xticks() if min(lo, hi) <= t <= max(lo, hi))
+    return Chart(
+        title=title,
+        x_label=x_label,
+        y_label=y_label,
+        caption=caption,
+        png=buf.getvalue(),
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+    )
 
 
 def _ratio_ticks(axis: Axis, top: float) -> None:
@@ -262,8 +277,17 @@ def _new_axes(height: float = 3.8) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
-def _no_data(ax: Axes, message: str = "No data for these weeks") -> None:
+def _no_data(ax: Axes, message: str = "No data for these weeks", *, value_axis: str = "y") -> None:
+    """Say the chart is empty, and keep its value axis to whole numbers (an empty count has no 0.2)."""
     ax.text(0.5, 0.5, message, transform=ax.transAxes, ha="center", va="center", fontsize=12, color="#555555")
+    vertical = value_axis == "y"
+    axis, scale = (ax.yaxis, ax.get_yscale()) if vertical else (ax.xaxis, ax.get_xscale())
+    if scale == "linear":
+        # Whole-number ticks need at least two whole numbers in view: zero-height bars leave 0 to 0.05.
+        get, set_ = (ax.get_ylim, ax.set_ylim) if vertical else (ax.get_xlim, ax.set_xlim)
+        if get()[1] < 1:
+            set_(0, 1)
+        axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _week_axis(ax: Axes, weeks: Sequence[dt.date]) -> None:
@@ -415,7 +439,9 @@ def _group_bars(
         ys = list(range(len(groups)))[::-1]
         nums = [_num(v) for v in values]
         ax.barh(ys, [0 if n != n else n for n in nums], color="#0072B2", height=0.6)
-        top = max([n for n in nums if n == n] + [reference or 0, 1e-9])
+        # An empty chart still gets an axis from 0 to 1 (whole-number ticks), not one to a billionth.
+        top = max([n for n in nums if n == n] + [reference or 0]) if groups else 1.0
+        top = top or 1.0
         for y, v in zip(ys, values, strict=True):
             if isinstance(v, str):
                 ax.text(top * 0.01, y, f"  {v}", va="center", fontsize=10, color="#555555")
@@ -423,7 +449,7 @@ def _group_bars(
             ax.axvline(reference, color="#D55E00", linestyle="--", linewidth=1.5, label="whole landlord")
             ax.legend(loc="lower right", frameon=False)
         if not groups:
-            _no_data(ax, "No homes recorded")
+            _no_data(ax, "No homes recorded", value_axis="x")
         ax.set_yticks(ys, list(groups))
         ax.set_title(title)
         ax.set_xlabel(x_label)
@@ -877,11 +903,8 @@ def _reviews_section(data: dict[str, Any], ctx: _Ctx) -> Section:
         "reviews",
         "Reviews completed and on time",
         f"A household counts as reviewed on time when its first outcome is dated within {within} working "
-        "days "
-        "after the list was published (Monday to Friday; bank holidays are not taken out, so a week with one "
-        "looks slightly worse than it was). Overdue: not reviewed and past that deadline today; awaiting: "
-        "not "
-        "yet due.",
+        "days after the list was published (Monday to Friday, not counting England and Wales bank "
+        "holidays). Overdue: not reviewed and past that deadline today; awaiting: not yet due.",
     )
     section.charts.append(
         _weekly_lines(
@@ -1505,12 +1528,33 @@ def _html_value(value: Cell, kind: str) -> str:
     return f"{value:,}"
 
 
+def _table_frame(table: Table) -> pl.DataFrame:
+    """A table as a frame for the project's CSV writer: a column of numbers only stays numeric (floats as
+    decimals with 4 places for shares and ratios, 2 otherwise, so "8.00" reads as written); a column mixing
+    numbers and labels ("fewer than 5", "suppressed") is text."""
+    columns: list[pl.Series] = []
+    for c in table.columns:
+        values = [row.get(c.key) for row in table.rows]
+        present = [v for v in values if v is not None]
+        numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in present)
+        if present and numbers and any(isinstance(v, float) for v in present):
+            places = 4 if c.kind in ("share", "ratio") else 2
+            decimals = [
+                None
+                if v is None or v != v or v in (float("inf"), float("-inf"))
+                else Decimal(f"{v:.{places}f}")
+                for v in values
+            ]
+            columns.append(pl.Series(c.key, decimals, dtype=pl.Decimal(38, places)))
+        elif present and numbers:
+            columns.append(pl.Series(c.key, values, dtype=pl.Int64))
+        else:
+            columns.append(pl.Series(c.key, [_csv_value(v, c.kind) for v in values], dtype=pl.String))
+    return pl.DataFrame(columns)
+
+
 def _write_csv(path: Path, table: Table) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([c.key for c in table.columns])
-        for row in table.rows:
-            writer.writerow([_csv_value(row.get(c.key), c.kind) for c in table.columns])
+    write_csv(_table_frame(table), path)
 
 
 _CSS = """
@@ -1761,7 +1805,7 @@ def build_report_task(
         wh.close()
 
 
-@flow(name="monitoring-report")
+@flow(name="monitoring-report", validate_parameters=False)  # as the other flows: paths arrive as text
 def monitoring_report(
     db: str | Path = "./redflags.duckdb",
     out_dir: str | Path = "./report",

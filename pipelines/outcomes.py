@@ -1,9 +1,11 @@
 """Reviewers' outcomes (``redflags outcomes import``) and one household's history (``redflags history``).
 
 Reviewers fill ``outcome``, ``reviewer`` and ``rationale`` (and optionally ``reviewed_on``) in the published
-``review_list.xlsx`` (any team sheet) or ``review_list.csv``. An import is all or nothing: one bad row and
-nothing is applied, with every problem named by file, row and column. Outcomes are only ever added: the same
-outcome imported twice is recorded once, and a changed outcome is a new entry (a correction), never an edit.
+``review_list.xlsx`` (any team sheet) or ``review_list.csv``. An import records every good row and names each
+bad one by file, row, column and reason (a bad row is not recorded); the import is one transaction, so the
+database holds either all of the good rows or none. Outcomes are only ever added: the same outcome imported
+twice is recorded once, so re-importing the corrected file adds only the rows that were missing. A changed
+outcome is a new entry (a correction), never an edit.
 The rationale is free text: it is stored encrypted and never logged.
 """
 
@@ -39,13 +41,20 @@ _UK_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
 
 
 class OutcomesError(UserError):
-    """An import refused: every problem found, each naming file, row and column. Nothing was applied."""
+    """Rows an import could not record: every problem found, each naming file, row and column.
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    Raised by ``redflags outcomes import`` after the good rows were recorded (exit code 1).
+    """
+
+    def __init__(self, problems: Sequence[str], rows: int | None = None) -> None:
         self.problems = list(problems)
+        rows = len(self.problems) if rows is None else rows
         shown = self.problems[:MAX_ERRORS_SHOWN]
         more = len(self.problems) - len(shown)
-        lines = [f"{len(self.problems)} problem(s) found; nothing was imported. Fix them and run again:"]
+        lines = [
+            f"{rows} row(s) were not recorded ({len(self.problems)} problem(s)). Fix them in the file and "
+            "import it again; rows already recorded are skipped:"
+        ]
         lines += [f"  {p}" for p in shown]
         if more:
             lines.append(f"  ... and {more} more")
@@ -92,6 +101,9 @@ class ImportResult:
     already_known_rows: list[str] = field(default_factory=list)
     corrections: int = 0
     audit_id: int | None = None
+    # Bad rows are not recorded; each problem names file, row, column and reason.
+    problems: list[str] = field(default_factory=list)
+    rows_rejected: int = 0
 
     @property
     def applied_total(self) -> int:
@@ -325,7 +337,9 @@ def validate_rows(
                 source=row,
             )
         )
-    problems += _conflicts_within_file(outcomes)
+    conflicts, conflicting = _conflicts_within_file(outcomes)
+    problems += conflicts
+    outcomes = [o for o in outcomes if (o.list_id, o.tenancy_ref) not in conflicting]
     return outcomes, problems, len(blank), half_filled
 
 
@@ -333,18 +347,22 @@ def _identity(o: Outcome) -> tuple[str, str, str, str, str]:
     return (o.list_id, o.tenancy_ref, o.outcome, o.reviewer, o.rationale)
 
 
-def _conflicts_within_file(outcomes: Sequence[Outcome]) -> list[str]:
+def _conflicts_within_file(outcomes: Sequence[Outcome]) -> tuple[list[str], set[tuple[str, str]]]:
+    """Problems for a household given two different outcomes on one list, and those (list, household) keys:
+    neither row is recorded, as nobody can tell which one the reviewer meant."""
     first: dict[tuple[str, str], Outcome] = {}
     problems = []
+    conflicting: set[tuple[str, str]] = set()
     for o in outcomes:
         key = (o.list_id, o.tenancy_ref)
         earlier = first.setdefault(key, o)
         if earlier is not o and (_identity(earlier), earlier.reviewed_on) != (_identity(o), o.reviewed_on):
+            conflicting.add(key)
             problems.append(
                 f"{o.source.where('outcome')}: the same household on the same list also has a different "
-                f"outcome at {earlier.source.where()}; keep one"
+                f"outcome at {earlier.source.where()}; neither was recorded: keep one"
             )
-    return problems
+    return problems, conflicting
 
 
 # --- applying ------------------------------------------------------------
@@ -393,18 +411,21 @@ def import_outcomes(
     actor: str | None = None,
     today: dt.date | None = None,
 ) -> ImportResult:
-    """Check every filled row of a review list, then add the new outcomes and an audit event, all or nothing.
-
-    Raises :class:`OutcomesError` listing every problem (file, row, column) when any row is bad.
+    """Check every filled row of a review list, then add the good rows' new outcomes and an audit event in one
+    transaction. Bad rows are not recorded: ``result.problems`` names each (file, row, column, reason).
     """
     path = Path(path)
     today = today or dt.date.today()
     actor = actor or _os_user()
     rows = read_review_rows(path)
     outcomes, problems, without, half = validate_rows(wh, rows, values=values, today=today)
-    if problems:
-        raise OutcomesError(problems)
-    result = ImportResult(rows_without_outcome=without, rows_half_filled=half)
+    filled = sum(1 for r in rows if r.values.get("outcome", ""))
+    result = ImportResult(
+        rows_without_outcome=without,
+        rows_half_filled=half,
+        problems=problems,
+        rows_rejected=filled - len(outcomes),
+    )
     seen: set[tuple[Any, ...]] = set()
     with atomic(wh.con):
         recorded = _recorded(wh, outcomes)
@@ -460,11 +481,15 @@ def import_outcomes(
                 "corrections": result.corrections,
                 "already_recorded": result.already_recorded,
                 "rows_without_outcome": without,
+                "rows_rejected": result.rows_rejected,
                 "lists": sorted({o.list_id for o in outcomes}),
             },
         )
     log.info(
-        "outcomes import: %d applied, %d already recorded", result.applied_total, result.already_recorded
+        "outcomes import: %d applied, %d already recorded, %d rejected",
+        result.applied_total,
+        result.already_recorded,
+        result.rows_rejected,
     )
     return result
 
@@ -485,7 +510,15 @@ def print_import_summary(result: ImportResult, path: Path) -> None:
     if result.corrections:
         out.write(f"{result.corrections} of them change an earlier outcome; both are kept (a correction).\n")
     if result.already_recorded:
-        out.write(f"{result.already_recorded} row(s) were already recorded: skipped.\n")
+        out.write(
+            f"{result.already_recorded} row(s) were already recorded by an earlier import: skipped, so "
+            "importing a corrected file again adds only what was missing.\n"
+        )
+    if result.rows_rejected:
+        out.write(
+            f"{result.rows_rejected} row(s) had problems and were NOT recorded (listed below); fix them and "
+            "import the file again.\n"
+        )
     out.write(f"{result.rows_without_outcome} row(s) had no outcome and were left out (not reviewed yet).\n")
     if result.rows_half_filled:
         out.write(
@@ -512,6 +545,8 @@ def main_import(args: argparse.Namespace) -> int:
     finally:
         wh.close()
     print_import_summary(result, path)
+    if result.problems:
+        raise OutcomesError(result.problems, result.rows_rejected)
     return 0
 
 

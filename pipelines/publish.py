@@ -18,27 +18,17 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.spreadsheets import private_dir, write_csv, write_xlsx
+from pipelines.spreadsheets import InputColumn, private_dir, write_csv, write_xlsx
 from pipelines.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-LIST_COLUMNS = [
-    "rank",
-    "tenancy_ref",
-    "property_ref",
-    "score",
-    "team",
-    "reasons",
-    "is_complex_case",
-    "points_score",
-    "surprise_score",
-    "anomaly_score",
-    "list_id",
-    "as_of",
-]
+# What a reviewer reads, then what they fill in, then the technical columns (grouped, foldable) last.
+LIST_COLUMNS = ["rank", "tenancy_ref", "property_ref", "score", "team", "reasons"]
 CARRIED_COLUMNS = ["rank", "tenancy_ref", "team", "score", "weeks_waiting"]
 OUTCOME_COLUMNS = ["outcome", "reviewer", "rationale", "reviewed_on"]
+TECHNICAL_COLUMNS = ["points_score", "surprise_score", "anomaly_score", "list_id", "as_of"]
+REVIEW_COLUMNS = [*LIST_COLUMNS, *OUTCOME_COLUMNS, "is_complex_case", *TECHNICAL_COLUMNS]
 # Facts from the record (facts) are kept apart from the words staff typed (text_as_recorded).
 EVIDENCE_COLUMNS = [
     "tenancy_ref",
@@ -53,13 +43,20 @@ EVIDENCE_COLUMNS = [
     "text_as_recorded",
 ]
 
-ABOUT = (
-    "This list is a prompt for professional curiosity, never a decision about anyone. Each row says which records "
-    "put the household here; check them, and record what you decided in the outcome, reviewer and rationale "
-    "columns (outcome: no_concern, already_known, new_concern_referred or unable_to_assess), then load the file "
-    "with `redflags outcomes import`. Share only on a need-to-know basis: never contact the household in a way "
-    "that another member of it could see."
-)
+# The default outcome values (conf/settings.yaml outcomes.values); the caller passes the configured ones.
+OUTCOME_VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
+
+
+def about_text(outcome_values: tuple[str, ...]) -> str:
+    """The Notes sheet's first paragraph, naming the configured outcome values."""
+    return (
+        "This list is a prompt for professional curiosity, never a decision about anyone. Each row says which "
+        "records put the household here; check them, and record what you decided in the outcome, reviewer, "
+        f"rationale and reviewed_on columns (outcome: one of {', '.join(outcome_values)}; the other cells are "
+        "locked so the evidence is not changed by mistake), then load the file with `redflags outcomes import`. "
+        "Share only on a need-to-know basis: never contact the household in a way that another member of it "
+        "could see."
+    )
 
 
 @dataclass(frozen=True)
@@ -81,10 +78,32 @@ def _review_frame(listed: pl.DataFrame, list_id: str, as_of: dt.date) -> pl.Data
         pl.col("surprise_score").round(2),
         pl.col("anomaly_score").round(2),
     )
-    frame = frame.select(LIST_COLUMNS).with_columns(
-        [pl.lit(None, dtype=pl.String).alias(c) for c in OUTCOME_COLUMNS]
-    )
-    return frame.sort(["team", "rank"])
+    frame = frame.with_columns(
+        [pl.lit(None, dtype=pl.String).alias(c) for c in OUTCOME_COLUMNS if c != "reviewed_on"]
+    ).with_columns(pl.lit(None, dtype=pl.Date).alias("reviewed_on"))
+    return frame.select(REVIEW_COLUMNS).sort(["team", "rank"])
+
+
+def review_inputs(outcome_values: tuple[str, ...] | list[str]) -> list[InputColumn]:
+    """The four columns a reviewer fills, with the sheet's checks and input messages."""
+    values = tuple(outcome_values)
+    return [
+        InputColumn(
+            "outcome",
+            "What you decided after looking at the records: choose from the list.",
+            allowed=values,
+        ),
+        InputColumn("reviewer", "Your name, as your team knows you."),
+        InputColumn(
+            "rationale",
+            "Why, in a sentence: what you checked and what you found. Stored encrypted.",
+        ),
+        InputColumn(
+            "reviewed_on",
+            "The date you reviewed the household (leave blank for the day the file is imported).",
+            is_date=True,
+        ),
+    ]
 
 
 def carried_frame(listed: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFrame:
@@ -145,6 +164,7 @@ def publish_list(
     list_id: str,
     team_labels: dict[str, str],
     about_lines: list[str],
+    outcome_values: tuple[str, ...] = OUTCOME_VALUES,
 ) -> PublishedList:
     """Write the week's files. ``week`` is a ``ScoredWeek`` (listed, carried, evidence)."""
     folder = private_dir(Path(out_dir) / as_of.isoformat())
@@ -155,7 +175,7 @@ def publish_list(
         if not week.carried.is_empty()
         else {}
     )
-    notes = "\n".join([ABOUT, "", *about_lines])
+    notes = "\n".join([about_text(tuple(outcome_values)), "", *about_lines])
     widths = {
         "reasons": 90,
         "facts": 60,
@@ -165,6 +185,8 @@ def publish_list(
         "tenancy_ref": 14,
         "property_ref": 14,
     }
+
+    inputs = review_inputs(outcome_values)
 
     def sheets_for(frame: pl.DataFrame, ev: pl.DataFrame) -> dict[str, pl.DataFrame]:
         sheets = {
@@ -183,6 +205,8 @@ def publish_list(
         wrap_columns=("reasons", "facts", "text_as_recorded", "note", "rationale"),
         column_widths=widths,
         notes=notes,
+        inputs=inputs,
+        grouped_columns=TECHNICAL_COLUMNS,
     )
     team_folders: dict[str, Path] = {}
     for team in team_labels:
@@ -198,6 +222,8 @@ def publish_list(
             wrap_columns=("reasons", "facts", "text_as_recorded", "note", "rationale"),
             column_widths=widths,
             notes=notes,
+            inputs=inputs,
+            grouped_columns=TECHNICAL_COLUMNS,
         )
         team_folders[team] = team_dir
     log.info("published %d listed households (%s carried) to %s", review.height, carried, folder)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -163,6 +163,8 @@ class OutcomeSettings(_Section):
             raise ValueError(f"positive/negative outcome values not in values: {', '.join(unknown)}")
         if set(self.positive_values) & set(self.negative_values):
             raise ValueError("an outcome value cannot be both positive and negative")
+        if len(",".join(self.values)) > 255:  # the review sheet offers them as an Excel dropdown list
+            raise ValueError("the outcome values together must fit in 255 characters (Excel's dropdown list)")
         return self
 
 
@@ -202,6 +204,29 @@ class KnowledgeSettings(_Section):
         return v
 
 
+class NotificationSettings(_Section):
+    """Who hears when a scheduled weekly run fails. Secrets never live here: the SMTP password is read from
+    REDFLAGS_SMTP_PASSWORD and the webhook address (it carries a token) from REDFLAGS_WEBHOOK_URL."""
+
+    email_to: tuple[str, ...] = ()
+    email_from: str = "redflags@localhost"
+    smtp_host: str = ""
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    webhook: Literal["none", "teams", "generic"] = "none"
+    timeout_seconds: float = Field(15.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _email_needs_a_server(self) -> NotificationSettings:
+        if self.email_to and not self.smtp_host:
+            raise ValueError("email_to is set but smtp_host is not: say which mail server sends the e-mail")
+        bad = [a for a in self.email_to if "@" not in a]
+        if bad:
+            raise ValueError(f"not an e-mail address: {bad[0]}")
+        return self
+
+
 class Settings(_Section):
     version: str
     classification: ClassificationSettings = ClassificationSettings()
@@ -215,6 +240,7 @@ class Settings(_Section):
     monitoring: MonitoringSettings = MonitoringSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    notifications: NotificationSettings = NotificationSettings()
 
     @model_validator(mode="after")
     def _routing_teams_exist(self) -> Settings:

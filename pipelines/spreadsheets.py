@@ -9,6 +9,10 @@ Text is neutralised against formula injection (OWASP "CSV injection"): a repair 
 cell starting with ``= + - @``, a tab, a carriage return or a line feed (or the fullwidth ``＝ ＋ － ＠``,
 which some spreadsheet programs fold to the ASCII ones) gets a leading single quote. Numbers, dates and
 booleans stay what they are. In xlsx, strings are written with ``write_string`` only: no cell is a formula.
+
+A sheet with columns for people to fill (:class:`InputColumn`) is protected without a password: those cells
+are unlocked and checked (a dropdown of allowed values, or a date), every other cell is locked. The protection
+guides reviewers away from editing the evidence by mistake; it does not secure anything (anyone can lift it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import math
 import os
 import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,23 @@ _EXCEL_MAX_ROWS = 1_048_576
 _SHEET_FORBIDDEN = set("[]:*?/\\")
 _MIN_WIDTH, _MAX_WIDTH, _WRAP_WIDTH = 8, 60, 60
 NOTES_SHEET = "Notes"
+# The earliest and latest date a date-checked cell accepts: wide enough for any review, narrow enough to catch
+# a day and month typed the wrong way round into a two-digit year.
+_DATE_CHECK_RANGE = (dt.date(2000, 1, 1), dt.date(2099, 12, 31))
+_PROMPT_TITLE_MAX, _PROMPT_MAX = 32, 255  # Excel's limits for an input message
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    """A column people fill in: unlocked on a protected sheet, with a check and an input message.
+
+    ``allowed`` gives a dropdown of those values (and refuses others); ``is_date`` accepts only a date.
+    """
+
+    name: str
+    prompt: str
+    allowed: tuple[str, ...] = ()
+    is_date: bool = False
 
 
 def neutralise_cell(value: Any) -> Any:
@@ -103,10 +125,17 @@ def _people_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(exprs)
 
 
-def write_csv(frame: pl.DataFrame, path: Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with a byte-order mark (so Excel shows £ correctly), owner-only."""
+def write_csv(frame: pl.DataFrame, path: Path, *, float_precision: int | None = None) -> Path:
+    """Write ``frame`` as UTF-8 CSV with a byte-order mark (so Excel shows £ correctly), owner-only.
+    ``float_precision``: decimal places for every float column (default: as many as needed)."""
     buffer = io.BytesIO()
-    _people_frame(frame).write_csv(buffer, include_bom=True, date_format="%Y-%m-%d", quote_style="necessary")
+    _people_frame(frame).write_csv(
+        buffer,
+        include_bom=True,
+        date_format="%Y-%m-%d",
+        quote_style="necessary",
+        float_precision=float_precision,
+    )
     return _write_private(Path(path), buffer.getvalue())
 
 
@@ -143,9 +172,15 @@ def write_xlsx(
     wrap_columns: Sequence[str] = (),
     column_widths: Mapping[str, int] | None = None,
     notes: str | None = None,
+    inputs: Sequence[InputColumn] = (),
+    grouped_columns: Sequence[str] = (),
 ) -> Path:
     """Write one sheet per frame (header row frozen and filterable, readable widths), plus a last sheet
-    "Notes" holding ``notes`` one line per row; owner-only. No cell is ever a formula."""
+    "Notes" holding ``notes`` one line per row; owner-only. No cell is ever a formula.
+
+    A sheet holding any of the ``inputs`` columns is protected (no password), those cells unlocked and checked;
+    ``grouped_columns`` are put in one collapsible outline group (technical columns a reader can fold away).
+    """
     import xlsxwriter  # only the commands that publish need it
 
     for name in sheets:
@@ -171,6 +206,17 @@ def write_xlsx(
     wrapped = workbook.add_format({"valign": "top", "text_wrap": True})
     dates = workbook.add_format({"valign": "top", "num_format": "yyyy-mm-dd"})
     stamps = workbook.add_format({"valign": "top", "num_format": "yyyy-mm-dd hh:mm"})
+    unlocked = {
+        "text": workbook.add_format({"valign": "top", "locked": False, "bg_color": "#FFF9E5"}),
+        "wrapped": workbook.add_format(
+            {"valign": "top", "text_wrap": True, "locked": False, "bg_color": "#FFF9E5"}
+        ),
+        "date": workbook.add_format(
+            {"valign": "top", "num_format": "yyyy-mm-dd", "locked": False, "bg_color": "#FFF9E5"}
+        ),
+    }
+    by_input = {i.name: i for i in inputs}
+    grouped = set(grouped_columns)
     for sheet_name, frame in sheets.items():
         if frame.height + 1 > _EXCEL_MAX_ROWS:
             raise ValueError(f"sheet {sheet_name!r} has {frame.height} rows, more than Excel can hold")
@@ -179,15 +225,39 @@ def write_xlsx(
         for c, (original, name) in enumerate(zip(frame.columns, people.columns, strict=True)):
             is_wrapped = original in wrap
             ws.write_string(0, c, name, header)
-            ws.set_column(
-                c, c, _column_width(original, people[name], is_wrapped, fixed), wrapped if is_wrapped else top
-            )
-            cell_format = wrapped if is_wrapped else top
+            column = by_input.get(original)
+            if column is not None:
+                cell_format = unlocked["date" if column.is_date else "wrapped" if is_wrapped else "text"]
+            else:
+                cell_format = wrapped if is_wrapped else top
+            width = _column_width(original, people[name], is_wrapped, fixed)
+            options = {"level": 1, "hidden": False} if original in grouped else None
+            ws.set_column(c, c, width, cell_format, options)
             for r, value in enumerate(people[name].to_list(), start=1):
-                _write_cell(ws, r, c, value, cell_format, dates, stamps)
+                if column is not None and value is None:
+                    ws.write_blank(r, c, None, cell_format)  # a blank input cell still carries "unlocked"
+                else:
+                    input_date = unlocked["date"] if column is not None else dates
+                    _write_cell(ws, r, c, value, cell_format, input_date, stamps)
+            if column is not None and people.height:
+                _add_check(ws, people.height, c, column)
         ws.freeze_panes(1, 0)
         if people.width:
             ws.autofilter(0, 0, max(people.height, 1), people.width - 1)
+        if any(c in by_input for c in frame.columns):
+            # No password: the lock steers reviewers to the input columns; filtering, sorting and resizing
+            # still work.
+            ws.protect(
+                "",
+                {
+                    "autofilter": True,
+                    "sort": True,
+                    "format_columns": True,
+                    "format_rows": True,
+                    "select_locked_cells": True,
+                    "select_unlocked_cells": True,
+                },
+            )
     if notes is not None:
         ws = workbook.add_worksheet(NOTES_SHEET)
         ws.set_column(0, 0, 110, wrapped)
@@ -195,6 +265,46 @@ def write_xlsx(
             ws.write_string(r, 0, neutralise_cell(line), wrapped)
     workbook.close()
     return _write_private(Path(path), buffer.getvalue())
+
+
+def _add_check(ws: Any, rows: int, col: int, column: InputColumn) -> None:
+    """Data validation on rows 1..``rows`` (0-based; row 0 is the header) of ``col``, with its input message."""
+    message = {
+        "input_title": column.name[:_PROMPT_TITLE_MAX],
+        "input_message": column.prompt[:_PROMPT_MAX],
+        "error_title": f"Not a valid {column.name}"[:_PROMPT_TITLE_MAX],
+    }
+    if column.allowed:
+        ws.data_validation(
+            1,
+            col,
+            rows,
+            col,
+            {
+                "validate": "list",
+                "source": list(column.allowed),
+                "error_message": ("Choose one of: " + ", ".join(column.allowed))[:_PROMPT_MAX],
+                **message,
+            },
+        )
+    elif column.is_date:
+        first, last = _DATE_CHECK_RANGE
+        ws.data_validation(
+            1,
+            col,
+            rows,
+            col,
+            {
+                "validate": "date",
+                "criteria": "between",
+                "minimum": dt.datetime.combine(first, dt.time()),
+                "maximum": dt.datetime.combine(last, dt.time()),
+                "error_message": "Type a date, for example 10/03/2025.",
+                **message,
+            },
+        )
+    elif column.prompt:
+        ws.data_validation(1, col, rows, col, {"validate": "any", **message})
 
 
 def _write_cell(ws: Any, row: int, col: int, value: Any, text: Any, dates: Any, stamps: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipelines.errors import ConfigError
+from pipelines.errors import ConfigError, retry_io
 from pipelines.progress import get_progress
 from pipelines.runs import recorded_run
 from pipelines.settings import Settings, load_settings, resolve_conf_file
@@ -108,7 +108,14 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
     ]
     with get_progress().stage("Publishing the review lists"):
         published = publish_list(
-            wh, week, as_of=as_of, out_dir=out_dir, list_id=list_id, team_labels=labels, about_lines=about
+            wh,
+            week,
+            as_of=as_of,
+            out_dir=out_dir,
+            list_id=list_id,
+            team_labels=labels,
+            about_lines=about,
+            outcome_values=settings.outcomes.values,
         )
     record_list_published(
         wh.con,
@@ -125,12 +132,23 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
     return published
 
 
-# I/O steps retry (a share drive hiccup, a locked file); files already loaded are skipped on a retry.
-ingest_task = task(name="ingest-new-files", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)(_ingest)
+# I/O steps retry (a share drive hiccup, a locked file), bad input does not (retry_io); files already loaded
+# are skipped on a retry.
+ingest_task = task(
+    name="ingest-new-files",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=retry_io,
+    cache_policy=NO_CACHE,
+)(_ingest)
 score_task = task(name="score-households", cache_policy=NO_CACHE)(_score)
-publish_task = task(name="publish-review-list", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)(
-    _publish
-)
+publish_task = task(
+    name="publish-review-list",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=retry_io,
+    cache_policy=NO_CACHE,
+)(_publish)
 
 
 @flow(name="weekly-review", validate_parameters=False)

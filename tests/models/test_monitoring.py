@@ -50,6 +50,18 @@ def test_working_days_skip_weekends() -> None:
     assert mon.working_days_after(MON, MON) == 0
 
 
+def test_working_days_skip_england_and_wales_bank_holidays() -> None:
+    # Easter 2025: Good Friday 18 April and Easter Monday 21 April are closed.
+    assert mon.working_days_after(dt.date(2025, 4, 17), dt.date(2025, 4, 22)) == 1  # Tue 22 only
+    # Christmas 2026 falls on a Friday, Boxing Day on Saturday: Monday 28 December is the substitute day.
+    assert mon.working_days_after(dt.date(2026, 12, 24), dt.date(2026, 12, 29)) == 1  # Tue 29 only
+    assert mon.bank_holidays(dt.date(2025, 5, 1), dt.date(2025, 5, 31)) == [
+        dt.date(2025, 5, 5),
+        dt.date(2025, 5, 26),
+    ]
+    assert mon.bank_holidays(dt.date(2025, 6, 1), dt.date(2025, 5, 1)) == []
+
+
 def _weekly(counts: list[int], category: str = "lock_change") -> pl.DataFrame:
     start = dt.date(2025, 1, 5)
     return pl.DataFrame(

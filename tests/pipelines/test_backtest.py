@@ -261,6 +261,9 @@ def test_files_and_plots(tmp_path: Path, key: pl.DataFrame, monkeypatch: pytest.
     assert weekly["precision"].to_list() == [0.5, 0.6667, 0.6667]  # written to 4 places
     summary = pl.read_csv(files["summary"])
     assert summary["precision"][0] == 0.625
+    for name in ("weekly", "summary", "threshold_sweep"):  # the project's one writer: BOM, owner-only
+        assert files[name].read_bytes().startswith(b"\xef\xbb\xbf"), name
+        assert files[name].stat().st_mode & 0o777 == 0o600, name
     # no household reference is written to any table
     for name in ("weekly", "summary", "threshold_sweep"):
         text = files[name].read_text()

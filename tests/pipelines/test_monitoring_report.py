@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -49,7 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReportPath
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
@@ -290,3 +291,75 @@ def test_report_renders_in_a_headless_browser(built: tuple[ReportPaths, set[str]
     # Not a blank page: the summary's blue box and the first charts are drawn.
     colours = image.resize((64, 200)).getcolors(64 * 200) or []
     assert len(colours) > 20
+
+
+def test_every_csv_goes_through_the_one_writer(built: tuple[ReportPaths, set[str]]) -> None:
+    paths, _ = built
+    for path in [*paths.csv.values(), paths.columns]:
+        data = path.read_bytes()
+        assert data.startswith(b"\xef\xbb\xbf"), path.name  # the byte-order mark Excel needs for £ and é
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path.name
+
+
+def test_report_cells_are_formula_safe_and_numbers_stay_numbers(tmp_path: Path) -> None:
+    from pipelines.monitoring_report import Column, Table, _write_csv
+
+    table = Table(
+        "t",
+        "T",
+        [
+            Column("group", "group", "label", "a group name from the landlord's data"),
+            Column("change", "change", "ratio", "a signed ratio"),
+            Column("homes", "homes", "count", "homes"),
+            Column("rate", "rate", "rate", "per 1,000"),
+        ],
+        [
+            {"group": '=HYPERLINK("http://x")', "change": -0.25, "homes": 12, "rate": 8.0},
+            {"group": "@SUM(1)", "change": None, "homes": "fewer than 5", "rate": "suppressed"},
+        ],
+    )
+    _write_csv(tmp_path / "t.csv", table)
+    rows = read_csv(tmp_path / "t.csv")
+    assert [r["group"] for r in rows] == ['\'=HYPERLINK("http://x")', "'@SUM(1)"]
+    assert [r["change"] for r in rows] == ["-0.2500", ""]  # a negative number is a number, not a formula
+    assert [r["homes"] for r in rows] == ["12", "fewer than 5"]
+    assert [r["rate"] for r in rows] == ["8.00", "suppressed"]
+
+
+def test_charts_leave_the_global_matplotlib_backend_alone(tmp_path: Path) -> None:
+    code = """
+import datetime as dt, sys
+import matplotlib
+matplotlib.use("pdf")  # an analyst's notebook's own choice
+from pipelines import backtest_plots, monitoring_report as r
+chart = r._weekly_lines("t", "y", [dt.date(2025, 6, 1)], [("a", [3])], "c")
+fig = backtest_plots._figure(4, 3)
+fig.subplots().plot([1, 2], [3, 4])
+backtest_plots._save(fig, __import__("pathlib").Path(sys.argv[1]))
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules, chart.png[:4] == b"\\x89PNG")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "p.png")], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["pdf", "False", "True"]
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_an_empty_chart_has_whole_number_ticks() -> None:
+    import datetime as dt
+
+    from pipelines.monitoring_report import _group_bars, _stacked_weekly_bars, _weekly_bars, _weekly_lines
+
+    weeks = [dt.date(2025, 6, 1) + dt.timedelta(weeks=i) for i in range(4)]
+    charts = [
+        ("y", _weekly_lines("t", "households", weeks, [("a", [None] * 4)], "c")),
+        ("y", _weekly_bars("t", "households", weeks, [0] * 4, "c")),
+        ("y", _stacked_weekly_bars("t", "households", weeks, [("a", [0] * 4)], "c")),
+        ("x", _group_bars("t", "rate", "group", [], [], "c", threshold=5)),
+    ]
+    for axis, chart in charts:
+        ticks = chart.y_ticks if axis == "y" else chart.x_ticks
+        assert ticks and all(t == int(t) for t in ticks), (chart.title, ticks)
+    # With data, a rate axis may still show fractions.
+    filled = _weekly_lines("t", "rate", weeks, [("a", [0.1, 0.2, 0.3, 0.25])], "c")
+    assert any(t != int(t) for t in filled.y_ticks)

@@ -1,4 +1,5 @@
-"""`redflags outcomes import`: all or nothing, errors by file/row/column, no duplicates, corrections added."""
+"""`redflags outcomes import`: good rows recorded, bad ones named by file/row/column, no duplicates, corrections
+added."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from outcome_fixtures import LIST1, LIST2, WEEK1, new_warehouse, two_weeks, writ
 
 from pipelines.audit import audit_events, verify_audit_chain
 from pipelines.cli import main
-from pipelines.outcomes import OutcomesError, import_outcomes, parse_reviewed_on
+from pipelines.outcomes import import_outcomes, parse_reviewed_on
 from pipelines.warehouse import Warehouse, open_warehouse
 
 VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
@@ -129,7 +130,7 @@ def test_a_changed_outcome_is_a_new_entry_and_the_first_is_kept(wh: Warehouse, t
     assert [r[4] for r in after] == ["no_concern", "new_concern_referred"]
 
 
-def test_every_bad_row_is_named_and_nothing_is_applied(wh: Warehouse, tmp_path: Path) -> None:
+def test_every_bad_row_is_named_and_the_good_ones_are_recorded(wh: Warehouse, tmp_path: Path) -> None:
     path = write_review_csv(
         tmp_path / "bad.csv",
         [
@@ -157,10 +158,8 @@ def test_every_bad_row_is_named_and_nothing_is_applied(wh: Warehouse, tmp_path: 
             ),
         ],
     )
-    with pytest.raises(OutcomesError) as info:
-        _import(wh, path)
-    problems = info.value.problems
-    assert problems == [
+    result = _import(wh, path)
+    assert result.problems == [
         "bad.csv, row 3, column outcome: not one of the outcomes "
         "(no_concern, already_known, new_concern_referred, unable_to_assess)",
         f"bad.csv, row 4, column tenancy_ref: this household was not on list {LIST1}",
@@ -170,9 +169,51 @@ def test_every_bad_row_is_named_and_nothing_is_applied(wh: Warehouse, tmp_path: 
         "bad.csv, row 8, column reviewed_on: not a date (use YYYY-MM-DD or DD/MM/YYYY)",
         "bad.csv, row 9, column reviewed_on: 10/03/2025 is before the list's week ending 16/03/2025",
     ]
-    assert "nothing was imported" in str(info.value)
-    assert _outcomes(wh) == []
-    assert audit_events(wh.con, "outcomes_imported").height == 0
+    assert result.rows_rejected == 7 and dict(result.applied) == {"no_concern": 1}
+    assert _outcomes(wh) == [(1, LIST1, WEEK1, "T1", "no_concern", "J", TODAY, "bad.csv", 2)]
+    detail = json.loads(audit_events(wh.con, "outcomes_imported")["detail"][0])
+    assert detail["rows_rejected"] == 7 and detail["applied"] == {"no_concern": 1}
+
+
+def test_reimporting_the_corrected_file_adds_only_what_was_missing(wh: Warehouse, tmp_path: Path) -> None:
+    good = _row("T1", outcome="no_concern", reviewer="J", rationale="ok")
+    first = write_review_csv(
+        tmp_path / "list.csv", [good, _row("T2", outcome="no concern?", reviewer="A", rationale="fine")]
+    )
+    result = _import(wh, first)
+    assert (result.applied_total, result.rows_rejected) == (1, 1)
+    assert result.problems[0].startswith("list.csv, row 3, column outcome: not one of the outcomes")
+    corrected = write_review_csv(
+        tmp_path / "list.csv", [good, _row("T2", outcome="no_concern", reviewer="A", rationale="fine")]
+    )
+    again = _import(wh, corrected)
+    assert (again.applied_total, again.already_recorded, again.rows_rejected) == (1, 1, 0)
+    assert again.problems == []
+    assert [(r[3], r[4], r[8]) for r in _outcomes(wh)] == [("T1", "no_concern", 2), ("T2", "no_concern", 3)]
+
+
+def test_the_command_records_good_rows_reports_bad_ones_and_exits_1(
+    wh: Warehouse, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wh.close()
+    path = write_review_csv(
+        tmp_path / "list.csv",
+        [
+            _row("T1", outcome="no_concern", reviewer="J", rationale="ok"),
+            _row("T2", outcome="maybe", reviewer="A", rationale="x"),
+        ],
+    )
+    db = str(tmp_path / "wh.duckdb")
+    code = main(["outcomes", "import", str(path), "--db", db, "--allow-unencrypted"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "list.csv: 1 outcome(s) recorded (no_concern 1)." in captured.out
+    assert "1 row(s) had problems and were NOT recorded" in captured.out
+    assert "list.csv, row 3, column outcome: not one of the outcomes" in captured.err
+    assert "rows already recorded are skipped" in captured.err
+    code = main(["outcomes", "import", str(path), "--db", db, "--allow-unencrypted"])
+    assert code == 1
+    assert "1 row(s) were already recorded by an earlier import: skipped" in capsys.readouterr().out
 
 
 def test_the_same_household_with_two_outcomes_in_one_file_is_refused(wh: Warehouse, tmp_path: Path) -> None:
@@ -183,8 +224,10 @@ def test_the_same_household_with_two_outcomes_in_one_file_is_refused(wh: Warehou
             _row("T1", outcome="already_known", reviewer="J", rationale="b"),
         ],
     )
-    with pytest.raises(OutcomesError, match="row 3, column outcome: the same household"):
-        _import(wh, path)
+    result = _import(wh, path)
+    assert len(result.problems) == 1 and result.rows_rejected == 2
+    assert "row 3, column outcome: the same household" in result.problems[0]
+    assert "neither was recorded" in result.problems[0]
     assert _outcomes(wh) == []
 
 
@@ -193,8 +236,9 @@ def test_a_future_review_date_is_refused(wh: Warehouse, tmp_path: Path) -> None:
         tmp_path / "f.csv",
         [_row("T1", outcome="no_concern", reviewer="J", rationale="a", reviewed_on="2025-04-01")],
     )
-    with pytest.raises(OutcomesError, match=r"row 2, column reviewed_on: 01/04/2025 is in the future"):
-        _import(wh, path)
+    result = _import(wh, path)
+    assert result.problems == ["f.csv, row 2, column reviewed_on: 01/04/2025 is in the future"]
+    assert _outcomes(wh) == []
 
 
 def test_a_file_that_is_not_a_review_list_is_refused(wh: Warehouse, tmp_path: Path) -> None:
@@ -255,9 +299,8 @@ def test_xlsx_errors_name_the_sheet_row_and_column(wh: Warehouse, tmp_path: Path
             ]
         },
     )
-    with pytest.raises(OutcomesError) as info:
-        _import(wh, path)
-    assert info.value.problems[0].startswith(
+    result = _import(wh, path)
+    assert result.problems[0].startswith(
         "review_list.xlsx, sheet 'Tenancy Support Team', row 2, column outcome: not one of the outcomes"
     )
 

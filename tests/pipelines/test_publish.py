@@ -183,3 +183,125 @@ def test_outputs_are_owner_only(published, tmp_path: Path) -> None:  # type: ign
         assert stat.S_IMODE(path.stat().st_mode) == 0o700
     for path in published.folder.rglob("*.*"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess", "passed_to_police")
+
+
+@pytest.fixture
+def with_values(tmp_path: Path):  # type: ignore[no-untyped-def]
+    wh = open_warehouse(":memory:", key="k")
+    result = publish_list(
+        wh,
+        _week(wh.cipher),
+        as_of=AS_OF,
+        out_dir=tmp_path,
+        list_id="2025-03-09-r1",
+        team_labels=LABELS,
+        about_lines=["settings test"],
+        outcome_values=VALUES,
+    )
+    wh.close()
+    return result
+
+
+def _header(sheet) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.value for c in next(sheet.iter_rows(min_row=1, max_row=1))]
+
+
+def test_the_sheet_puts_the_reviewers_columns_after_the_reasons_and_groups_the_technical_ones(
+    with_values,  # type: ignore[no-untyped-def]
+) -> None:
+    book = openpyxl.load_workbook(with_values.xlsx)
+    sheet = book["Repairs administrators"]
+    header = _header(sheet)
+    assert header[:10] == [
+        "rank", "tenancy_ref", "property_ref", "score", "team", "reasons",
+        "outcome", "reviewer", "rationale", "reviewed_on",
+    ]  # fmt: skip
+    technical = ["points_score", "surprise_score", "anomaly_score", "list_id", "as_of"]
+    assert header[-5:] == technical
+    letters = {name: openpyxl.utils.get_column_letter(i + 1) for i, name in enumerate(header)}
+    dims = sheet.column_dimensions
+    # openpyxl merges neighbouring columns with the same settings into one dimension: find each one's range.
+    levels = {}
+    for name, letter in letters.items():
+        index = openpyxl.utils.column_index_from_string(letter)
+        level = 0
+        for dim in dims.values():
+            if dim.min is not None and dim.min <= index <= dim.max:
+                level = dim.outline_level
+        levels[name] = level
+    assert {n for n, lv in levels.items() if lv == 1} == set(technical)
+    # The CSV list keeps the contract's columns first, in the same order.
+    assert list(_rows(with_values.csv)[0])[:10] == header[:10]
+
+
+def test_the_sheet_offers_the_configured_outcomes_and_checks_dates(with_values) -> None:  # type: ignore[no-untyped-def]
+    book = openpyxl.load_workbook(with_values.xlsx)
+    for title, rows in (("Repairs administrators", 2), ("Tenancy Support Team", 1)):
+        sheet = book[title]
+        header = _header(sheet)
+        col = {name: openpyxl.utils.get_column_letter(i + 1) for i, name in enumerate(header)}
+        checks = {str(v.sqref): v for v in sheet.data_validations.dataValidation}
+
+        def cells(name: str, col: dict[str, str] = col, rows: int = rows) -> str:
+            return f"{col[name]}2" + (f":{col[name]}{rows + 1}" if rows > 1 else "")  # every data row
+
+        assert len(checks) == 4
+        outcome = checks[cells("outcome")]
+        assert outcome.type == "list"
+        assert outcome.formula1 == '"' + ",".join(VALUES) + '"'
+        assert outcome.showInputMessage and "choose from the list" in outcome.prompt
+        assert outcome.showErrorMessage
+        date = checks[cells("reviewed_on")]
+        assert date.type == "date" and date.operator in (None, "between")  # "between" is Excel's default
+        assert date.showInputMessage and "date you reviewed" in date.prompt
+        assert (date.formula1, date.formula2) == ("36526", "73050")  # 1 Jan 2000 to 31 Dec 2099 (serials)
+        for name in ("reviewer", "rationale"):
+            assert checks[cells(name)].prompt
+
+
+def test_every_cell_but_the_reviewers_is_locked_without_a_password(with_values) -> None:  # type: ignore[no-untyped-def]
+    book = openpyxl.load_workbook(with_values.xlsx)
+    sheet = book["Repairs administrators"]
+    assert sheet.protection.sheet is True
+    assert not sheet.protection.password  # it guides; it does not secure
+    assert sheet.protection.autoFilter is False and sheet.protection.sort is False  # False = allowed
+    header = _header(sheet)
+    inputs = {"outcome", "reviewer", "rationale", "reviewed_on"}
+    for row in sheet.iter_rows(min_row=1, max_row=3):
+        for cell, name in zip(row, header, strict=True):
+            expect_locked = cell.row == 1 or name not in inputs
+            assert cell.protection.locked is expect_locked, (cell.coordinate, name)
+    assert book["Evidence"].protection.sheet is False  # nothing to fill in there
+    notes = " ".join(str(c.value) for c in book["Notes"]["A"])
+    assert "outcome: one of " + ", ".join(VALUES) in notes  # the configured values, not a fixed list
+
+
+def test_a_filled_in_sheet_imports_back(with_values, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from outcome_fixtures import publish
+
+    from pipelines.outcomes import import_outcomes
+
+    wh = open_warehouse(tmp_path / "wh.duckdb", allow_unencrypted=True)
+    publish(wh, "2025-03-09-r1", AS_OF, [(1, "T1", "repairs_admin", 9.1, "r"), (1, "T3", "tst", 12.5, "r")])
+    book = openpyxl.load_workbook(with_values.xlsx)
+    for title, values in (
+        ("Repairs administrators", ["passed_to_police", "J", "ok", dt.datetime(2025, 3, 11)]),
+        ("Tenancy Support Team", ["no_concern", "A", "fine", None]),
+    ):
+        sheet = book[title]
+        for offset, value in enumerate(values):
+            sheet.cell(row=2, column=7 + offset, value=value)
+    filled = tmp_path / "filled.xlsx"
+    book.save(filled)
+    result = import_outcomes(wh, filled, values=VALUES, actor="t", today=dt.date(2025, 3, 12))
+    assert result.problems == []
+    assert dict(result.applied) == {"passed_to_police": 1, "no_concern": 1}
+    recorded = wh.con.sql("select tenancy_ref, outcome, reviewed_on from outcomes order by 1").fetchall()
+    assert recorded == [
+        ("T1", "passed_to_police", dt.date(2025, 3, 11)),
+        ("T3", "no_concern", dt.date(2025, 3, 12)),
+    ]
+    wh.close()

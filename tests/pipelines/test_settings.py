@@ -47,3 +47,17 @@ def test_fingerprint_changes_with_a_setting(tmp_path: Path) -> None:
     override = tmp_path / "o.yaml"
     override.write_text("scoring:\n  min_points: 9\n")
     assert load_settings(override).fingerprint() != load_settings().fingerprint()
+
+
+def test_outcome_values_must_fit_the_sheets_dropdown(tmp_path: Path) -> None:
+    long = [f"outcome_number_{i:02d}_with_a_long_name" for i in range(9)]  # 9 x 33 characters, with commas
+    path = tmp_path / "o.yaml"
+    path.write_text(
+        "outcomes:\n  values: [" + ", ".join(long) + "]\n  positive_values: []\n  negative_values: []\n"
+    )
+    with pytest.raises(SettingsError, match="255 characters"):
+        load_settings(path)
+    path.write_text(
+        "outcomes:\n  values: [" + ", ".join(long[:7]) + "]\n  positive_values: []\n  negative_values: []\n"
+    )
+    assert len(load_settings(path).outcomes.values) == 7

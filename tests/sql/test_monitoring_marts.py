@@ -85,8 +85,16 @@ def test_reviews_on_time_late_overdue_and_awaiting(wh: Warehouse) -> None:
     outcome("T1", dt.date(2025, 7, 1), 3)  # a second outcome: the first review date (1 July) counts
     outcome("T4", dt.date(2025, 7, 7), 4)  # Tue..Fri + Mon = 5 working days: late
 
-    def reviews(today: dt.date) -> list[dict[str, Any]]:
-        return run(wh, "monitoring_reviews_weekly", last_day=SUN, weeks=1, today=today, within_working_days=2)
+    def reviews(today: dt.date, holidays: list[dt.date] | None = None) -> list[dict[str, Any]]:
+        return run(
+            wh,
+            "monitoring_reviews_weekly",
+            last_day=SUN,
+            weeks=1,
+            today=today,
+            within_working_days=2,
+            bank_holidays=holidays or [],
+        )
 
     rows = reviews(dt.date(2025, 7, 3))
     a = next(r for r in rows if r["team"] == "a")
@@ -96,6 +104,11 @@ def test_reviews_on_time_late_overdue_and_awaiting(wh: Warehouse) -> None:
     assert (b["reviewed_late"], b["overdue"], b["awaiting_review"]) == (1, 0, 0)
     early = reviews(dt.date(2025, 7, 1))
     assert next(r for r in early if r["team"] == "a")["awaiting_review"] == 2  # 1 working day so far
+    # Had Wednesday 2 July been a bank holiday, T1's review on Thursday is on time (Tue, Thu: 2 working days),
+    # and T2, T3 are not yet overdue on Thursday.
+    closed = reviews(dt.date(2025, 7, 3), [dt.date(2025, 7, 2)])
+    a = next(r for r in closed if r["team"] == "a")
+    assert (a["reviewed_on_time"], a["reviewed_late"], a["overdue"], a["awaiting_review"]) == (2, 0, 0, 2)
 
 
 def _list_row(
