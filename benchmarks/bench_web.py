@@ -65,7 +65,9 @@ def build(work: Path, homes: int) -> Path:
         scored = score_week(wh.con, settings, week)
         _publish(wh, scored, settings, week, work / "out", run_id)
         finish_run(wh.con, run_id, "ok")
-        print(f"week {week} published ({scored.listed.height} listed) at {time.perf_counter() - started:.0f} s")
+        print(
+            f"week {week} published ({scored.listed.height} listed) at {time.perf_counter() - started:.0f} s"
+        )
     wh.close()
     shutil.rmtree(work / "out", ignore_errors=True)
     building.rename(db)
@@ -114,7 +116,9 @@ def screenshots(app: Any, folder: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -142,12 +146,18 @@ def screenshots(app: Any, folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--homes", type=int, default=160_000)
     parser.add_argument("--runs", type=int, default=40, help="requests per page kind (default 40)")
-    parser.add_argument("--workdir", default=None, help="where the warehouse is built (default /tmp/bench-web-N)")
+    parser.add_argument(
+        "--workdir", default=None, help="where the warehouse is built (default /tmp/bench-web-N)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the warehouse for the next run")
-    parser.add_argument("--screenshots", default=None, help="folder for web-worklist.png and web-household.png")
+    parser.add_argument(
+        "--screenshots", default=None, help="folder for web-worklist.png and web-household.png"
+    )
     args = parser.parse_args()
     os.environ.setdefault("REDFLAGS_DB_KEY", "benchmark-key-not-secret")
     from fastapi.testclient import TestClient
