@@ -1,6 +1,7 @@
 -- household_records: one household's records for its web page, as the database knew them on the list's week ending.
 -- Grain: one row per record of the household dated $date_from to $as_of, in date order: red-flag repairs (its own,
---   or on its home with no tenancy_ref), recharges, ASB cases; then one row for the latest rent balance in arrears.
+--   or on its home with no tenancy_ref), recharges, ASB cases; and one row for the latest rent balance in arrears
+--   (of the five weeks to $as_of).
 -- Knowledge time: of each key, the latest version with known_on <= $as_of (greatest known_on, file_id, source_row),
 --   as in the staging models; rows are filtered on the household first, so only its own versions are sorted.
 -- Text: text_enc is the record's encrypted free text (decrypted by the web page for a signed-in reviewer); facts holds
@@ -9,15 +10,23 @@
 
 with
 
-repair_versions as (
+own_repair_versions as (
+    -- equality alone, so DuckDB filters inside the scan (an OR with the home's jobs read every row: 60x slower)
     select *
     from raw_repairs
-    where
-        known_on <= $as_of
-        and (
-            tenancy_ref = $tenancy_ref
-            or (nullif(trim(tenancy_ref), '') is null and property_ref = $property_ref)
-        )
+    where tenancy_ref = $tenancy_ref and known_on <= $as_of
+),
+
+home_repair_versions as (
+    select *
+    from raw_repairs
+    where property_ref = $property_ref and known_on <= $as_of and nullif(trim(tenancy_ref), '') is null
+),
+
+repair_versions as (
+    select * from own_repair_versions
+    union all
+    select * from home_repair_versions
 ),
 
 repairs as (
@@ -52,9 +61,14 @@ asb as (
 ),
 
 rent_versions as (
+    -- the last five weeks only: week_ending is part of the key (so no version is missed), and weekly files load
+    -- in date order, so DuckDB skips the older row groups of a table that holds every week for every home
     select *
     from raw_rent
-    where known_on <= $as_of and tenancy_ref = $tenancy_ref and week_ending <= $as_of
+    where
+        week_ending between $as_of - interval 35 days and $as_of
+        and known_on <= $as_of
+        and tenancy_ref = $tenancy_ref
 ),
 
 latest_rent as (
