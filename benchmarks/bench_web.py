@@ -170,7 +170,15 @@ def main() -> None:
     for name in ("cora", "alex"):
         client = TestClient(app, follow_redirects=False)
         assert client.post("/login", data={"username": name, "password": PASSWORD}).status_code == 303
+        # The first worklist of a list reads the records of every household on it once the page is sent (kept
+        # until a file is loaded); the test client runs that background task inside the request, so the first
+        # request's time is the page and the read-ahead together: shown on its own row.
+        t0 = time.perf_counter()
         html = client.get("/").text
+        if name == "cora":
+            results["first worklist of the list + reading its records ahead"] = [
+                (time.perf_counter() - t0) * 1000
+            ]
         households = re.findall(r'href="(/household/[^"]+)"', html)
         timed(client, ["/"], 3)  # the first requests warm DuckDB's and Jinja's caches
         results[f"worklist ({name})"] = timed(client, ["/"], args.runs)

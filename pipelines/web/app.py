@@ -13,6 +13,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipelines.audit import record_event
@@ -40,6 +42,7 @@ access_log = logging.getLogger("pipelines.web.access")
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "redflags_session"
+RECORDS_CACHE_LISTS = 8  # lists whose records are kept in memory (encrypted): this week's and a few before
 SIGN_IN_FAILED = (
     "Sign-in failed: check your name and password. After 5 failed tries a name is locked for 15 minutes."
 )
@@ -297,7 +300,7 @@ def create_app(
         )
         for row in rows:
             row["key"] = keys.seal(chosen.list_id, row["tenancy_ref"], session.user) if chosen else ""
-        return page(
+        response = page(
             request,
             "worklist.html",
             session=session,
@@ -309,6 +312,10 @@ def create_app(
             notice=notice,
             teams=sorted(access.teams),
         )
+        if chosen and rows:
+            # Read the list's records once the worklist has been sent, so the first household opened is quick.
+            response.background = BackgroundTask(warm_records, chosen.list_id, chosen.as_of)
+        return response
 
     @app.get("/")
     def home(request: Request) -> Response:
@@ -319,6 +326,29 @@ def create_app(
     def earlier_list(request: Request, list_id: str) -> Response:
         session = session_of(request)
         return to_login() if session is None else worklist_page(request, session, list_id)
+
+    records_cache: OrderedDict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = OrderedDict()
+
+    def list_records(wh: Warehouse, list_id: str, as_of: dt.date) -> dict[str, list[dict[str, Any]]]:
+        """The list's records for every household on it, read in one pass and kept (text still encrypted) until
+        the warehouse's records change: a list is fixed once published, and reading the big tables once per
+        list rather than once per household view keeps a household page fast at 160,000 homes."""
+        key = (list_id, *queries.records_version(wh))
+        if key not in records_cache:
+            records_cache[key] = queries.list_records(
+                wh, list_id=list_id, as_of=as_of, window_days=config.settings.features.long_window_days
+            )
+            while len(records_cache) > RECORDS_CACHE_LISTS:
+                records_cache.popitem(last=False)
+        records_cache.move_to_end(key)
+        return records_cache[key]
+
+    def warm_records(list_id: str, as_of: dt.date) -> None:
+        try:
+            with warehouse(read_only=True) as wh:
+                list_records(wh, list_id, as_of)
+        except WarehouseError:  # busy with a run, or gone: the household page reads them when asked
+            log.debug("list records not read ahead")
 
     def resolve(session: Session, key: str, wh: Warehouse) -> dict[str, Any] | None:
         """The listing a key stands for, when this user may see it; None otherwise (unknown, altered, not theirs)."""
@@ -338,12 +368,8 @@ def create_app(
             row = resolve(session, key, wh)
             if row is None:
                 raise not_found()
-            records = queries.household_records(
-                wh,
-                tenancy_ref=row["tenancy_ref"],
-                property_ref=row["property_ref"],
-                as_of=row["as_of"],
-                window_days=config.settings.features.long_window_days,
+            records = queries.decrypted(
+                wh, list_records(wh, row["list_id"], row["as_of"]).get(row["tenancy_ref"], [])
             )
             history = household_history(wh, row["tenancy_ref"])
             record_event(

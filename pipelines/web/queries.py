@@ -77,27 +77,40 @@ def listing(wh: Warehouse, list_id: str, tenancy_ref: str) -> dict[str, Any] | N
     return frame.row(0, named=True) if frame.height else None
 
 
-def household_records(
-    wh: Warehouse, *, tenancy_ref: str, property_ref: str | None, as_of: dt.date, window_days: int
-) -> list[dict[str, Any]]:
-    """The household's records from ``window_days`` before the list's week ending to it, in date order, with
-    the free text decrypted (``text``) beside the coded facts (``facts``). See sql/web/household_records.sql."""
+def list_records(
+    wh: Warehouse, *, list_id: str, as_of: dt.date, window_days: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Every listed household's records from ``window_days`` before the list's week ending to it, in date order:
+    tenancy_ref -> rows of ``on, source, record_ref, categories, location, facts, text_enc`` (text still encrypted;
+    decrypt with :func:`decrypted` for the one household shown). See sql/web/list_records.sql."""
     frame = query(
         wh.con,
-        model_sql("web/household_records"),
-        {
-            "tenancy_ref": tenancy_ref,
-            "property_ref": property_ref or "",
-            "date_from": as_of - dt.timedelta(days=window_days),
-            "as_of": as_of,
-        },
+        model_sql("web/list_records"),
+        {"list_id": list_id, "date_from": as_of - dt.timedelta(days=window_days), "as_of": as_of},
     )
-    texts = wh.cipher.decrypt_many(frame["text_enc"].to_list())
-    rows = []
-    for row, text in zip(frame.drop("text_enc").iter_rows(named=True), texts, strict=True):
-        row["text"] = text
-        rows.append(row)
-    return rows
+    by_household: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.iter_rows(named=True):
+        by_household.setdefault(row.pop("tenancy_ref"), []).append(row)
+    return by_household
+
+
+def decrypted(wh: Warehouse, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with ``text`` (the free text, decrypted) in place of ``text_enc``."""
+    texts = wh.cipher.decrypt_many([r["text_enc"] for r in rows])
+    return [
+        {**{k: v for k, v in r.items() if k != "text_enc"}, "text": text}
+        for r, text in zip(rows, texts, strict=True)
+    ]
+
+
+def records_version(wh: Warehouse) -> tuple[Any, ...]:
+    """Changes whenever a list's records could: a file loaded, free text purged, the key rotated."""
+    return tuple(
+        wh.con.sql(
+            "select (select count(*) from loaded_files), (select max(file_id) from loaded_files),"
+            " (select max(audit_id) from audit_log where action in ('retention_purge', 'key_rotated'))"
+        ).fetchall()[0]
+    )
 
 
 def team_counts(wh: Warehouse, list_id: str) -> list[dict[str, Any]]:

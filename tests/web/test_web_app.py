@@ -495,3 +495,23 @@ def test_pages_say_the_list_is_being_updated_while_a_run_holds_the_lock(
             assert r.headers["retry-after"] == "60"
             assert "Traceback" not in r.text and "duckdb" not in r.text.lower()
     assert alex.get("/").status_code == 200  # and back once the run has finished
+
+
+def test_a_file_loaded_after_a_view_shows_on_the_next_view(alex: TestClient, tmp_path: Path) -> None:
+    key = keys_on(alex.get("/").text)["T1"]
+    assert "late file" not in alex.get(f"/household/{key}").text
+    wh = open_warehouse(tmp_path / "wh.duckdb")
+    try:
+        wh.con.execute(
+            "insert into loaded_files values"
+            " (99, 'repairs', 'late.csv', '/x/late.csv', 'abc', 1, 1, 1, 0, ?, now(), null)",
+            [dt.date(2025, 3, 15)],
+        )
+        wh.con.execute(
+            "insert into raw_repairs (job_ref, property_ref, tenancy_ref, reported_at, description_enc, categories,"
+            " file_id, source_row, known_on) values ('J7', 'P-T1', 'T1', ?, ?, ['forced_entry'], 99, 2, ?)",
+            [dt.datetime(2025, 3, 14, 8), wh.cipher.encrypt("late file: door forced"), dt.date(2025, 3, 15)],
+        )
+    finally:
+        wh.close()
+    assert "late file: door forced" in alex.get(f"/household/{key}").text

@@ -1,63 +1,86 @@
--- household_records: one household's records for its web page, as the database knew them on the list's week ending.
--- Grain: one row per record of the household dated $date_from to $as_of, in date order: red-flag repairs (its own,
---   or on its home with no tenancy_ref), recharges, ASB cases; and one row for the latest rent balance in arrears
---   (of the five weeks to $as_of).
--- Knowledge time: of each key, the latest version with known_on <= $as_of (greatest known_on, file_id, source_row),
---   as in the staging models; rows are filtered on the household first, so only its own versions are sorted.
+-- list_records: the records of every household on one published list, for the web page's household pages.
+-- Grain: one row per record per listed household, dated $date_from to the list's week ending, in household then date
+--   order: red-flag repairs (its own, or on its home with no tenancy_ref), recharges, ASB cases; and one row for
+--   the latest rent balance in arrears (of the five weeks to the week ending).
+-- Knowledge time: of each key, the latest version with known_on <= the week ending (greatest known_on, file_id,
+--   source_row), as in the staging models; rows are filtered on the list's households first, so only their own
+--   versions are sorted. One pass serves the whole list: a page's first household view reads the big tables once.
 -- Text: text_enc is the record's encrypted free text (decrypted by the web page for a signed-in reviewer); facts holds
 --   coded facts only (priority, trade, status, amounts, roles, the classifier's words), never free text.
--- Units: pounds. Parameters: $tenancy_ref, $property_ref, $date_from (date), $as_of (date).
+-- Units: pounds. Parameters: $list_id, $date_from (date), $as_of (date: the list's week ending).
 
 with
 
+households as (
+    select distinct
+        tenancy_ref,
+        property_ref
+    from review_list_rows
+    where list_id = $list_id
+),
+
 own_repair_versions as (
-    -- equality alone, so DuckDB filters inside the scan (an OR with the home's jobs read every row: 60x slower)
-    select *
+    -- a join on one column at a time: an OR of the two (with the blank test) read every row far more slowly
+    select
+        raw_repairs.*,
+        raw_repairs.tenancy_ref as household
     from raw_repairs
-    where tenancy_ref = $tenancy_ref and known_on <= $as_of
+    inner join households on raw_repairs.tenancy_ref = households.tenancy_ref
+    where raw_repairs.known_on <= $as_of
 ),
 
 home_repair_versions as (
-    select *
+    select
+        raw_repairs.*,
+        households.tenancy_ref as household
     from raw_repairs
-    where property_ref = $property_ref and known_on <= $as_of and nullif(trim(tenancy_ref), '') is null
+    inner join households on raw_repairs.property_ref = households.property_ref
+    where raw_repairs.known_on <= $as_of and nullif(trim(raw_repairs.tenancy_ref), '') is null
 ),
 
 repair_versions as (
     select * from own_repair_versions
-    union all
+    union all by name
     select * from home_repair_versions
 ),
 
 repairs as (
     select *
     from repair_versions
-    qualify row_number() over (partition by job_ref order by known_on desc, file_id desc, source_row desc) = 1
+    qualify
+        row_number() over (
+            partition by household, job_ref order by known_on desc, file_id desc, source_row desc
+        ) = 1
 ),
 
 recharge_versions as (
     select *
     from raw_recharges
-    where known_on <= $as_of and tenancy_ref = $tenancy_ref
+    where known_on <= $as_of and tenancy_ref in (select households.tenancy_ref from households)
 ),
 
 recharges as (
     select *
     from recharge_versions
     qualify
-        row_number() over (partition by recharge_ref order by known_on desc, file_id desc, source_row desc) = 1
+        row_number() over (
+            partition by tenancy_ref, recharge_ref order by known_on desc, file_id desc, source_row desc
+        ) = 1
 ),
 
 asb_versions as (
     select *
     from raw_asb
-    where known_on <= $as_of and tenancy_ref = $tenancy_ref
+    where known_on <= $as_of and tenancy_ref in (select households.tenancy_ref from households)
 ),
 
 asb as (
     select *
     from asb_versions
-    qualify row_number() over (partition by case_ref order by known_on desc, file_id desc, source_row desc) = 1
+    qualify
+        row_number() over (
+            partition by tenancy_ref, case_ref order by known_on desc, file_id desc, source_row desc
+        ) = 1
 ),
 
 rent_versions as (
@@ -68,18 +91,21 @@ rent_versions as (
     where
         week_ending between $as_of - interval 35 days and $as_of
         and known_on <= $as_of
-        and tenancy_ref = $tenancy_ref
+        and tenancy_ref in (select households.tenancy_ref from households)
 ),
 
 latest_rent as (
     select *
     from rent_versions
-    order by week_ending desc, known_on desc, file_id desc, source_row desc
-    limit 1
+    qualify
+        row_number() over (
+            partition by tenancy_ref order by week_ending desc, known_on desc, file_id desc, source_row desc
+        ) = 1
 ),
 
 repair_rows as (
     select
+        household as tenancy_ref,
         cast(reported_at as date) as "on",
         'repair' as source,
         job_ref as record_ref,
@@ -101,6 +127,7 @@ repair_rows as (
 
 recharge_rows as (
     select
+        tenancy_ref,
         raised_at as "on",
         'recharge' as source,
         recharge_ref as record_ref,
@@ -118,6 +145,7 @@ recharge_rows as (
 
 asb_rows as (
     select
+        tenancy_ref,
         opened_at as "on",
         'asb' as source,
         case_ref as record_ref,
@@ -134,6 +162,7 @@ asb_rows as (
 
 rent_rows as (
     select
+        tenancy_ref,
         week_ending as "on",
         'rent' as source,
         cast(null as varchar) as record_ref,
@@ -157,6 +186,7 @@ unioned as (
 
 final as (
     select
+        tenancy_ref,
         "on",
         source,
         record_ref,
@@ -166,7 +196,7 @@ final as (
         text_enc
     from unioned
     where "on" between $date_from and $as_of
-    order by "on", source, record_ref
+    order by tenancy_ref, "on", source, record_ref
 )
 
 select * from final
