@@ -150,6 +150,18 @@ def create_app(
     def session_of(request: Request) -> Session | None:
         return sessions.get(request.cookies.get(SESSION_COOKIE))
 
+    def signed_in(request: Request) -> Session | None:
+        """The live session, while its user is still in the users file with the same role (a user removed or
+        moved to another team is signed out at their next request)."""
+        session = session_of(request)
+        if session is None:
+            return None
+        user = users.load().get(session.user)
+        if user is None or user.role != session.role:
+            sessions.end(request.cookies.get(SESSION_COOKIE))
+            return None
+        return session
+
     def to_login() -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
 
@@ -270,7 +282,7 @@ def create_app(
 
     @app.post("/logout")
     def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-        session = session_of(request)
+        session = signed_in(request)
         if session is None:
             return to_login()
         if not secrets.compare_digest(csrf_token, session.csrf_token):
@@ -319,12 +331,12 @@ def create_app(
 
     @app.get("/")
     def home(request: Request) -> Response:
-        session = session_of(request)
+        session = signed_in(request)
         return to_login() if session is None else worklist_page(request, session, None)
 
     @app.get("/lists/{list_id}")
     def earlier_list(request: Request, list_id: str) -> Response:
-        session = session_of(request)
+        session = signed_in(request)
         return to_login() if session is None else worklist_page(request, session, list_id)
 
     records_cache: OrderedDict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = OrderedDict()
@@ -361,7 +373,7 @@ def create_app(
 
     @app.get("/household/{key}")
     def household(request: Request, key: str) -> Response:
-        session = session_of(request)
+        session = signed_in(request)
         if session is None:
             return to_login()
         with warehouse(read_only=False) as wh:
@@ -414,7 +426,7 @@ def create_app(
         rationale: Annotated[str, Form()] = "",
         reviewed_on: Annotated[str, Form()] = "",
     ) -> Response:
-        session = session_of(request)
+        session = signed_in(request)
         if session is None:
             return to_login()
         if not secrets.compare_digest(csrf_token, session.csrf_token):
@@ -448,7 +460,7 @@ def create_app(
 
     @app.get("/overview")
     def overview(request: Request, list_id: Annotated[str | None, Query(alias="list")] = None) -> Response:
-        session = session_of(request)
+        session = signed_in(request)
         if session is None:
             return to_login()
         access = access_of(session)

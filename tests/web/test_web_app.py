@@ -515,3 +515,17 @@ def test_a_file_loaded_after_a_view_shows_on_the_next_view(alex: TestClient, tmp
     finally:
         wh.close()
     assert "late file: door forced" in alex.get(f"/household/{key}").text
+
+
+def test_a_removed_or_moved_user_is_signed_out_at_the_next_request(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pipelines.settings import load_settings
+    from pipelines.web.users import UserStore, roles
+
+    alex, tess = client_for(app, "alex"), client_for(app, "tess")
+    store = UserStore(tmp_path / "users.yaml")
+    store.remove("alex")
+    store.add("tess", "repairs_admin", PASSWORD, allowed_roles=roles(load_settings().teams))
+    for client in (alex, tess):
+        r = client.get("/")
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert client_for(app, "tess").get("/").status_code == 200  # signs in again, in the new team
