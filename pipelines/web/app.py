@@ -171,7 +171,16 @@ def create_app(
     @app.middleware("http")
     async def headers_and_access_log(request: Request, call_next: Any) -> Response:
         started = time.perf_counter()
-        response: Response = await call_next(request)
+        try:
+            response: Response = await call_next(request)
+        except Exception as exc:
+            # Answered here, not by Starlette's last-resort handler, which would also hand the exception to the
+            # server to log with its message and traceback (a message could quote a value from a household's
+            # record). The type only.
+            log.error("unexpected error on %s: %s", _route_name(request.url.path), type(exc).__name__)
+            response = message(
+                request, 500, "Something went wrong", "Try again; if it happens again, tell your manager."
+            )
         for header, value in SECURITY_HEADERS.items():
             response.headers.setdefault(header, value)
         if not request.url.path.startswith("/static/"):
@@ -230,14 +239,6 @@ def create_app(
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         return message(
             request, 400, "Something is missing", "The form was not complete. Go back and try again."
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        # The type only: a message could quote a value from a household's record.
-        log.error("unexpected error on %s: %s", _route_name(request.url.path), type(exc).__name__)
-        return message(
-            request, 500, "Something went wrong", "Try again; if it happens again, tell your manager."
         )
 
     @app.get("/healthz")

@@ -529,3 +529,18 @@ def test_a_removed_or_moved_user_is_signed_out_at_the_next_request(app, tmp_path
         r = client.get("/")
         assert r.status_code == 303 and r.headers["location"] == "/login"
     assert client_for(app, "tess").get("/").status_code == 200  # signs in again, in the new team
+
+
+def test_an_unexpected_error_is_a_plain_page_and_a_one_line_log(
+    alex: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("T1 lives at P-T1")
+
+    monkeypatch.setattr("pipelines.web.queries.published_lists", broken)
+    caplog.set_level(logging.DEBUG)
+    r = alex.get("/")
+    assert r.status_code == 500 and "Something went wrong" in r.text and "T1" not in r.text
+    assert r.headers["x-frame-options"] == "DENY"
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "unexpected error on /: RuntimeError" in logged and "P-T1" not in logged
