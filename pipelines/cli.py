@@ -21,6 +21,7 @@ EXIT_CODES = """exit codes:
   3  the database could not be opened: no key or a wrong key, or another process is using it
   70 an unexpected error (run again with --debug and report it)"""
 DEFAULT_OUT = "./output"
+DEFAULT_USERS = "./redflags-users.yaml"
 # Environment variables that, when set, replace the default of the matching option on every command.
 ENV_DEFAULTS = {"db": "REDFLAGS_DB", "out": "REDFLAGS_OUT", "config": "REDFLAGS_CONFIG"}
 _BUILT_IN_DEFAULTS = {"db": DEFAULT_DB, "out": DEFAULT_OUT, "config": None}
@@ -317,6 +318,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--today", type=_date, default=None, help="the date to purge as of (default: today)")
     _db_options(p)
     p.set_defaults(handler=_lazy("pipelines.retention", "main"))
+
+    p = sub.add_parser("users", help="who may sign in to the review pages (`redflags web`)")
+    usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    q = usub.add_parser("add", help="add or replace a user; the password is read from standard input")
+    q.add_argument("name", help="the user's sign-in name")
+    q.add_argument(
+        "--role",
+        required=True,
+        help="a team of conf/settings.yaml (repairs_admin, tst), coordinator or analyst",
+    )
+    q.add_argument("--config", default=None, help=_CONFIG_HELP + " (the teams a role may name)")
+    for name, text in (("list", "list the users and their roles"), ("remove", "remove a user")):
+        r = usub.add_parser(name, help=text)
+        if name == "remove":
+            r.add_argument("name", help="the user's sign-in name")
+    for action in usub.choices.values():
+        action.add_argument(
+            "--users", default=DEFAULT_USERS, help=f"the users file (default {DEFAULT_USERS}, owner-only)"
+        )
+    p.set_defaults(handler=_lazy("pipelines.web.commands", "main_users"))
+
+    p = sub.add_parser(
+        "web",
+        help="serve the review pages in the browser (see docs/security.md)",
+        description="Serve the review pages until stopped. Listens on 127.0.0.1 unless told otherwise: "
+        "put it behind the landlord's TLS proxy and single sign-on.",
+    )
+    _db_options(p)
+    p.add_argument("--users", default=DEFAULT_USERS, help=f"the users file (default {DEFAULT_USERS})")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_positive, default=8765, help="port to listen on (default 8765)")
+    p.add_argument("--config", default=None, help=_CONFIG_HELP + " (teams, outcome values)")
+    p.set_defaults(handler=_lazy("pipelines.web.commands", "main_web"))
 
     p = sub.add_parser(
         "rekey",

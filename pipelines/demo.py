@@ -76,4 +76,31 @@ def main(args: argparse.Namespace) -> int:
     w(
         f"\nTry: REDFLAGS_DB_KEY=$(cat {base / '.demo_key'}) redflags history <tenancy_ref from the list> --db {db}\n"
     )
+    users, password = demo_user(base)
+    w(
+        "\nThe review pages in the browser:\n"
+        f"  REDFLAGS_DB_KEY=$(cat {base / '.demo_key'}) redflags web --db {db} --users {users}\n"
+        f"  then open http://127.0.0.1:8765/ and sign in as {DEMO_USER} (coordinator: every team), "
+        f"password in {password}\n"
+    )
     return 0
+
+
+DEMO_USER = "demo"
+
+
+def demo_user(base: Path) -> tuple[Path, Path]:
+    """A coordinator ``demo`` with a random password, in ``base/redflags-users.yaml`` (0600); the password is
+    kept beside it in ``base/.demo_password`` (0600, synthetic data only). Returns both paths."""
+    from pipelines.settings import load_settings
+    from pipelines.web.users import COORDINATOR, UserStore, roles
+
+    password_file = base / ".demo_password"
+    password_file.unlink(missing_ok=True)
+    password = secrets.token_urlsafe(12)
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(password + "\n")
+    store = UserStore(base / "redflags-users.yaml")
+    store.add(DEMO_USER, COORDINATOR, password, allowed_roles=roles(load_settings().teams))
+    return store.path, password_file

@@ -38,6 +38,7 @@ REQUIRED_COLUMNS = ("tenancy_ref", "list_id", "outcome", "reviewer", "rationale"
 MAX_ERRORS_SHOWN = 25
 _HEADER_SEARCH_ROWS = 30  # notes may sit above the header
 _UK_DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y")
+MAX_RATIONALE_CHARS = 2000  # a few paragraphs: enough to say why; a case file belongs in the case system
 
 
 class OutcomesError(UserError):
@@ -294,6 +295,11 @@ def validate_rows(
         for column in ("reviewer", "rationale"):
             if not v.get(column):
                 row_problems.append(f"{row.where(column)}: blank; every outcome needs a {column}")
+        if len(str(v.get("rationale") or "")) > MAX_RATIONALE_CHARS:
+            row_problems.append(
+                f"{row.where('rationale')}: {len(str(v['rationale'])):,} characters; keep it to "
+                f"{MAX_RATIONALE_CHARS:,} (say why, and keep the case notes in the case system)"
+            )
         list_id = restore_cell(v.get("list_id", ""))
         tenancy_ref = restore_cell(v.get("tenancy_ref", ""))
         if not list_id:
@@ -665,3 +671,101 @@ def main_history(args: argparse.Namespace) -> int:
         )
     sys.stdout.write(format_history(history))
     return 0
+
+
+# --- one outcome from the web page ------------------------------------------------------------
+
+
+class FormRow(SheetRow):
+    """The web page's outcome form, named as such in problems (instead of a file, row and column)."""
+
+    def where(self, column: str | None = None) -> str:
+        return "the outcome form" + (f", {column}" if column else "")
+
+
+@dataclass(frozen=True)
+class OneOutcome:
+    """What recording one outcome did: ``recorded``, ``correction`` (an earlier, different outcome for the same
+    household and list is kept beside it) or ``already_recorded`` (the same outcome was there: nothing added)."""
+
+    status: str
+    audit_id: int
+
+
+def record_one_outcome(
+    wh: Warehouse,
+    *,
+    list_id: str,
+    tenancy_ref: str,
+    outcome: str,
+    rationale: str,
+    reviewer: str,
+    values: Sequence[str],
+    reviewed_on: str | dt.date | None = None,
+    today: dt.date | None = None,
+    source: str = "web",
+) -> OneOutcome:
+    """Record one reviewer's outcome through the same row rules as an import (:func:`validate_rows`), then the
+    same duplicate and correction rules, and one ``outcomes_imported`` audit event naming the household.
+
+    Raises :class:`OutcomesError` with every problem (the form's fields named) when the outcome is refused.
+    """
+    today = today or dt.date.today()
+    row = FormRow(
+        source,
+        None,
+        1,
+        {
+            "list_id": list_id,
+            "tenancy_ref": tenancy_ref,
+            "outcome": outcome,
+            "reviewer": reviewer,
+            "rationale": rationale,
+            "reviewed_on": reviewed_on or "",
+        },
+    )
+    if not outcome.strip():
+        raise OutcomesError(
+            [f"{row.where('outcome')}: blank; choose one of the outcomes ({', '.join(values)})"]
+        )
+    outcomes, problems, _, _ = validate_rows(wh, [row], values=values, today=today)
+    if problems:
+        raise OutcomesError(problems)
+    (o,) = outcomes
+    with atomic(wh.con):
+        earlier = _recorded(wh, outcomes).get((o.list_id, o.tenancy_ref), [])
+        status = "already_recorded" if _is_recorded(o, earlier) else "correction" if earlier else "recorded"
+        if status != "already_recorded":
+            wh.con.execute(
+                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer,"
+                " rationale_enc, reviewed_on, imported_at, source_file, source_row)"
+                " select coalesce(max(outcome_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from outcomes",
+                [
+                    o.list_id,
+                    o.as_of,
+                    o.tenancy_ref,
+                    o.outcome,
+                    o.reviewer,
+                    wh.cipher.encrypt(o.rationale),
+                    o.reviewed_on,
+                    utc_now(),
+                    source,
+                    row.row,
+                ],
+            )
+        audit_id = record_event(
+            wh.con,
+            actor=reviewer,
+            action="outcomes_imported",
+            tenancy_ref=o.tenancy_ref,
+            detail={
+                "file": source,
+                "rows_with_outcome": 1,
+                "applied": {} if status == "already_recorded" else {o.outcome: 1},
+                "corrections": int(status == "correction"),
+                "already_recorded": int(status == "already_recorded"),
+                "lists": [o.list_id],
+            },
+        )
+    log.info("outcome from %s: %s", source, status)
+    return OneOutcome(status, audit_id)

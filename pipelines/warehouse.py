@@ -208,6 +208,42 @@ def _check_key(
     return cipher
 
 
+class WarehouseBusy(WarehouseError):
+    """Another process (the weekly run) holds the database's write lock: try again in a minute."""
+
+
+def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, read_only: bool) -> Warehouse:
+    """Open an existing warehouse for one short piece of work, with a key already derived and checked.
+
+    For the web page, which opens the file only for the moment of each request so that the weekly run can take
+    its write lock: deriving the key (scrypt) once per process, not per request, keeps a page fast. The key
+    check is read again each time, so a key rotated while the page runs is refused, not used to decrypt.
+    Raises :class:`WarehouseBusy` while another process holds the lock.
+    """
+    path = str(db_path)
+    if not Path(path).exists():
+        raise WarehouseError(f"there is no database at {path}; run `redflags run` first or pass --db")
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy("the database is being updated; try again in a minute") from None
+        raise WarehouseError(f"cannot open the database {path} ({type(exc).__name__})") from None
+    try:
+        meta = dict(con.sql("select key, value from meta").fetchall())
+        if cipher.encrypts != (meta.get("encryption") != "none"):
+            raise WarehouseError("the database's encryption is not what it was when the page started")
+        if cipher.encrypts:
+            cipher.verify_check_token(bytes.fromhex(meta["key_check"]))
+    except KeyError_:
+        con.close()
+        raise WarehouseError("the database key has changed since the page started; restart it") from None
+    except BaseException:
+        con.close()
+        raise
+    return Warehouse(con=con, cipher=cipher, path=path)
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: commit when the block ends normally, roll back on any error."""
