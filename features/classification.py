@@ -280,11 +280,16 @@ def _classify_distinct(distinct: pl.DataFrame, vocab: Vocabulary) -> pl.DataFram
 
     Built lazily and run on the streaming engine, which works through the rows in parallel batches.
     """
-    plain = distinct.with_columns(_plain=_plain_words(pl.col("_text")))
+    plain = distinct.lazy().with_columns(_plain=_plain_words(pl.col("_text"))).collect(engine="streaming")
     corrections: dict[str, str] = {}
     if vocab.corrector is not None and plain.height:
-        # each distinct word is looked at once, however many texts hold it (the corrector also remembers)
-        words = plain.select(pl.col("_plain").str.extract_all(r"[a-z]+").explode().unique().drop_nulls())
+        # each distinct word of 4+ letters is looked at once, however many texts hold it (the corrector also
+        # remembers words across batches); a run of letters inside a code ("jn2070") is not a word
+        words = (
+            plain.lazy()
+            .select(pl.col("_plain").str.extract_all(r"\b[a-z]{4,}\b").explode().unique().drop_nulls())
+            .collect(engine="streaming")
+        )
         corrections = vocab.corrector.corrections(words.to_series().to_list())
     frame = plain.lazy().with_columns(_norm=_read_words(pl.col("_plain"), vocab, corrections))
     found: list[pl.Expr] = []

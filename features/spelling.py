@@ -14,12 +14,12 @@ What is never corrected (each guards against a false red flag):
   "poor", "grass", "gloss", "blocked", "lost" are what they say, never "lock", "door", "glass" or "locked";
 - the vocabulary's own words and abbreviation keys, and the words listed in ``normalise.corrections``
   ``never_correct``;
-- a 4-letter word one letter away from a common short English word ("gass" is gas, not glass; "lsot" could be
-  "lot"): a 4-letter word has too many neighbours to guess safely.
+- a 4-letter word one letter away from one of the commonest short English words ("gass" is gas, not glass;
+  "lsot" could be "lot"): a 4-letter word has too many neighbours to guess safely.
 
-Edits allowed: one for words of 4 to 7 letters, two for 8 or more. Among equally close vocabulary words the
-more common in English wins ("brokne" -> "broken", not "broke"; "lockd" -> "lock", then "lock out" reads as a
-lock-out).
+Edits allowed: one for words of 4 to 7 letters, two for 8 or more. Among equally close vocabulary words one
+with the same letters wins (a swap: "panle" -> "panel", not "pane"; "brokne" -> "broken", not "broke"), then
+the more common in English ("lockd" -> "lock", and "lock out" then reads as a lock-out).
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ MIN_LETTERS = (
     4  # shorter words are never corrected: too many neighbours ("dor", "lok" are listed as spellings)
 )
 TWO_EDITS_FROM = 8  # words this long may take two edits ("brurglary"); shorter ones one
-# A short English word at least this common (count in symspellpy's list; "gas" has 71 million, "orr" 1.3 million)
-# next to a 4-letter token blocks its correction.
-COMMON_SHORT_WORD = 10_000_000
+# A short English word at least this common next to a 4-letter token blocks its correction: counts in symspellpy's
+# list, where about 190 three-letter words reach 30 million ("gas" 71 million, "lot" 106 million, "new" 1.5
+# billion: "gass", "lsot", "rnew" are left alone), while "dot" (27 million) or "dir" no longer stop "doot" or
+# "doir" being read as door.
+COMMON_SHORT_WORD = 30_000_000
 _VOWEL = re.compile(r"[aeiouy]")
 # A literal word inside a vocabulary regular expression, with its optional plural ("locks?", "latch(?:es)?"):
 # letters not followed by a character class, "*", "(" or "?" (those are stems, "forc[a-z]*", "enforc(?:ed)"),
@@ -122,7 +124,8 @@ class Corrector:
         found = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=limit)
         if not found:
             return None
-        best = min(found, key=lambda s: (s.distance, -s.count, s.term))
+        # a swap of two letters (the commonest slip) keeps every letter: "panle" is panel before pane
+        best = min(found, key=lambda s: (s.distance, sorted(s.term) != sorted(word), -s.count, s.term))
         return str(best.term)
 
     @staticmethod
