@@ -39,6 +39,7 @@ from features.classification import CATEGORIES, Vocabulary, classify_texts  # no
 
 DEV = ROOT.parent / "shared" / "data" / "real_repairs_dev.csv"
 FROZEN = ROOT / "tests" / "data" / "robustness_set.csv"
+OWN_DEV = ROOT / "tests" / "data" / "robustness_dev.csv"
 
 # A UK keyboard's neighbouring keys, for "pressed the key next to it" slips.
 _ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
@@ -148,12 +149,13 @@ def dev_report(vocab: Vocabulary, vocab_data: dict, seeds: int) -> None:
         )
 
 
-def frozen_report(vocab: Vocabulary) -> None:
-    frozen = pl.read_csv(FROZEN, infer_schema=False)
+def set_report(vocab: Vocabulary, path: Path, title: str, *, show_misses: bool = False) -> None:
+    """Scores on a hand-labelled set; ``show_misses`` lists the rows read wrongly (never for the frozen set)."""
+    frozen = pl.read_csv(path, infer_schema=False)
     truth = truth_of(frozen)
     out = classify_texts(frozen["description"], None, vocab, {})
     per = scores(truth, out["categories"])
-    print(f"\nFrozen set ({FROZEN.relative_to(ROOT)}): {frozen.height} rows")
+    print(f"\n{title} ({path.relative_to(ROOT)}): {frozen.height} rows")
     for cat in [*CATEGORIES, "micro"]:
         p, r, f = per[cat]
         print(f"  {cat:<15} P {p:.3f}  R {r:.3f}  F1 {f:.3f}")
@@ -166,6 +168,12 @@ def frozen_report(vocab: Vocabulary) -> None:
     both = flagged & (truth.list.len() > 0)
     hits = int((frozen["location"].filter(both) == out["location"].filter(both)).sum())
     print(f"  location right on flagged red-flag rows: {hits} of {int(both.sum())}")
+    if show_misses:
+        for row, want, got in zip(
+            frozen.iter_rows(named=True), truth.to_list(), out["categories"].to_list(), strict=True
+        ):
+            if sorted(want) != sorted(got):
+                print(f"  MISS {row['id']}: want {sorted(want)} got {sorted(got)}: {row['description']}")
 
 
 def synthetic_report(vocab: Vocabulary, homes: int) -> None:
@@ -208,11 +216,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--homes", type=int, default=5_000, help="synthetic landlord size (0: skip)")
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument(
+        "--frozen",
+        action="store_true",
+        help="also score the frozen set (a test of generalisation: log each use in tests/data/README.md)",
+    )
+    parser.add_argument("--misses", action="store_true", help="list the own dev set's rows read wrongly")
     args = parser.parse_args()
     vocab_data = yaml.safe_load((ROOT / "conf" / "vocabulary.yaml").read_text(encoding="utf-8"))
     vocab = Vocabulary.from_dict(vocab_data)
     dev_report(vocab, vocab_data, args.seeds)
-    frozen_report(vocab)
+    if OWN_DEV.exists():
+        set_report(vocab, OWN_DEV, "Own development set", show_misses=args.misses)
+    if args.frozen:
+        set_report(vocab, FROZEN, "Frozen set")
     if args.homes:
         synthetic_report(vocab, args.homes)
     if args.rows:

@@ -30,7 +30,7 @@ _TERM = re.compile(r"\{([a-z_]+)\}")
 # The rules read normalised text (``normalised_texts``), whose only blank is a plain space: the patterns say " "
 # where a general pattern would say \s, which makes the largest ones about twice as fast to run.
 _CONTEXT = r"(?P<ctx>(?:[^ ,]+ ){0,2}?)"
-_GAP = re.compile(r"(~~?)(\d+)")
+_GAP = re.compile(r"(~~|~:|~)(\d+)")
 
 
 class VocabularyError(ValueError):
@@ -154,7 +154,8 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bo
     Tokens are separated by spaces outside brackets; consecutive tokens match with spaces between them. A gap
     never crosses a clause break (","), so words in different sentences never combine. With
     ``across_dashes=False`` (look-alikes) a ``~N`` gap does not cross a dash between words either:
-    "no access - door kicked" is not an access door.
+    "no access - door kicked" is not an access door; ``~:N`` never crosses one in any pattern ("renew lamp -
+    communal entrance door" is not a door renewed).
     """
     tokens = _tokens(pattern)
     out: list[str] = []
@@ -162,7 +163,9 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bo
     for tok in tokens:
         gap = _GAP.fullmatch(tok)
         if gap:
-            word = r"[^ ]+" if gap.group(1) == "~~" else (r"[^ ,]+" if across_dashes else r"[^ ,~]+")
+            kind = gap.group(1)
+            # "~~": across clauses; "~:": within a clause and never across a dash; "~": within a clause
+            word = r"[^ ]+" if kind == "~~" else (r"[^ ,]+" if across_dashes and kind == "~" else r"[^ ,~]+")
             pending_gap = (word, int(gap.group(2)))
             continue
         piece = _expand(tok, terms)

@@ -15,11 +15,13 @@ What is never corrected (each guards against a false red flag):
 - the vocabulary's own words and abbreviation keys, and the words listed in ``normalise.corrections``
   ``never_correct``;
 - a 4-letter word one letter away from one of the commonest short English words ("gass" is gas, not glass;
-  "lsot" could be "lot"): a 4-letter word has too many neighbours to guess safely.
+  "rnew" could be "new"): a 4-letter word has too many neighbours to guess safely, unless swapping two
+  neighbouring letters gives exactly one vocabulary word ("lsot" -> "lost", "olck" -> "lock").
 
 Edits allowed: one for words of 4 to 7 letters, two for 8 or more. Among equally close vocabulary words one
 with the same letters wins (a swap: "panle" -> "panel", not "pane"; "brokne" -> "broken", not "broke"), then
-the more common in English ("lockd" -> "lock", and "lock out" then reads as a lock-out).
+one a neighbouring key away ("dood" -> "door", not "good"), then the more common in English ("lockd" ->
+"lock", and "lock out" then reads as a lock-out).
 """
 
 from __future__ import annotations
@@ -41,6 +43,35 @@ TWO_EDITS_FROM = 8  # words this long may take two edits ("brurglary"); shorter 
 # "doir" being read as door.
 COMMON_SHORT_WORD = 30_000_000
 _VOWEL = re.compile(r"[aeiouy]")
+# Keys that touch on a UK/US keyboard (rows staggered: a key touches the two above it and the two below it), so a
+# letter hit for its neighbour is the likelier slip: "dood" is door (d beside r), not good (d far from g).
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _touching_keys() -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for r, row in enumerate(_KEY_ROWS):
+        for c, key in enumerate(row):
+            near = [row[i] for i in (c - 1, c + 1) if 0 <= i < len(row)]
+            if r > 0:
+                near += [_KEY_ROWS[r - 1][i] for i in (c, c + 1) if i < len(_KEY_ROWS[r - 1])]
+            if r < len(_KEY_ROWS) - 1:
+                near += [_KEY_ROWS[r + 1][i] for i in (c - 1, c) if 0 <= i < len(_KEY_ROWS[r + 1])]
+            pairs.update((key, n) for n in near)
+    return frozenset(pairs | {(b, a) for a, b in pairs})
+
+
+_TOUCHING = _touching_keys()
+
+
+def _touching_key_slip(word: str, term: str) -> bool:
+    """True when ``word`` is ``term`` with one letter hit for a key that touches it."""
+    if len(word) != len(term):
+        return False
+    diffs = [(a, b) for a, b in zip(word, term, strict=True) if a != b]
+    return len(diffs) == 1 and diffs[0] in _TOUCHING
+
+
 # A literal word inside a vocabulary regular expression, with its optional plural ("locks?", "latch(?:es)?"):
 # letters not followed by a character class, "*", "(" or "?" (those are stems, "forc[a-z]*", "enforc(?:ed)"),
 # and not an escape ("\b", "\d").
@@ -119,14 +150,31 @@ class Corrector:
         ):
             return None
         if len(word) == MIN_LETTERS and self._near_common_short_word(word):
-            return None
+            # ... unless two neighbouring letters swapped make a vocabulary word: a swap keeps every letter, so
+            # "lsot" is lost (not "lot"), "olck" is lock; "gass" and "rnew" are still left alone
+            return self._swapped_target(word)
         limit = 2 if len(word) >= TWO_EDITS_FROM else 1
         found = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=limit)
         if not found:
             return None
-        # a swap of two letters (the commonest slip) keeps every letter: "panle" is panel before pane
-        best = min(found, key=lambda s: (s.distance, sorted(s.term) != sorted(word), -s.count, s.term))
+        # a swap of two letters (the commonest slip) keeps every letter: "panle" is panel before pane; then a key
+        # hit for the one beside it: "dood" is door before good
+        best = min(
+            found,
+            key=lambda s: (
+                s.distance,
+                sorted(s.term) != sorted(word),
+                not _touching_key_slip(word, s.term),
+                -s.count,
+                s.term,
+            ),
+        )
         return str(best.term)
+
+    def _swapped_target(self, word: str) -> str | None:
+        swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1))
+        found = sorted(w for w in swaps if w in self.targets)
+        return found[0] if len(found) == 1 else None
 
     @staticmethod
     def _near_common_short_word(word: str) -> bool:
