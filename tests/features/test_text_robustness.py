@@ -411,10 +411,10 @@ def test_own_development_set(vocab: Vocabulary) -> None:
 
 # --- the frozen set ---------------------------------------------------------------------------------------------
 
-# Measured on the frozen set when issue 16 was closed: micro-F1 0.940 (target 0.95, not yet met; see
-# docs/classification.md). This guard fails if the classifier falls back towards the 0.874 it scored before
-# (with spelling correction switched off it scores 0.910).
-FROZEN_MICRO_F1_FLOOR = 0.93
+# Measured on the frozen set at the end of issue 16's second round: micro-F1 0.944 (0.940 after the first round;
+# target 0.95, not met; see docs/classification.md). This guard fails if the classifier falls back towards the
+# 0.874 it scored before issue 16 (with spelling correction switched off it scored 0.910).
+FROZEN_MICRO_F1_FLOOR = 0.94
 
 
 def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary) -> None:
