@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_text_robustness.py [--rows 3000000] [--runs 3] [--homes 5000] [--seeds 20]
     .venv/bin/python benchmarks/bench_text_robustness.py --rows 0      # accuracy only, no throughput
+    .venv/bin/python benchmarks/bench_text_robustness.py --frozen      # also the frozen set (log the use!)
 
 Measures, each as micro-F1 over the five categories (per-category figures for the clean dev set):
 
@@ -9,8 +10,10 @@ Measures, each as micro-F1 over the five categories (per-category figures for th
   clean; with seeded keyboard slips (a swap, drop, doubled letter or neighbouring key) in one word in four of
   4+ letters; with the vocabulary's own abbreviations swapped in for the words they stand for; and with each
   description's clauses put in a shuffled order (each perturbed figure is the median over ``--seeds`` seeds);
-- the frozen set ``tests/data/robustness_set.csv`` (written before the changes it measures; see its README):
-  micro-F1, look-alike and ordinary rows flagged, location accuracy on flagged rows;
+- the own development set ``tests/data/robustness_dev.csv`` (worked on openly; ``--misses`` lists its rows read
+  wrongly) and, only with ``--frozen``, the frozen set ``tests/data/robustness_set.csv`` (written before the
+  changes it measures; log each use in its README; its misses are never listed): micro-F1, look-alike and
+  ordinary rows flagged, location accuracy on flagged rows;
 - false positives on the synthetic landlord's ordinary jobs (job types its own catalogue does not mark as a red
   flag): share flagged;
 - throughput: ``classify_texts`` on 3 million synthetic descriptions (bench_classification's mix), median of runs.
