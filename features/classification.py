@@ -17,6 +17,8 @@ from typing import Any
 
 import polars as pl
 
+from features.spelling import Corrector
+
 CATEGORIES: tuple[str, ...] = ("door_damage", "forced_entry", "lock_change", "lost_keys", "window_damage")
 LOCATIONS: tuple[str, ...] = ("external", "internal", "unknown")
 
@@ -28,7 +30,7 @@ _TERM = re.compile(r"\{([a-z_]+)\}")
 # The rules read normalised text (``normalised_texts``), whose only blank is a plain space: the patterns say " "
 # where a general pattern would say \s, which makes the largest ones about twice as fast to run.
 _CONTEXT = r"(?P<ctx>(?:[^ ,]+ ){0,2}?)"
-_GAP = re.compile(r"(~~?)(\d+)")
+_GAP = re.compile(r"(~~|~:|~)(\d+)")
 
 
 class VocabularyError(ValueError):
@@ -58,6 +60,8 @@ class Vocabulary:
     police_ref: str
     communal: str
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # spelling-tolerant matching against the vocabulary's own words (features/spelling.py); None: off
+    corrector: Corrector | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
@@ -66,9 +70,19 @@ class Vocabulary:
             raise VocabularyError("the vocabulary must be a mapping with 'terms', 'categories', ...")
         terms = _terms(data.get("terms") or {})
         normalise = data.get("normalise") or {}
+        if not isinstance(normalise, Mapping):
+            raise VocabularyError("'normalise' must be a mapping of abbreviations, spellings, replacements")
         words: dict[str, str] = {}
         for section in ("abbreviations", "spellings"):
-            for key, value in (normalise.get(section) or {}).items():
+            entries = normalise.get(section) or {}
+            if not isinstance(entries, Mapping):
+                raise VocabularyError(f"normalise.{section} must be a mapping of 'written: read as' entries")
+            for key, value in entries.items():
+                where = f"normalise.{section}.{key}"
+                if not _word_key(str(key)) or not re.fullmatch(r"[a-z0-9 /.]+", str(key).lower().strip()):
+                    raise VocabularyError(f"{where}: the key must be letters, digits, spaces, '/' or '.'")
+                if not isinstance(value, str | int | float) or not str(value).strip():
+                    raise VocabularyError(f"{where}: the value must be the words it stands for, not empty")
                 words[_word_key(str(key))] = str(value).lower().strip()
         replacements = []
         for i, pair in enumerate(normalise.get("replacements") or []):
@@ -105,6 +119,21 @@ class Vocabulary:
                 )
             )
         location = data.get("location") or {}
+        corrections = normalise.get("corrections") or {}
+        if not isinstance(corrections, Mapping):
+            raise VocabularyError(
+                "normalise.corrections must be a mapping (enabled, not_targets, never_correct)"
+            )
+        corrector = None
+        if corrections.get("enabled", True):
+            sources = [*terms.values(), *(r.patterns for r in rules), *(r.look_alikes or "" for r in rules)]
+            sources += [*words.values(), *_listed(location, "location"), *_listed(neg, "negation")]
+            corrector = Corrector.from_vocabulary(
+                sources,
+                not_targets=_word_list(corrections, "not_targets"),
+                never_correct=_word_list(corrections, "never_correct")
+                | {w for k in words for w in k.split()},
+            )
         return cls(
             words=words,
             replacements=tuple(replacements),
@@ -115,6 +144,7 @@ class Vocabulary:
             police_ref=_union(data.get("police_ref"), terms, "police_ref") or "$^",
             communal=_union(data.get("communal"), terms, "communal") or "$^",
             source=dict(data),
+            corrector=corrector,
         )
 
 
@@ -124,7 +154,8 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bo
     Tokens are separated by spaces outside brackets; consecutive tokens match with spaces between them. A gap
     never crosses a clause break (","), so words in different sentences never combine. With
     ``across_dashes=False`` (look-alikes) a ``~N`` gap does not cross a dash between words either:
-    "no access - door kicked" is not an access door.
+    "no access - door kicked" is not an access door; ``~:N`` never crosses one in any pattern ("renew lamp -
+    communal entrance door" is not a door renewed).
     """
     tokens = _tokens(pattern)
     out: list[str] = []
@@ -132,7 +163,9 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bo
     for tok in tokens:
         gap = _GAP.fullmatch(tok)
         if gap:
-            word = r"[^ ]+" if gap.group(1) == "~~" else (r"[^ ,]+" if across_dashes else r"[^ ,~]+")
+            kind = gap.group(1)
+            # "~~": across clauses; "~:": within a clause and never across a dash; "~": within a clause
+            word = r"[^ ]+" if kind == "~~" else (r"[^ ,]+" if across_dashes and kind == "~" else r"[^ ,~]+")
             pending_gap = (word, int(gap.group(2)))
             continue
         piece = _expand(tok, terms)
@@ -147,11 +180,20 @@ def compile_pattern(pattern: str, terms: Mapping[str, str], *, across_dashes: bo
     return r"\b(?:" + "".join(out) + r")\b"
 
 
-def normalised_texts(texts: pl.Expr, vocab: Vocabulary) -> pl.Expr:
+def normalised_texts(
+    texts: pl.Expr, vocab: Vocabulary, corrections: Mapping[str, str] | None = None
+) -> pl.Expr:
     """The text as the rules read it: lower case, plain words, abbreviations expanded, negations blanked.
 
-    Input: a string expression (repair descriptions). Output: a string expression, same length.
+    Input: a string expression (repair descriptions) and optionally ``corrections`` (misspelt word -> vocabulary
+    word, from ``Corrector.corrections`` on this text's words), swapped in with the abbreviations.
+    Output: a string expression, same length.
     """
+    return _read_words(_plain_words(texts), vocab, corrections)
+
+
+def _plain_words(texts: pl.Expr) -> pl.Expr:
+    """Lower case, clause breaks marked, every other run of punctuation a double space (words two apart)."""
     expr = (
         texts.str.to_lowercase()
         .str.replace_all(r"['’‘`´]", "")
@@ -164,9 +206,15 @@ def normalised_texts(texts: pl.Expr, vocab: Vocabulary) -> pl.Expr:
         # each word gets its own pair of spaces so word-for-word swaps can sit side by side
         .str.replace_all(r"[^a-z0-9,./~]+", "  ")
     )
-    expr = pl.concat_str([pl.lit("  "), expr, pl.lit("  ")])
-    if vocab.words:
-        expr = expr.str.replace_many({f" {k} ": f" {v} " for k, v in vocab.words.items()})
+    return pl.concat_str([pl.lit("  "), expr, pl.lit("  ")])
+
+
+def _read_words(expr: pl.Expr, vocab: Vocabulary, corrections: Mapping[str, str] | None) -> pl.Expr:
+    """Plain words (``_plain_words``) as the rules read them: swaps, replacements, negations blanked."""
+    swaps = {f" {k} ": f" {v} " for k, v in vocab.words.items()}
+    swaps.update({f" {k} ": f" {v} " for k, v in (corrections or {}).items()})
+    if swaps:
+        expr = expr.str.replace_many(swaps)
     expr = pl.concat_str(
         [pl.lit(" "), expr.str.replace_all("  ", " ", literal=True).str.strip_chars(), pl.lit(" ")]
     )
@@ -235,7 +283,18 @@ def _classify_distinct(distinct: pl.DataFrame, vocab: Vocabulary) -> pl.DataFram
 
     Built lazily and run on the streaming engine, which works through the rows in parallel batches.
     """
-    frame = distinct.lazy().with_columns(_norm=normalised_texts(pl.col("_text"), vocab))
+    plain = distinct.lazy().with_columns(_plain=_plain_words(pl.col("_text"))).collect(engine="streaming")
+    corrections: dict[str, str] = {}
+    if vocab.corrector is not None and plain.height:
+        # each distinct word of 4+ letters is looked at once, however many texts hold it (the corrector also
+        # remembers words across batches); a run of letters inside a code ("jn2070") is not a word
+        words = (
+            plain.lazy()
+            .select(pl.col("_plain").str.extract_all(r"\b[a-z]{4,}\b").explode().unique().drop_nulls())
+            .collect(engine="streaming")
+        )
+        corrections = vocab.corrector.corrections(words.to_series().to_list())
+    frame = plain.lazy().with_columns(_norm=_read_words(pl.col("_plain"), vocab, corrections))
     found: list[pl.Expr] = []
     for rules in vocab.categories:
         text = pl.col("_norm")
@@ -277,8 +336,61 @@ def _classify_distinct(distinct: pl.DataFrame, vocab: Vocabulary) -> pl.DataFram
             pl.coalesce(_location(pl.col("_phrases"), vocab), _location(pl.col("_norm"), vocab))
         ),
     )
-    return frame.select("_text", "_categories", "_evidence", "_location", "_police", "_communal").collect(
-        engine="streaming"
+    out = frame.select(
+        "_text", "_plain", "_categories", "_evidence", "_location", "_police", "_communal"
+    ).collect(engine="streaming")
+    return _noted_corrections(out, corrections).drop("_plain")
+
+
+def _noted_corrections(frame: pl.DataFrame, corrections: Mapping[str, str]) -> pl.DataFrame:
+    """Evidence with each corrected word that it shows noted: "lost_keys: locked out (lokced -> locked)".
+
+    Only rows with evidence and a corrected word are touched; a correction is noted on each category's phrase
+    that holds the word it was read as.
+    """
+    if not corrections:
+        return frame
+    fixed = r"\b(?:" + "|".join(sorted(corrections, key=len, reverse=True)) + r")\b"
+    rows = frame.filter(pl.col("_evidence").is_not_null() & pl.col("_plain").str.contains(fixed))
+    if rows.is_empty():
+        return frame
+    table = pl.DataFrame(
+        {"orig": list(corrections), "target": list(corrections.values())},
+        schema={"orig": pl.String, "target": pl.String},
+    )
+    fixes = (
+        rows.select("_text", orig=pl.col("_plain").str.extract_all(fixed))
+        .explode("orig")
+        .unique()
+        .join(table, on="orig")
+    )
+    parts = (
+        rows.select("_text", part=pl.col("_evidence").str.split("; "))
+        .with_columns(i=pl.int_ranges(pl.col("part").list.len()))
+        .explode("part", "i")
+    )
+    notes = (
+        parts.join(fixes, on="_text")
+        .filter(pl.col("part").str.contains(pl.lit(r"\b") + pl.col("target") + pl.lit(r"\b")))
+        .sort("_text", "i", "orig")
+        .group_by("_text", "i")
+        .agg(note=(pl.col("orig") + " -> " + pl.col("target")).str.join(", "))
+    )
+    evidence = (
+        parts.join(notes, on=["_text", "i"], how="left")
+        .with_columns(
+            part=pl.when(pl.col("note").is_null())
+            .then(pl.col("part"))
+            .otherwise(pl.col("part") + " (" + pl.col("note") + ")")
+        )
+        .sort("_text", "i")
+        .group_by("_text")
+        .agg(_noted=pl.col("part").str.join("; "))
+    )
+    return (
+        frame.join(evidence, on="_text", how="left")
+        .with_columns(_evidence=pl.coalesce("_noted", "_evidence"))
+        .drop("_noted")
     )
 
 
@@ -395,6 +507,29 @@ def _checked(regex: str, where: str) -> str:
         detail = str(exc).split("\n\n")[0].replace("\n", " ")
         raise VocabularyError(f"{where}: not a valid regular expression ({detail})") from None
     return regex
+
+
+def _listed(section: Any, where: str) -> list[str]:
+    """Every string in a (nested) vocabulary section, for the corrector's word list."""
+    if isinstance(section, str):
+        return [section]
+    if isinstance(section, Mapping):
+        return [s for v in section.values() for s in _listed(v, where)]
+    if isinstance(section, Sequence):
+        return [s for v in section for s in _listed(v, where)]
+    return []
+
+
+def _word_list(section: Mapping[str, Any], key: str) -> set[str]:
+    entries = section.get(key) or []
+    if isinstance(entries, str) or not isinstance(entries, Sequence):
+        raise VocabularyError(f"normalise.corrections.{key} must be a list of words")
+    out = set()
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, str) or not re.fullmatch(r"[a-z]+", entry):
+            raise VocabularyError(f"normalise.corrections.{key}[{i}] {entry!r}: write one lower-case word")
+        out.add(entry)
+    return out
 
 
 def _word_key(key: str) -> str:

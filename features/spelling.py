@@ -1,0 +1,183 @@
+"""Spelling-tolerant reading of repair text: a misspelt word read as the vocabulary word it was meant to be.
+
+Hurried call-centre notes carry keyboard slips ("lokced out", "dorr", "damamged"). Before the rules run, each
+distinct word of a batch is looked at once and, if it is a slip of one of the vocabulary's own words, replaced
+by it, so the rules stay written in plain words. The edit distance is SymSpell's (``symspellpy``: insertions,
+deletions, substitutions and swaps of neighbouring letters each count one).
+
+What is never corrected (each guards against a false red flag):
+
+- words shorter than 4 letters, and any word with a digit (codes, numbers, sizes: they never reach here, as
+  the caller passes runs of letters only) or without a vowel (abbreviations and codes: "bthrm", "gwpp"; the
+  vocabulary's abbreviation list reads those);
+- real English words (the 82,765-word frequency list shipped with symspellpy): "look", "block", "clock",
+  "poor", "grass", "gloss", "blocked", "lost" are what they say, never "lock", "door", "glass" or "locked";
+- the vocabulary's own words and abbreviation keys, and the words listed in ``normalise.corrections``
+  ``never_correct``;
+- a 4-letter word one letter away from one of the commonest short English words ("gass" is gas, not glass;
+  "rnew" could be "new"): a 4-letter word has too many neighbours to guess safely, unless swapping two
+  neighbouring letters gives exactly one vocabulary word ("lsot" -> "lost", "olck" -> "lock").
+
+Edits allowed: one for words of 4 to 7 letters, two for 8 or more. Among equally close vocabulary words one
+with the same letters wins (a swap: "panle" -> "panel", not "pane"; "brokne" -> "broken", not "broke"), then
+one a neighbouring key away ("dood" -> "door", not "good"), then the more common in English ("lockd" ->
+"lock", and "lock out" then reads as a lock-out).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+from collections.abc import Iterable
+from functools import cache
+
+from symspellpy import SymSpell, Verbosity
+
+MIN_LETTERS = (
+    4  # shorter words are never corrected: too many neighbours ("dor", "lok" are listed as spellings)
+)
+TWO_EDITS_FROM = 8  # words this long may take two edits ("brurglary"); shorter ones one
+# A short English word at least this common next to a 4-letter token blocks its correction: counts in symspellpy's
+# list, where about 190 three-letter words reach 30 million ("gas" 71 million, "lot" 106 million, "new" 1.5
+# billion: "gass", "lsot", "rnew" are left alone), while "dot" (27 million) or "dir" no longer stop "doot" or
+# "doir" being read as door.
+COMMON_SHORT_WORD = 30_000_000
+_VOWEL = re.compile(r"[aeiouy]")
+# Keys that touch on a UK/US keyboard (rows staggered: a key touches the two above it and the two below it), so a
+# letter hit for its neighbour is the likelier slip: "dood" is door (d beside r), not good (d far from g).
+_KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _touching_keys() -> frozenset[tuple[str, str]]:
+    pairs: set[tuple[str, str]] = set()
+    for r, row in enumerate(_KEY_ROWS):
+        for c, key in enumerate(row):
+            near = [row[i] for i in (c - 1, c + 1) if 0 <= i < len(row)]
+            if r > 0:
+                near += [_KEY_ROWS[r - 1][i] for i in (c, c + 1) if i < len(_KEY_ROWS[r - 1])]
+            if r < len(_KEY_ROWS) - 1:
+                near += [_KEY_ROWS[r + 1][i] for i in (c - 1, c) if 0 <= i < len(_KEY_ROWS[r + 1])]
+            pairs.update((key, n) for n in near)
+    return frozenset(pairs | {(b, a) for a, b in pairs})
+
+
+_TOUCHING = _touching_keys()
+
+
+def _touching_key_slip(word: str, term: str) -> bool:
+    """True when ``word`` is ``term`` with one letter hit for a key that touches it."""
+    if len(word) != len(term):
+        return False
+    diffs = [(a, b) for a, b in zip(word, term, strict=True) if a != b]
+    return len(diffs) == 1 and diffs[0] in _TOUCHING
+
+
+# A literal word inside a vocabulary regular expression, with its optional plural ("locks?", "latch(?:es)?"):
+# letters not followed by a character class, "*", "(" or "?" (those are stems, "forc[a-z]*", "enforc(?:ed)"),
+# and not an escape ("\b", "\d").
+_LITERAL = re.compile(r"(?<![\\a-z])([a-z]{4,}?)(s\?|\(\?:es\)\?)?(?![a-z\[*(?])")
+
+
+@cache
+def english_words() -> dict[str, int]:
+    """symspellpy's English frequency list: word -> count (read once per process)."""
+    path = importlib.resources.files("symspellpy") / "frequency_dictionary_en_82_765.txt"
+    out: dict[str, int] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, count = line.partition(" ")
+        out[word] = int(count)
+    return out
+
+
+def vocabulary_words(sources: Iterable[str]) -> set[str]:
+    """The literal words of 4+ letters in the vocabulary's patterns and terms (with plural ``s?`` forms)."""
+    words: set[str] = set()
+    for source in sources:
+        for m in _LITERAL.finditer(source):
+            words.add(m.group(1))
+            if m.group(2) == "s?":
+                words.add(m.group(1) + "s")
+            elif m.group(2):
+                words.add(m.group(1) + "es")
+    return words
+
+
+class Corrector:
+    """Reads a misspelt word as the vocabulary word it was meant to be (see the module docstring)."""
+
+    def __init__(self, targets: Iterable[str], never_correct: Iterable[str] = ()) -> None:
+        self.targets = frozenset(t for t in targets if len(t) >= MIN_LETTERS)
+        self.never_correct = frozenset(never_correct) | self.targets
+        english = english_words()
+        self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
+        for word in sorted(self.targets):
+            # English frequency breaks ties between equally close targets; unknown domain words count 1
+            self._symspell.create_dictionary_entry(word, english.get(word, 1))
+        self._seen: dict[str, str | None] = {}
+
+    @classmethod
+    def from_vocabulary(
+        cls, sources: Iterable[str], *, not_targets: Iterable[str] = (), never_correct: Iterable[str] = ()
+    ) -> Corrector:
+        """Targets: the vocabulary's own words less ``not_targets``."""
+        return cls(vocabulary_words(sources) - set(not_targets), never_correct)
+
+    def correct(self, word: str) -> str | None:
+        """The vocabulary word ``word`` (lower case letters) is a slip of, or None to leave it as it is."""
+        if word in self._seen:
+            return self._seen[word]
+        fixed = self._correct(word)
+        self._seen[word] = fixed
+        return fixed
+
+    def corrections(self, words: Iterable[str]) -> dict[str, str]:
+        """{misspelt: vocabulary word} for the words that need correcting (each distinct word looked at once)."""
+        out = {}
+        for word in set(words):
+            fixed = self.correct(word)
+            if fixed is not None:
+                out[word] = fixed
+        return out
+
+    def _correct(self, word: str) -> str | None:
+        if (
+            len(word) < MIN_LETTERS
+            or not word.isalpha()
+            or not word.isascii()
+            or not _VOWEL.search(word)
+            or word in self.never_correct
+            or word in english_words()
+        ):
+            return None
+        if len(word) == MIN_LETTERS and self._near_common_short_word(word):
+            # ... unless two neighbouring letters swapped make a vocabulary word: a swap keeps every letter, so
+            # "lsot" is lost (not "lot"), "olck" is lock; "gass" and "rnew" are still left alone
+            return self._swapped_target(word)
+        limit = 2 if len(word) >= TWO_EDITS_FROM else 1
+        found = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=limit)
+        if not found:
+            return None
+        # a swap of two letters (the commonest slip) keeps every letter: "panle" is panel before pane; then a key
+        # hit for the one beside it: "dood" is door before good
+        best = min(
+            found,
+            key=lambda s: (
+                s.distance,
+                sorted(s.term) != sorted(word),
+                not _touching_key_slip(word, s.term),
+                -s.count,
+                s.term,
+            ),
+        )
+        return str(best.term)
+
+    def _swapped_target(self, word: str) -> str | None:
+        swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1))
+        found = sorted(w for w in swaps if w in self.targets)
+        return found[0] if len(found) == 1 else None
+
+    @staticmethod
+    def _near_common_short_word(word: str) -> bool:
+        english = english_words()
+        deletions = {word[:i] + word[i + 1 :] for i in range(len(word))}
+        return any(english.get(d, 0) >= COMMON_SHORT_WORD for d in deletions)

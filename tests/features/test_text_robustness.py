@@ -1,0 +1,435 @@
+"""Red-flag text found however it is written (issue 16): spelling correction, abbreviations, word order.
+
+Phrases are our own wording. The frozen set (tests/data/robustness_set.csv) was written before these changes;
+see tests/data/README.md before using it to decide anything.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import yaml
+
+from features.classification import (
+    CATEGORIES,
+    Vocabulary,
+    VocabularyError,
+    classify_texts,
+    compile_pattern,
+)
+from features.spelling import Corrector, vocabulary_words
+from pipelines.classify_file import load_vocabulary
+from pipelines.errors import UserError
+from pipelines.paths import conf_dir
+
+FROZEN = Path(__file__).resolve().parents[1] / "data" / "robustness_set.csv"
+
+
+def vocab_data() -> dict[str, Any]:
+    data = yaml.safe_load((conf_dir() / "vocabulary.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def vocab() -> Vocabulary:
+    return Vocabulary.from_dict(vocab_data())
+
+
+def read(vocab: Vocabulary, *texts: str) -> pl.DataFrame:
+    return classify_texts(pl.Series(list(texts), dtype=pl.String), None, vocab, {})
+
+
+def cats(vocab: Vocabulary, text: str) -> list[str]:
+    return read(vocab, text)["categories"].item().to_list()
+
+
+# --- the corrector on its own ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corrector() -> Corrector:
+    return Corrector(
+        ["door", "locked", "lock", "damaged", "burglary", "window", "glass", "cylinder", "broken"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("dorr", "door"),  # 4 letters, one edit (doubled letter)
+        ("lokced", "locked"),  # a swap of neighbours is one edit
+        ("damamged", "damaged"),  # 8 letters, one edit
+        ("brurglary", "burglary"),  # 9 letters
+        ("buglrary", "burglary"),  # 8 letters, two edits: allowed from 8
+        ("cylindre", "cylinder"),  # 8 letters, a swap
+        ("lcokde", None),  # 6 letters, two edits: too far
+        ("widnwo", None),  # 6 letters, two swaps: too far
+        ("brkon", None),  # 5 letters, two edits
+    ],
+)
+def test_edit_limits_depend_on_word_length(corrector: Corrector, word: str, expected: str | None) -> None:
+    assert corrector.correct(word) == expected
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "dor",  # shorter than 4 letters: never
+        "lok",
+        "jn2070",  # codes and numbers: never
+        "4mm",
+        "dr5",
+        "gwpq",  # no vowel: a code or an abbreviation, read by the abbreviation list instead
+        "lckd",
+        "gass",  # 4 letters next to a common short word ("gas"): not a guess worth making
+        # real English words are what they say, even one slip from a vocabulary word
+        "look",
+        "block",
+        "clock",
+        "poor",
+        "grass",
+        "gloss",
+        "blocked",
+        "looked",
+        "lost",
+        "widow",
+        "brake",
+        "dented",
+        "door",  # a vocabulary word itself
+    ],
+)
+def test_never_corrected(corrector: Corrector, word: str) -> None:
+    assert corrector.correct(word) is None
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("panle", "panel"),  # a swap keeps every letter: panel, not pane (also one edit away)
+        ("brokne", "broken"),  # a swap: broken, not broke
+        ("smashd", "smash"),  # no swap explains it: the more common English word of the two
+        ("doot", "door"),  # "dot" is common, but not one of the commonest short words
+        ("gass", None),  # "gas" is: left alone
+        ("dood", "door"),  # d sits beside r on the keyboard, far from g: door, not the commoner "good"
+    ],
+)
+def test_ties_between_equally_close_words(word: str, expected: str | None) -> None:
+    corrector = Corrector(["panel", "pane", "broken", "broke", "smash", "smashed", "door", "glass", "good"])
+    assert corrector.correct(word) == expected
+
+
+def test_each_distinct_word_is_looked_at_once(corrector: Corrector) -> None:
+    fixes = corrector.corrections(["dorr", "dorr", "lokced", "boiler", "gass"])
+    assert fixes == {"dorr": "door", "lokced": "locked"}
+    assert {"dorr", "lokced", "boiler", "gass"} <= set(corrector._seen)
+
+
+def test_vocabulary_words_are_the_literal_words_of_its_patterns() -> None:
+    words = vocabulary_words(
+        ["{renew} ~3 locks?", "latch(?:es)?", "forc[a-z]*", "enforc(?:ed|ing)", "\\block out"]
+    )
+    assert words == {"renew", "lock", "locks", "latch", "latches"}  # no stems, no "block" from "\b"
+
+
+def test_targets_come_from_the_vocabulary_less_its_exclusions(vocab: Vocabulary) -> None:
+    assert vocab.corrector is not None
+    assert {"door", "locked", "damaged", "cylinder", "burglary", "window"} <= vocab.corrector.targets
+    assert "gwpp" not in vocab.corrector.targets  # listed under not_targets: a glazing code
+    assert "lock" not in vocab.corrector.targets or vocab.corrector.correct("block") is None
+
+
+# --- the corrector inside the classifier ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "evidence"),
+    [
+        ("tnt lokced out", ["lost_keys"], "lost_keys: locked out (lokced -> locked)"),
+        ("back dorr kicked in", ["door_damage"], "door_damage: door kicked in (dorr -> door)"),
+        ("front door damamged", ["door_damage"], "door_damage: door damaged (damamged -> damaged)"),
+        ("brurglary at property", ["forced_entry"], "forced_entry: burglary (brurglary -> burglary)"),
+    ],
+)
+def test_evidence_shows_what_a_corrected_word_was_read_as(
+    vocab: Vocabulary, text: str, expected: list[str], evidence: str
+) -> None:
+    row = read(vocab, text)
+    assert row["categories"].item().to_list() == expected
+    assert row["evidence"].item() == evidence
+
+
+def test_a_correction_is_noted_only_on_the_phrase_that_holds_it(vocab: Vocabulary) -> None:
+    row = read(vocab, "rear dorr kicked in, lock renewed")
+    assert row["evidence"].item() == "door_damage: door kicked in (dorr -> door); lock_change: lock renewed"
+
+
+def test_correction_can_be_switched_off(vocab: Vocabulary) -> None:
+    data = vocab_data()
+    data["normalise"]["corrections"]["enabled"] = False
+    plain = Vocabulary.from_dict(data)
+    assert plain.corrector is None
+    assert cats(plain, "tnt lokced out") == []
+    assert cats(vocab, "tnt lokced out") == ["lost_keys"]
+
+
+def test_never_correct_is_honoured(vocab: Vocabulary) -> None:
+    data = vocab_data()
+    data["normalise"]["corrections"]["never_correct"] = ["dorr"]
+    assert cats(Vocabulary.from_dict(data), "back dorr kicked in") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # near-misses: ordinary words one slip from a vocabulary word stay what they are
+        "look at lock stiffness on window",
+        "block paving cracked by front gate",
+        "clock on boiler broken, renew clock",
+        "poor repair to skirting, renew skirting",
+        "grass cutting, smashed bottles on lawn",
+        "gloss paint to front door frame",
+        "drain blocked out the back",
+        "lost pressure on boiler",
+        "gass pipe cracked in meter box",
+        "looked at by surveyor, nothing broken",
+        # the contract: a fault report without a renewal is not a lock change, however it is spelt
+        "lcok borken on front door",
+        "front door lokc faulty, pls attend",
+        "FED lock broken, tnt can still get in",
+        # look-alikes survive correction: a lock eased, a window restrictor, a kitchen cupboard door
+        "lubricte lock on front door",
+        "renew window restrictr",
+        "kitchen cupbord door hanging off",
+    ],
+)
+def test_dangerous_near_misses_are_not_flagged(vocab: Vocabulary, text: str) -> None:
+    assert cats(vocab, text) == []
+
+
+# --- abbreviations --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "location"),
+    [
+        ("bedrm dr lck brkn - rnw", ["lock_change"], "internal"),
+        ("bthrm door lock rnwd", ["lock_change"], "internal"),
+        ("FED kckd in", ["door_damage"], "external"),
+        ("prop broken into OOH", ["forced_entry"], "unknown"),
+        ("tnt lckd out pls attend", ["lost_keys"], "unknown"),
+        ("w/c door lock chgd", ["lock_change"], "internal"),
+        ("frnt dr frcd by police", ["door_damage", "forced_entry"], "external"),
+    ],
+)
+def test_abbreviations_are_expanded(vocab: Vocabulary, text: str, expected: list[str], location: str) -> None:
+    row = read(vocab, text)
+    assert row["categories"].item().to_list() == expected
+    assert row["location"].item() == location
+
+
+def test_an_analyst_can_add_an_abbreviation(vocab: Vocabulary) -> None:
+    data = vocab_data()
+    assert cats(vocab, "snb renewed") == []
+    data["normalise"]["abbreviations"]["snb"] = "nightlatch"
+    assert cats(Vocabulary.from_dict(data), "snb renewed") == ["lock_change"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["normalise"]["abbreviations"].update({"rnw": ""}), "normalise.abbreviations.rnw"),
+        (lambda d: d["normalise"]["abbreviations"].update({"r*w": "renew"}), "normalise.abbreviations.r*w"),
+        (lambda d: d["normalise"].update({"abbreviations": ["rnw"]}), "normalise.abbreviations must be"),
+        (lambda d: d["normalise"]["corrections"].update({"never_correct": ["Dorr"]}), "never_correct[0]"),
+        (lambda d: d["normalise"]["corrections"].update({"not_targets": "door"}), "not_targets must be"),
+    ],
+)
+def test_a_bad_entry_is_named(change: Any, message: str) -> None:
+    data = vocab_data()
+    change(data)
+    with pytest.raises(
+        VocabularyError, match=message.replace("*", r"\*").replace("[", r"\[").replace(".", r"\.")
+    ):
+        Vocabulary.from_dict(data)
+
+
+def test_a_bad_entry_names_the_file(tmp_path: Path) -> None:
+    data = vocab_data()
+    data["normalise"]["abbreviations"]["pls"] = None
+    path = tmp_path / "vocabulary.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(UserError, match=r"vocabulary\.yaml: normalise\.abbreviations\.pls"):
+        load_vocabulary(str(path))
+
+
+# --- word order within a clause ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("BATHROOM DOOR LOCK BROKEN - RENEW", ["lock_change"]),
+        ("lock to bedroom door snapped needs replacing", ["lock_change"]),
+        ("bedroom door lock broken, rnw", ["lock_change"]),
+        ("renew broken lock to bathroom door", ["lock_change"]),
+        ("lock on back door bust needs new one", ["lock_change"]),
+        ("lock on back door bust, new one fitted", ["lock_change"]),
+        ("front door won't close after being damaged", ["door_damage"]),
+        ("door to lounge damaged and will not shut", ["door_damage"]),
+        ("damaged front door won't close", ["door_damage"]),
+        ("gain entry and renew cylinder", ["lock_change"]),
+        ("window in bedroom smashed", ["window_damage"]),
+        ("smashed bedroom window", ["window_damage"]),
+    ],
+)
+def test_word_order_is_free_within_a_clause(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "lock broken on front door",  # a fault report, no renewal: not a lock change
+        "lock broken, pls attend",
+        "bathroom door wont close, catching on frame",  # a fault, not damage
+        "door will not close, not damaged",
+        "lock broken, tenant to provide access",  # "provide" is not a renewal of the lock
+        "window lock broken, renew",  # the bare renewal joins a window lock: still a look-alike
+        "lock broken, new one on order for tuesday",  # not only a renewal: the clause says more
+        "hot water cylinder leaking, renew",  # a bare renewal clause joins a hot-water cylinder: still not a lock
+    ],
+)
+def test_free_word_order_keeps_the_contracts_line(vocab: Vocabulary, text: str) -> None:
+    assert "lock_change" not in cats(vocab, text)
+    assert "door_damage" not in cats(vocab, text)
+
+
+def test_a_bare_renewal_does_not_reach_past_the_clause_after_it(vocab: Vocabulary) -> None:
+    # "renew door" names its own object: the lock of the clause before is not renewed
+    assert cats(vocab, "lock broken, renew door") == ["door_damage"]
+
+
+# --- generalisation mends (issue 16, second round; phrases in our own words) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        (
+            "lsot",
+            "lost",
+        ),  # 4 letters next to "lot", but a swap of neighbours makes exactly one vocabulary word
+        ("olck", "lock"),
+        ("gass", None),  # no swap explains it: still left alone
+        ("rnew", None),  # a dropped letter, next to "new": left to the spellings list
+    ],
+)
+def test_a_swap_overrides_the_short_word_guard(word: str, expected: str | None) -> None:
+    corrector = Corrector(["lost", "lock", "glass", "renew", "door"])
+    assert corrector.correct(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a barrel is a lock cylinder (a euro cylinder is a "barrel")
+        ("change barrel on front door, tenant worried", ["lock_change"]),
+        ("euro barrel to back door renewed", ["lock_change"]),
+        ("fit new lock barrel", ["lock_change"]),
+        ("barrel bolt on bathroom door loose, renew", []),  # a slide bolt, not a lock
+        ("renew water barrel in garden", []),
+        # slips that are English words or next to common short words, listed as spellings
+        ("rnew lock on back door", ["lock_change"]),
+        ("side dior kicked in", ["door_damage"]),
+        ("lock bust, rene", ["lock_change"]),
+        ("rene asked for a callback about the boiler", []),  # a name, where no renewal stands
+        ("keys lsot, tenant cannot get in", ["lost_keys"]),
+        # a clause asking for the renewal joins the lock of the clause before
+        ("bedroom lock snapped, needs a new one", ["lock_change"]),
+        ("lock on kitchen door broken, tenant wants replacement", ["lock_change"]),
+        ("lock on bathroom door has come away and needs replacing", ["lock_change"]),
+        ("took out broken sashlock from bedroom door and fitted new", ["lock_change"]),
+        # a dash ends what a renewal or damage word before it refers to
+        ("renew lamp - communal entrance door", []),
+        ("replace bulb - outside back door", []),
+        ("fix lamp - front door", []),
+        ("renew - front entrance door", ["door_damage"]),  # the dash straight after the verb: the door
+        ("front door - kicked in", ["door_damage"]),
+        ("repaint door - damage to wall from damp", []),
+        # broke / broken glass in either order; breaking in to get in is forcing entry
+        ("tenant broke the glass in the bedroom window", ["window_damage"]),
+        ("broke glass to get in through kitchen window", ["forced_entry", "window_damage"]),
+        ("kicked back door to get in", ["door_damage", "forced_entry"]),
+        ("police broke the door down", ["door_damage", "forced_entry"]),
+        ("glass smashed and locks need changing", ["lock_change", "window_damage"]),
+        ("frame splintered on front door", ["door_damage"]),
+        ("door rammed overnight", ["door_damage", "forced_entry"]),
+        ("mailbox key lost", []),
+    ],
+)
+def test_generalisation_mends(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+def test_a_gap_that_never_crosses_a_dash() -> None:
+    assert re.search(compile_pattern("renew ~:3 door", {}), " renew front door ")
+    assert not re.search(compile_pattern("renew ~:3 door", {}), " renew lamp ~ front door ")
+    assert re.search(compile_pattern("renew ~3 door", {}), " renew lamp ~ front door ")  # "~N" crosses it
+
+
+# --- our own development set ------------------------------------------------------------------------------------
+
+# tests/data/robustness_dev.csv: 258 descriptions written for the second round of issue 16 and worked on openly
+# (its misses were read and mended), so it is a regression guard, not a test of generalisation.
+OWN_DEV = Path(__file__).resolve().parents[1] / "data" / "robustness_dev.csv"
+
+
+def test_own_development_set(vocab: Vocabulary) -> None:
+    dev = pl.read_csv(OWN_DEV, infer_schema=False)
+    assert dev.height >= 200
+    assert set(dev["kind"]) == {"red_flag", "look_alike", "ordinary"}
+    truth = dev["categories"].fill_null("").str.split(";").to_list()
+    out = read(vocab, *dev["description"].to_list())
+    tp = fp = fn = 0
+    for labelled, found in zip(truth, out["categories"].to_list(), strict=True):
+        want, got = {c for c in labelled if c}, set(found)
+        assert want <= set(CATEGORIES)
+        tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
+    assert 2 * tp / (2 * tp + fp + fn) >= 0.98  # 0.990 when written down
+    clean = dev.with_columns(got=out["categories"].list.len()).filter(pl.col("kind") != "red_flag")
+    assert clean["got"].sum() == 0  # no look-alike or ordinary job flagged
+    located = dev.with_columns(got=out["location"]).filter(
+        pl.col("got").is_not_null() & (pl.col("location") != "")
+    )
+    assert (located["got"] == located["location"]).mean() >= 0.95
+
+
+# --- the frozen set ---------------------------------------------------------------------------------------------
+
+# Measured on the frozen set at the end of issue 16's second round: micro-F1 0.944 (0.940 after the first round;
+# target 0.95, not met; see docs/classification.md). This guard fails if the classifier falls back towards the
+# 0.874 it scored before issue 16 (with spelling correction switched off it scored 0.910).
+FROZEN_MICRO_F1_FLOOR = 0.94
+
+
+def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary) -> None:
+    frozen = pl.read_csv(FROZEN, infer_schema=False)
+    assert frozen.height >= 300
+    truth = frozen["categories"].fill_null("").str.split(";").to_list()
+    predicted = read(vocab, *frozen["description"].to_list())["categories"].to_list()
+    tp = fp = fn = 0
+    for labelled, found in zip(truth, predicted, strict=True):
+        want, got = {c for c in labelled if c}, set(found)
+        assert want <= set(CATEGORIES)
+        tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
+    micro_f1 = 2 * tp / (2 * tp + fp + fn)
+    assert micro_f1 >= FROZEN_MICRO_F1_FLOOR
+    flagged_ordinary = sum(
+        1 for kind, got in zip(frozen["kind"], predicted, strict=True) if kind == "ordinary" and got
+    )
+    assert flagged_ordinary <= 1  # 1 of 130 before issue 16; corrections must not add any
