@@ -247,7 +247,7 @@ def run_backtest(
                 refs = scored.listed["tenancy_ref"].to_list()
                 m = week_metrics(refs, truth, missing_is_negative=missing_is_negative)
                 if week not in baselines:
-                    baselines[week] = _baseline(wh.con, settings, week)
+                    baselines[week] = _baseline(wh.con, next(iter(configs.values())), week)
                 base_refs = top_k(
                     baselines[week],
                     m.list_size,

@@ -261,7 +261,7 @@ def test_command_line_and_flow(
 
 def test_report_needs_an_existing_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli_main(["report", "--db", str(tmp_path / "none.duckdb"), "--allow-unencrypted"])
-    assert code == 1
+    assert code == 3  # the database could not be opened
     assert "there is no database" in capsys.readouterr().err
 
 

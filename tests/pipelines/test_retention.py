@@ -234,6 +234,6 @@ def test_cli_purge_refuses_a_future_date(
 def test_cli_purge_never_creates_a_database(
     tmp_path: Path, db_key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["purge", "--db", str(tmp_path / "none.duckdb")]) == 1
+    assert main(["purge", "--db", str(tmp_path / "none.duckdb")]) == 3  # the database could not be opened
     assert "there is no database" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
