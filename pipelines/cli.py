@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_lazy("pipelines.retention", "main"))
 
     p = sub.add_parser("users", help="who may sign in to the review pages (`redflags web`)")
-    usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+    usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True, help="add, list or remove")
     q = usub.add_parser("add", help="add or replace a user; the password is read from standard input")
     q.add_argument("name", help="the user's sign-in name")
     q.add_argument(
