@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipelines.backtest import backtest_folder
-from pipelines.settings import load_settings
+from pipelines.backtest.replay import backtest_folder
+from pipelines.core.settings import load_settings
 from pipelines.synthetic import write_landlord
 
 TARGET_SECONDS = 300.0

@@ -51,8 +51,8 @@ def generate(args: argparse.Namespace) -> dict[str, object]:
 def bare(args: argparse.Namespace) -> dict[str, object]:
     import duckdb
 
-    from pipelines.mapping import load_mapping
-    from pipelines.readers import resolve_files
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.ingest.readers import resolve_files
 
     folder = Path(args.workdir) / "extracts"
     mapping = load_mapping(folder / "mapping.yaml")
@@ -76,14 +76,14 @@ def bare(args: argparse.Namespace) -> dict[str, object]:
 
 
 def ingest(args: argparse.Namespace) -> dict[str, object]:
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
-    from pipelines.warehouse import open_warehouse
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.warehouse.connection import open_warehouse
 
     folder = Path(args.workdir) / "extracts"
     try:
-        from pipelines.classify_file import classifier_from_settings
-        from pipelines.settings import load_settings
+        from pipelines.core.settings import load_settings
+        from pipelines.ingest.classifier import classifier_from_settings
 
         classify = classifier_from_settings(load_settings().classification)
         classifier = "real"

@@ -101,7 +101,7 @@ def measures(ranking: list[str], key: pl.DataFrame, as_of: dt.date) -> Measures:
 
 def naive_ranking(con: object, as_of: dt.date) -> list[str]:
     """Red-flag repairs (not cancelled) in the 365 days to as_of, per live tenancy, with no discounts."""
-    from pipelines.warehouse import query
+    from pipelines.warehouse.connection import query
 
     rows = query(
         con,  # type: ignore[arg-type]
@@ -120,7 +120,7 @@ def naive_ranking(con: object, as_of: dt.date) -> list[str]:
 
 def staff_ranking(listed: pl.DataFrame, carried: pl.DataFrame) -> list[str]:
     """The review list across teams by score, then the backlog in its carried_forward.csv order."""
-    from pipelines.publish import carried_frame
+    from pipelines.publishing.review_list import carried_frame
 
     on_list = listed.sort(["score", "tenancy_ref"], descending=[True, False])["tenancy_ref"].to_list()
     return on_list + carried_frame(listed, carried)["tenancy_ref"].to_list()
@@ -149,11 +149,11 @@ def run_landlord(
     *,
     dated: bool = False,
 ) -> Result:
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
-    from pipelines.scoring_week import score_week
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import open_warehouse
+    from pipelines.core.settings import load_settings
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.scoring.week import score_week
+    from pipelines.warehouse.connection import open_warehouse
 
     settings = load_settings()
     out = workdir / f"{style}{seed}" / "extracts"
@@ -255,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-    from pipelines.classify_file import classifier_from_settings
-    from pipelines.settings import load_settings
+    from pipelines.core.settings import load_settings
+    from pipelines.ingest.classifier import classifier_from_settings
 
     classify = classifier_from_settings(load_settings().classification)
     with tempfile.TemporaryDirectory(prefix="redflags-bench-") as tmp:

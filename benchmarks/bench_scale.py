@@ -98,8 +98,8 @@ def step_bare(work: Path) -> dict[str, Any]:
     imported = time.perf_counter()
     import duckdb
 
-    from pipelines.mapping import load_mapping
-    from pipelines.readers import resolve_files
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.ingest.readers import resolve_files
 
     imports = time.perf_counter() - imported
 
@@ -126,7 +126,7 @@ def step_bare(work: Path) -> dict[str, Any]:
 
 def _timed_models() -> dict[str, float]:
     """Time each SQL model score_week materialises (wrapping the function it calls; nothing is edited)."""
-    import pipelines.scoring_week as scoring_week
+    import pipelines.scoring.week as scoring_week
 
     timings: dict[str, float] = {}
     original = scoring_week.materialise_model
@@ -150,16 +150,16 @@ def step_week(work: Path, folder: str, db_name: str, base: str | None) -> dict[s
     else:
         (work / db_name).unlink(missing_ok=True)
     # Process start, outside every timing (as ``import duckdb`` is outside the bare scan's): the pipeline's
-    # modules, Great Expectations among them (``pipelines.validation``), reported as ``imports``.
+    # modules, Great Expectations among them (``pipelines.ingest.validation``), reported as ``imports``.
     imported = time.perf_counter()
-    from pipelines.classify_file import classifier_from_settings
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
-    from pipelines.runs import finish_run, start_run
-    from pipelines.scoring_week import score_week
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import open_warehouse
-    from pipelines.weekly_review import _publish
+    from pipelines.core.settings import load_settings
+    from pipelines.flows.weekly_review import _publish
+    from pipelines.ingest.classifier import classifier_from_settings
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.scoring.week import score_week
+    from pipelines.warehouse.connection import open_warehouse
+    from pipelines.warehouse.runs import finish_run, start_run
 
     imports = time.perf_counter() - imported
     model_times = _timed_models()
@@ -204,13 +204,13 @@ def step_week(work: Path, folder: str, db_name: str, base: str | None) -> dict[s
 def step_features(work: Path, db_name: str, which: str) -> dict[str, Any]:
     """SQL feature models, or the naive pandas features, on an already loaded warehouse."""
     _key()
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import open_warehouse
+    from pipelines.core.settings import load_settings
+    from pipelines.warehouse.connection import open_warehouse
 
     settings = load_settings()
     wh = open_warehouse(work / db_name)
     if which == "sql":
-        from pipelines.scoring_week import build_features
+        from pipelines.scoring.week import build_features
 
         started = time.perf_counter()
         build_features(wh.con, settings, AS_OF)

@@ -38,15 +38,15 @@ def build(work: Path, homes: int) -> Path:
     db = work / "web.duckdb"
     if db.exists():
         return db
-    from pipelines.classify_file import classifier_from_settings
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
-    from pipelines.runs import finish_run, start_run
-    from pipelines.scoring_week import score_week
-    from pipelines.settings import load_settings
+    from pipelines.core.settings import load_settings
+    from pipelines.flows.weekly_review import _publish
+    from pipelines.ingest.classifier import classifier_from_settings
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.scoring.week import score_week
     from pipelines.synthetic import write_landlord
-    from pipelines.warehouse import open_warehouse
-    from pipelines.weekly_review import _publish
+    from pipelines.warehouse.connection import open_warehouse
+    from pipelines.warehouse.runs import finish_run, start_run
 
     started = time.perf_counter()
     extracts = work / "extracts"
@@ -75,8 +75,8 @@ def build(work: Path, homes: int) -> Path:
 
 
 def make_app(work: Path, db: Path) -> Any:
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import open_warehouse
+    from pipelines.core.settings import load_settings
+    from pipelines.warehouse.connection import open_warehouse
     from pipelines.web.app import WebConfig, create_app
     from pipelines.web.users import UserStore, roles
 

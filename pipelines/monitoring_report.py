@@ -32,9 +32,16 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from models import monitoring as mon
-from pipelines.settings import Settings, load_settings
-from pipelines.spreadsheets import write_csv
-from pipelines.warehouse import Warehouse, WarehouseError, materialise_model, model_sql, open_warehouse, query
+from pipelines.core.settings import Settings, load_settings
+from pipelines.core.spreadsheets import write_csv
+from pipelines.warehouse.connection import (
+    Warehouse,
+    WarehouseError,
+    materialise_model,
+    model_sql,
+    open_warehouse,
+    query,
+)
 
 log = logging.getLogger(__name__)
 

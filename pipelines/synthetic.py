@@ -32,9 +32,9 @@ import polars as pl
 import yaml
 
 from pipelines import synthetic_text as txt
-from pipelines.errors import UserError
-from pipelines.progress import get_progress
-from pipelines.weeks import last_sunday
+from pipelines.core.errors import UserError
+from pipelines.core.progress import get_progress
+from pipelines.core.weeks import last_sunday
 
 log = logging.getLogger(__name__)
 

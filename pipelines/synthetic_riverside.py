@@ -32,7 +32,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from pipelines.errors import UserError
+from pipelines.core.errors import UserError
 from pipelines.synthetic import (
     KEY_COLUMNS,
     LIVE_LOOKBACK_DAYS,
@@ -1120,7 +1120,7 @@ def _write_rent(ll: RiversideLandlord, out_dir: Path, *, dated: bool) -> tuple[i
 
 def main(args: argparse.Namespace) -> int:
     """``redflags synth --style riverside``."""
-    from pipelines.weeks import last_sunday
+    from pipelines.core.weeks import last_sunday
 
     as_of = args.as_of or last_sunday(dt.date.today())
     summary = write_riverside(

@@ -13,9 +13,9 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.scoring_week import MODELS, model_params
-from pipelines.settings import Settings, load_settings
-from pipelines.warehouse import materialise_model, open_warehouse, query
+from pipelines.core.settings import Settings, load_settings
+from pipelines.scoring.week import MODELS, model_params
+from pipelines.warehouse.connection import materialise_model, open_warehouse, query
 
 D = dt.date
 

@@ -28,11 +28,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipelines.audit import record_event
-from pipelines.crypto import FieldCipher
-from pipelines.outcomes import OutcomesError, household_history, record_one_outcome
-from pipelines.settings import Settings
-from pipelines.warehouse import Warehouse, WarehouseBusy, WarehouseError, open_for_request
+from pipelines.core.settings import Settings
+from pipelines.outcomes.records import OutcomesError, household_history, record_one_outcome
+from pipelines.warehouse.audit import record_event
+from pipelines.warehouse.connection import Warehouse, WarehouseBusy, WarehouseError, open_for_request
+from pipelines.warehouse.crypto import FieldCipher
 from pipelines.web import queries
 from pipelines.web.access import Access, HouseholdKeys, Lockout, Session, Sessions, access_for
 from pipelines.web.users import ANALYST, UsersFileError, UserStore, roles

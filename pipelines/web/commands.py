@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from pipelines.errors import UserError
+from pipelines.core.errors import UserError
 from pipelines.web.users import UserStore, check_private, roles
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def read_password(stdin: TextIO | None = None) -> str:
 
 
 def main_users(args: argparse.Namespace) -> int:
-    from pipelines.settings import load_settings
+    from pipelines.core.settings import load_settings
 
     store = UserStore(args.users)
     out = sys.stdout.write
@@ -52,8 +52,8 @@ def main_users(args: argparse.Namespace) -> int:
 def main_web(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import open_warehouse
+    from pipelines.core.settings import load_settings
+    from pipelines.warehouse.connection import open_warehouse
     from pipelines.web.app import WebConfig, create_app
 
     settings = load_settings(args.config)

@@ -1,8 +1,8 @@
 """What the web pages read from the warehouse: published lists, a team's worklist, one household, the backlog.
 
-Every function takes an open :class:`~pipelines.warehouse.Warehouse` (opened by the page for the moment of one
-request) and binds its values; none writes. Team filters are applied here, in SQL, as well as checked by the
-page, so a query can never return another team's rows.
+Every function takes an open :class:`~pipelines.warehouse.connection.Warehouse` (opened by the page for the
+moment of one request) and binds its values; none writes. Team filters are applied here, in SQL, as well as
+checked by the page, so a query can never return another team's rows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.warehouse import Warehouse, model_sql, query
+from pipelines.warehouse.connection import Warehouse, model_sql, query
 
 
 @dataclass(frozen=True)

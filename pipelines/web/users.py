@@ -20,7 +20,7 @@ import yaml
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from pipelines.errors import UserError
+from pipelines.core.errors import UserError
 
 DEFAULT_USERS_FILE = "./redflags-users.yaml"
 COORDINATOR = "coordinator"

@@ -229,7 +229,7 @@ create table if not exists outcomes ( -- noqa: PRS
 -- and the tests check that no code path updates or deletes it).
 -- Hash chain: row_hash = sha256 of the row's content and prev_hash (the previous row's row_hash, in audit_id
 -- order; 64 zeros for the first row), so an out-of-band edit or deletion is detected by
--- pipelines/audit.py: verify_audit_chain. recorded_at is UTC.
+-- pipelines/warehouse/audit.py: verify_audit_chain. recorded_at is UTC.
 create table if not exists audit_log (
     audit_id bigint not null,
     recorded_at timestamp not null,

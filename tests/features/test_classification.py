@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from features.classification import CATEGORIES, Vocabulary, classify_texts
-from pipelines.paths import conf_dir
+from pipelines.core.paths import conf_dir
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from features.classification import Vocabulary, classify_texts
-from pipelines.paths import conf_dir
+from pipelines.core.paths import conf_dir
 
 D, F, L, K, W = "door_damage", "forced_entry", "lock_change", "lost_keys", "window_damage"
 EXT, INT, UNK = "external", "internal", "unknown"

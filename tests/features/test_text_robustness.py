@@ -22,9 +22,9 @@ from features.classification import (
     compile_pattern,
 )
 from features.spelling import Corrector, vocabulary_words
-from pipelines.classify_file import load_vocabulary
-from pipelines.errors import UserError
-from pipelines.paths import conf_dir
+from pipelines.core.errors import UserError
+from pipelines.core.paths import conf_dir
+from pipelines.ingest.classifier import load_vocabulary
 
 FROZEN = Path(__file__).resolve().parents[1] / "data" / "robustness_set.csv"
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from features.classification import CATEGORIES, Vocabulary, VocabularyError, classify_texts, compile_pattern
-from pipelines.paths import conf_dir
+from pipelines.core.paths import conf_dir
 
 
 def _minimal(**lock_change: Any) -> dict[str, Any]:

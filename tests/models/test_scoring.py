@@ -21,7 +21,7 @@ from models.scoring import (
     score_households,
     suppression_counts,
 )
-from pipelines.settings import load_settings
+from pipelines.core.settings import load_settings
 
 WEIGHTS = load_settings().scoring.weights.model_dump()
 RULES = ScoringRules(weights=WEIGHTS, min_points=4.0, burst_min_repairs=3, max_counted_other_signals=3)

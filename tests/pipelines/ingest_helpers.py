@@ -9,10 +9,10 @@ from typing import Any
 import polars as pl
 import yaml
 
-from pipelines.ingest_extracts import ingest_folder
-from pipelines.loading import IngestSummary
-from pipelines.mapping import load_mapping
-from pipelines.warehouse import Warehouse, open_warehouse, query
+from pipelines.ingest.folder import ingest_folder
+from pipelines.ingest.loading import IngestSummary
+from pipelines.ingest.mapping import load_mapping
+from pipelines.warehouse.connection import Warehouse, open_warehouse, query
 
 TODAY = dt.date(2025, 6, 30)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.warehouse.connection import Warehouse, open_warehouse
 
 LAST_DAY = dt.date(2025, 6, 29)
 TODAY = dt.date(2025, 6, 30)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.audit import record_list_published
-from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.warehouse.audit import record_list_published
+from pipelines.warehouse.connection import Warehouse, open_warehouse
 
 WEEK1 = dt.date(2025, 3, 9)  # a Sunday
 WEEK2 = dt.date(2025, 3, 16)

@@ -13,7 +13,10 @@ import polars as pl
 import pytest
 from outcome_fixtures import LIST1, WEEK1, new_warehouse, publish, two_weeks, write_review_csv
 
-from pipelines.audit import (
+from pipelines.cli.main import main
+from pipelines.core.errors import UserError
+from pipelines.outcomes.records import household_history, import_outcomes
+from pipelines.warehouse.audit import (
     GENESIS_HASH,
     AuditError,
     audit_events,
@@ -21,10 +24,7 @@ from pipelines.audit import (
     record_list_published,
     verify_audit_chain,
 )
-from pipelines.cli import main
-from pipelines.errors import UserError
-from pipelines.outcomes import household_history, import_outcomes
-from pipelines.warehouse import Warehouse, encrypted_columns, transaction
+from pipelines.warehouse.connection import Warehouse, encrypted_columns, transaction
 
 REPO = Path(__file__).resolve().parents[2]
 PROTECTED = ("audit_log", "outcomes", "review_list_rows", "carried_forward")
@@ -174,9 +174,9 @@ def test_the_scanner_finds_what_it_should() -> None:
 # The only statements allowed to remove rows from the append-only tables: expiry by date under the
 # retention settings (`redflags purge`, itself recorded in the audit trail). Nothing may touch audit_log.
 RETENTION_EXPIRY = {
-    ("pipelines/retention.py", "delete from review_list_rows"),
-    ("pipelines/retention.py", "delete from carried_forward"),
-    ("pipelines/retention.py", "delete from outcomes"),
+    ("pipelines/ops/retention.py", "delete from review_list_rows"),
+    ("pipelines/ops/retention.py", "delete from carried_forward"),
+    ("pipelines/ops/retention.py", "delete from outcomes"),
 }
 
 
@@ -253,9 +253,9 @@ def test_every_public_function_only_appends(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_purge_and_key_rotation_keep_the_audit_trail(tmp_path: Path, db_key: str) -> None:
-    from pipelines.retention import purge
-    from pipelines.settings import RetentionSettings
-    from pipelines.warehouse import open_warehouse, rotate_key
+    from pipelines.core.settings import RetentionSettings
+    from pipelines.ops.retention import purge
+    from pipelines.warehouse.connection import open_warehouse, rotate_key
 
     wh = open_warehouse(tmp_path / "wh.duckdb")
     two_weeks(wh)

@@ -15,10 +15,10 @@ from typing import Any
 import polars as pl
 import pytest
 
-from pipelines import backtest_plots
-from pipelines.backtest import print_report, read_answer_key, run_backtest, write_outputs
-from pipelines.settings import Settings, TeamSettings, load_settings
-from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.backtest import plots as backtest_plots
+from pipelines.backtest.replay import print_report, read_answer_key, run_backtest, write_outputs
+from pipelines.core.settings import Settings, TeamSettings, load_settings
+from pipelines.warehouse.connection import Warehouse, open_warehouse
 
 W1, W2, W3 = dt.date(2025, 3, 2), dt.date(2025, 3, 9), dt.date(2025, 3, 16)  # Sundays
 WEEKS = [W1, W2, W3]
@@ -283,7 +283,7 @@ def test_files_and_plots(tmp_path: Path, key: pl.DataFrame, monkeypatch: pytest.
 def test_cli_backtest_on_a_small_synthetic_landlord(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from pipelines.cli import main
+    from pipelines.cli.main import main
     from pipelines.synthetic import write_landlord
 
     as_of = dt.date(2025, 6, 29)

@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines.classify_file import classifier_from_settings
-from pipelines.cli import main as cli
-from pipelines.errors import UserError
-from pipelines.settings import ClassificationSettings
+from pipelines.cli.main import main as cli
+from pipelines.core.errors import UserError
+from pipelines.core.settings import ClassificationSettings
+from pipelines.ingest.classifier import classifier_from_settings
 
 
 def _run(tmp_path: Path, content: bytes, *extra: str) -> tuple[int, Path]:

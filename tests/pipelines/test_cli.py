@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 
 
 def test_help_is_fast_and_imports_nothing_heavy() -> None:
     code = (
-        "import sys, time; t = time.perf_counter(); from pipelines.cli import build_parser; build_parser();"
+        "import sys, time; t = time.perf_counter(); from pipelines.cli.main import build_parser; build_parser();"
         "heavy = [m for m in ('prefect', 'great_expectations', 'sklearn', 'pandas', 'polars') if m in sys.modules];"
         "print(heavy)"
     )
@@ -80,7 +80,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_every_option_and_argument_has_help() -> None:
-    from pipelines.cli import _subparsers, build_parser
+    from pipelines.cli.main import _subparsers, build_parser
 
     parser = build_parser()
     missing = [
@@ -94,7 +94,7 @@ def test_every_option_and_argument_has_help() -> None:
 
 
 def test_global_flags_are_accepted_after_the_command_too() -> None:
-    from pipelines.cli import build_parser
+    from pipelines.cli.main import build_parser
 
     parser = build_parser()
     before = parser.parse_args(["--debug", "history", "T1"])
@@ -108,7 +108,7 @@ def test_global_flags_are_accepted_after_the_command_too() -> None:
 
 
 def test_environment_variables_are_the_defaults_of_db_out_and_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipelines.cli import DEFAULT_DB, DEFAULT_OUT, build_parser
+    from pipelines.cli.main import DEFAULT_DB, DEFAULT_OUT, build_parser
 
     run = ["run", "--extracts", "e", "--mapping", "m.yaml", "--as-of", "2025-03-09"]
     plain = build_parser().parse_args(run)

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from pipelines.cli import build_parser
+from pipelines.cli.main import build_parser
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
 

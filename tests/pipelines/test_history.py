@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 from outcome_fixtures import LIST1, LIST2, new_warehouse, two_weeks, write_review_csv
 
-from pipelines.audit import audit_events
-from pipelines.cli import main
-from pipelines.outcomes import format_history, household_history, import_outcomes
-from pipelines.warehouse import Warehouse
+from pipelines.cli.main import main
+from pipelines.outcomes.records import format_history, household_history, import_outcomes
+from pipelines.warehouse.audit import audit_events
+from pipelines.warehouse.connection import Warehouse
 
 VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
 
@@ -130,7 +130,7 @@ def test_round_trip_run_review_import_run_history(tmp_path: Path, capsys: pytest
 def _round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str], write_landlord: Any) -> None:
     from openpyxl import load_workbook
 
-    from pipelines.audit import verify_audit_chain
+    from pipelines.warehouse.audit import verify_audit_chain
 
     week1, week2 = dt.date(2025, 6, 22), dt.date(2025, 6, 29)
     reviewed_on = week1 + dt.timedelta(days=1)
@@ -186,8 +186,8 @@ def _round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str], write_landlo
     ]
     assert audit_events(wh.con, "outcomes_imported").height == 1
     # and the reviews did keep households off week 2's list
-    from pipelines.scoring_week import score_week
-    from pipelines.settings import load_settings
+    from pipelines.core.settings import load_settings
+    from pipelines.scoring.week import score_week
 
     suppressed = score_week(wh.con, load_settings(), week2).suppressed
     assert suppressed.get("outcome_no_concern", 0) + suppressed.get("outcome_already_known", 0) >= 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.warehouse import open_warehouse
+from pipelines.warehouse.connection import open_warehouse
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
@@ -293,7 +293,7 @@ def test_a_failing_file_leaves_what_was_loaded_untouched(folder: Path, tmp_path:
 
 
 def test_a_failure_mid_transaction_rolls_the_file_back(folder: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from pipelines import loading
+    from pipelines.ingest import loading
 
     repairs_csv(folder / "repairs_2025-04-06.csv", [GOOD])
     wh = new_warehouse()
@@ -337,7 +337,7 @@ def test_redflags_ingest_runs_the_flow_and_exits_non_zero_after_the_other_files(
 ) -> None:
     from prefect.testing.utilities import prefect_test_harness
 
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     repairs_csv(folder / "repairs_2025-04-06.csv", [GOOD])
     repairs_csv(folder / "repairs_2025-04-13.csv", ["J1,03/04/2025"], header="job_ref,reported_at\n")

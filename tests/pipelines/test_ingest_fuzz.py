@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from ingest_helpers import fake_classify
 
-from pipelines.ingest_extracts import ingest_folder
-from pipelines.mapping import CANONICAL, mapping_from_dict
+from pipelines.ingest.folder import ingest_folder
+from pipelines.ingest.mapping import CANONICAL, mapping_from_dict
 from pipelines.synthetic import write_landlord
-from pipelines.warehouse import open_warehouse, query
+from pipelines.warehouse.connection import open_warehouse, query
 
 EXTRACTS = tuple(CANONICAL)
 TODAY = dt.date(2025, 7, 1)

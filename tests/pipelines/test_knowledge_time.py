@@ -11,10 +11,10 @@ import pytest
 from ingest_helpers import REPAIRS_MAPPING, TODAY, ingest, new_warehouse, repairs_csv, table, write_mapping
 from warehouse_rows import Landlord
 
-from pipelines.loading import extract_date, known_on_from_name
-from pipelines.mapping import MappingError, mapping_from_dict
-from pipelines.readers import FileProblem
-from pipelines.settings import load_settings
+from pipelines.core.settings import load_settings
+from pipelines.ingest.loading import extract_date, known_on_from_name
+from pipelines.ingest.mapping import MappingError, mapping_from_dict
+from pipelines.ingest.readers import FileProblem
 
 
 def _touch(path: Path, moment: dt.datetime) -> Path:
@@ -107,7 +107,7 @@ def test_the_sunday_list_reads_the_monday_export_but_no_event_after_sunday() -> 
 
 
 def _knowledge(lag: int) -> object:
-    from pipelines.settings import KnowledgeSettings
+    from pipelines.core.settings import KnowledgeSettings
 
     return KnowledgeSettings(publication_lag_days=lag)
 
@@ -136,7 +136,7 @@ def _listed(extracts: Path, tmp: Path, as_of: dt.date = AS_OF, *extra: str) -> l
     """`redflags run` through the command line; the list's households with their team, rank and score."""
     import csv
 
-    from pipelines.cli import main
+    from pipelines.cli.main import main
 
     db = tmp / f"rf-{extracts.name}.duckdb"
     out = tmp / f"out-{extracts.name}"
@@ -192,12 +192,12 @@ def test_a_backtest_over_the_undated_files_matches_the_live_runs_week_by_week(
     Backtest: every file loaded at once, long after; the knowledge-time rule must give the same lists."""
     import shutil
 
-    from pipelines.backtest import backtest_folder
-    from pipelines.classify_file import classifier_from_settings
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
-    from pipelines.scoring_week import score_week
-    from pipelines.warehouse import open_warehouse
+    from pipelines.backtest.replay import backtest_folder
+    from pipelines.ingest.classifier import classifier_from_settings
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.scoring.week import score_week
+    from pipelines.warehouse.connection import open_warehouse
 
     _, undated = twins
     settings = load_settings()
@@ -248,7 +248,7 @@ def test_a_backtest_over_the_undated_files_matches_the_live_runs_week_by_week(
 
 
 def _k(extract: str, newest: str | None, later: int = 0, rows: int = 0) -> object:
-    from pipelines.knowledge import ExtractKnowledge
+    from pipelines.ingest.knowledge import ExtractKnowledge
 
     return ExtractKnowledge(
         extract, newest and dt.date.fromisoformat(newest), 1 if newest else 0, later, rows
@@ -258,7 +258,7 @@ def _k(extract: str, newest: str | None, later: int = 0, rows: int = 0) -> objec
 def _warnings(knowledge: list[object], **kw: object) -> list[str]:
     import polars as pl
 
-    from pipelines.knowledge import list_warnings
+    from pipelines.ingest.knowledge import list_warnings
 
     args: dict[str, object] = {
         "as_of": dt.date(2025, 3, 9),

@@ -8,9 +8,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.loading import convert_sql, known_on_from_name, used_params
-from pipelines.mapping import CANONICAL, ExtractMapping
-from pipelines.readers import create_stage
+from pipelines.ingest.loading import convert_sql, known_on_from_name, used_params
+from pipelines.ingest.mapping import CANONICAL, ExtractMapping
+from pipelines.ingest.readers import create_stage
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
     TODAY,
@@ -135,7 +135,7 @@ def test_categories_after_value_map_case_insensitive() -> None:
 def test_usual_category_spellings_convert_exactly_as_the_full_fold(monkeypatch: pytest.MonkeyPatch) -> None:
     """The looked-up spellings are only a shortcut: every raw text converts as it would through the value map
     and the fold, for the contract's values, the mapping's keys and odd spellings around them."""
-    from pipelines import loading
+    from pipelines.ingest import loading
 
     spec = ExtractMapping(
         files=("*",),
@@ -240,7 +240,7 @@ def test_free_text_is_classified_then_encrypted(tmp_path: Path, db_key: str) -> 
         ],
     )
     mapping = write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING)
-    from pipelines.warehouse import open_warehouse
+    from pipelines.warehouse.connection import open_warehouse
 
     wh = open_warehouse(tmp_path / "enc.duckdb")
     assert wh.cipher.encrypts
@@ -364,8 +364,8 @@ def test_a_hand_made_landlord_loads_with_only_a_mapping_file(tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_the_synthetic_landlord_loads_cleanly_and_reloads_as_a_no_op(tmp_path: Path) -> None:
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
     from pipelines.synthetic import write_landlord
 
     synth = write_landlord(tmp_path / "ex", homes=300, years=1, seed=3, as_of=dt.date(2025, 6, 29))

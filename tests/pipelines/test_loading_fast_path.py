@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from pipelines import ingest_extracts, loading
+from pipelines.ingest import folder as ingest_extracts
+from pipelines.ingest import loading
 from pipelines.synthetic import write_landlord
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
@@ -175,8 +176,8 @@ def test_a_text_seen_in_an_earlier_chunk_keeps_its_labels_without_a_second_class
 
 
 def loading_ingest(wh: Any, folder: Path, mapping: Path, classify: Any) -> Any:
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
     from tests.pipelines.ingest_helpers import TODAY
 
     return ingest_folder(wh, folder, load_mapping(mapping), classify=classify, today=TODAY)
@@ -185,7 +186,7 @@ def loading_ingest(wh: Any, folder: Path, mapping: Path, classify: Any) -> Any:
 def test_a_chunk_encrypts_each_distinct_text_once_and_every_row_keeps_its_own_text_and_labels(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipelines.warehouse import open_warehouse
+    from pipelines.warehouse.connection import open_warehouse
     from tests.pipelines.ingest_helpers import fake_classify
 
     header = "job_ref,property_ref,tenancy_ref,reported_at,sor_code,description,priority,status,cost_gbp\n"
@@ -247,7 +248,7 @@ def test_extracts_loading_side_by_side_get_one_duckdb_thread_each_then_the_setti
 ) -> None:
     import threading
 
-    from pipelines import ingest_extracts
+    from pipelines.ingest import folder as ingest_extracts
 
     wh = new_warehouse()
     wh.con.execute("set threads = 2")

@@ -16,8 +16,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipelines import progress
-from pipelines.cli import main
+from pipelines.cli.main import main
+from pipelines.core import progress
 
 AS_OF = dt.date(2025, 3, 9)
 KEY = "sentinel-test-key"
@@ -122,7 +122,7 @@ def test_no_sentinel_reaches_logs_terminal_or_errors(
     # The CLI replaces the root logger's handlers (caplog's included): add a recorder after it has done so,
     # catching every level, and open Prefect's loggers (normally WARNING and above) down to DEBUG too. Prefect
     # sets up its own loggers when first imported, so import the flow now, before the CLI configures logging.
-    import pipelines.weekly_review  # noqa: F401  (fails clearly if `redflags run` is missing)
+    import pipelines.flows.weekly_review  # noqa: F401  (fails clearly if `redflags run` is missing)
 
     recorder = _Records()
     configure: Callable[..., None] = progress.configure_logging

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.synthetic import write_landlord
-from pipelines.warehouse import WarehouseError, open_warehouse
+from pipelines.warehouse.connection import WarehouseError, open_warehouse
 
 AS_OF = dt.date(2025, 6, 29)
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ def test_two_landlords_run_concurrently_and_stay_apart(
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from pipelines.many_landlords import LandlordJob, many_landlords
+    from pipelines.flows.many_landlords import LandlordJob, many_landlords
 
     monkeypatch.delenv("REDFLAGS_DB_KEY", raising=False)
     monkeypatch.setenv("LANDLORD_A_KEY", "key-of-landlord-a-not-secret")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.mapping import CANONICAL, MappingError, load_mapping, mapping_from_dict
+from pipelines.ingest.mapping import CANONICAL, MappingError, load_mapping, mapping_from_dict
 
 
 def _write(tmp_path: Path, text: str) -> Path:

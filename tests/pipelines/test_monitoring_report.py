@@ -23,7 +23,8 @@ from monitoring_fixtures import LAST_DAY, TODAY, make_history, secrets_in
 from PIL import Image
 
 from pipelines import monitoring_report as report_module
-from pipelines.cli import main as cli_main
+from pipelines.cli.main import main as cli_main
+from pipelines.core.settings import load_settings
 from pipelines.monitoring_report import (
     ReportPaths,
     _Ctx,
@@ -33,7 +34,6 @@ from pipelines.monitoring_report import (
     build_report_task,
     monitoring_report,
 )
-from pipelines.settings import load_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -331,7 +331,8 @@ def test_charts_leave_the_global_matplotlib_backend_alone(tmp_path: Path) -> Non
 import datetime as dt, sys
 import matplotlib
 matplotlib.use("pdf")  # an analyst's notebook's own choice
-from pipelines import backtest_plots, monitoring_report as r
+from pipelines import monitoring_report as r
+from pipelines.backtest import plots as backtest_plots
 chart = r._weekly_lines("t", "y", [dt.date(2025, 6, 1)], [("a", [3])], "c")
 fig = backtest_plots._figure(4, 3)
 fig.subplots().plot([1, 2], [3, 4])

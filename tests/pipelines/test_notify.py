@@ -19,15 +19,15 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from prefect.states import Crashed, Failed
 
-from pipelines.errors import UserError
-from pipelines.notify import (
+from pipelines.core.errors import UserError
+from pipelines.core.settings import NotificationSettings
+from pipelines.ops.notify import (
     check_notifications,
     failure_notice,
     notify,
     on_weekly_failure,
     one_sentence_cause,
 )
-from pipelines.settings import NotificationSettings
 
 PERSONAL = "Mrs Jane Doe, 12 Acacia Road"
 

@@ -11,10 +11,10 @@ import pytest
 from openpyxl import Workbook
 from outcome_fixtures import LIST1, LIST2, WEEK1, new_warehouse, two_weeks, write_review_csv
 
-from pipelines.audit import audit_events, verify_audit_chain
-from pipelines.cli import main
-from pipelines.outcomes import import_outcomes, parse_reviewed_on
-from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.cli.main import main
+from pipelines.outcomes.records import import_outcomes, parse_reviewed_on
+from pipelines.warehouse.audit import audit_events, verify_audit_chain
+from pipelines.warehouse.connection import Warehouse, open_warehouse
 
 VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
 TODAY = dt.date(2025, 3, 20)

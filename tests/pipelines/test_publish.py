@@ -12,8 +12,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from pipelines.publish import EVIDENCE_COLUMNS, publish_list
-from pipelines.warehouse import open_warehouse
+from pipelines.publishing.review_list import EVIDENCE_COLUMNS, publish_list
+from pipelines.warehouse.connection import open_warehouse
 
 AS_OF = dt.date(2025, 3, 9)
 LABELS = {"repairs_admin": "Repairs administrators", "tst": "Tenancy Support Team"}
@@ -282,7 +282,7 @@ def test_every_cell_but_the_reviewers_is_locked_without_a_password(with_values) 
 def test_a_filled_in_sheet_imports_back(with_values, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from outcome_fixtures import publish
 
-    from pipelines.outcomes import import_outcomes
+    from pipelines.outcomes.records import import_outcomes
 
     wh = open_warehouse(tmp_path / "wh.duckdb", allow_unencrypted=True)
     publish(wh, "2025-03-09-r1", AS_OF, [(1, "T1", "repairs_admin", 9.1, "r"), (1, "T3", "tst", 12.5, "r")])

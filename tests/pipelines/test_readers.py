@@ -6,8 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.mapping import CANONICAL, ExtractMapping
-from pipelines.readers import (
+from pipelines.ingest.mapping import CANONICAL, ExtractMapping
+from pipelines.ingest.readers import (
     FileProblem,
     fingerprint,
     natural_key,
@@ -202,7 +202,7 @@ def test_parquet_columns_become_text_with_row_numbers(tmp_path: Path) -> None:
 def test_fingerprint_reads_encoding_and_blank_lines_across_chunk_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str, blank: bool
 ) -> None:
-    from pipelines import readers
+    from pipelines.ingest import readers
 
     monkeypatch.setattr(readers, "_CHUNK", 3)  # every few bytes a new chunk
     (tmp_path / "t.csv").write_bytes(data)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.audit import verify_audit_chain
-from pipelines.cli import main
-from pipelines.retention import cutoffs, purge
-from pipelines.settings import RetentionSettings
-from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.cli.main import main
+from pipelines.core.settings import RetentionSettings
+from pipelines.ops.retention import cutoffs, purge
+from pipelines.warehouse.audit import verify_audit_chain
+from pipelines.warehouse.connection import Warehouse, open_warehouse
 
 TODAY = dt.date(2025, 6, 30)
 RETENTION = RetentionSettings(
@@ -175,7 +175,7 @@ def test_purge_is_all_or_nothing(wh: Warehouse, monkeypatch: pytest.MonkeyPatch)
     def refuse(*args: object, **kwargs: object) -> int:
         raise RuntimeError("audit trail unavailable")
 
-    monkeypatch.setattr("pipelines.audit.record_event", refuse)
+    monkeypatch.setattr("pipelines.warehouse.audit.record_event", refuse)
     with pytest.raises(RuntimeError):
         purge(wh, RETENTION, TODAY)
     assert _column(wh, "select count(*) from raw_rent") == [3]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.synthetic import write_landlord
-from pipelines.warehouse import open_warehouse, query
+from pipelines.warehouse.connection import open_warehouse, query
 
 AS_OF = dt.date(2025, 6, 29)
 KEY = "run-errors-test-key"
@@ -50,7 +50,11 @@ def _cli(argv: list[str], key: str | None = KEY) -> subprocess.CompletedProcess[
     if key is not None:
         env["REDFLAGS_DB_KEY"] = key
     return subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", *argv], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, "-m", "pipelines.cli.main", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
 
 

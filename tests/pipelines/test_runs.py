@@ -10,10 +10,10 @@ from pathlib import Path
 
 from monitoring_fixtures import LAST_DAY, TODAY, make_history
 
+from pipelines.core.settings import load_settings
 from pipelines.monitoring_report import _Ctx, _read, _runs_section
-from pipelines.runs import mark_interrupted, start_run
-from pipelines.settings import load_settings
-from pipelines.warehouse import open_warehouse, query
+from pipelines.warehouse.connection import open_warehouse, query
+from pipelines.warehouse.runs import mark_interrupted, start_run
 
 
 def _runs(path: Path) -> list[tuple[int, str, object]]:
@@ -30,8 +30,8 @@ def test_a_run_killed_mid_way_is_interrupted_at_the_next_start(tmp_path: Path) -
         pass
     # another process starts a run and dies without finishing it (os._exit: no cleanup, as after SIGKILL)
     killed = subprocess.run(
-        [sys.executable, "-c", "import os, sys; from pipelines.warehouse import open_warehouse; "
-         "from pipelines.runs import start_run; wh = open_warehouse(sys.argv[1], allow_unencrypted=True); "
+        [sys.executable, "-c", "import os, sys; from pipelines.warehouse.connection import open_warehouse; "
+         "from pipelines.warehouse.runs import start_run; wh = open_warehouse(sys.argv[1], allow_unencrypted=True); "
          "start_run(wh.con, 'weekly-review'); wh.con.execute('checkpoint'); os._exit(9)", str(db)],
         cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
     )  # fmt: skip

@@ -15,11 +15,11 @@ import yaml
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Failed
 
-from pipelines import schedule as schedule_module
-from pipelines.errors import UserError, retry_io
-from pipelines.notify import on_weekly_failure
-from pipelines.schedule import api_answers, deployment_parameters, serve_plan, weekly_schedule
-from pipelines.settings import load_settings
+from pipelines.core.errors import UserError, retry_io
+from pipelines.core.settings import load_settings
+from pipelines.flows import schedule as schedule_module
+from pipelines.flows.schedule import api_answers, deployment_parameters, serve_plan, weekly_schedule
+from pipelines.ops.notify import on_weekly_failure
 
 
 def test_the_default_schedule_is_monday_six_in_london_time() -> None:
@@ -176,8 +176,8 @@ def test_the_weekly_flow_runs_one_at_a_time_and_notifies_on_failure() -> None:
 def test_the_flows_the_weekly_run_calls_take_paths_as_text() -> None:
     """Prefect's parameter validation cannot resolve these flows' postponed annotations in a deployed run
     (measured: the first served run failed on monitoring-report with "define `Path`")."""
+    from pipelines.flows.weekly_review import weekly_review
     from pipelines.monitoring_report import monitoring_report
-    from pipelines.weekly_review import weekly_review
 
     for flow_ in (schedule_module.scheduled_week, weekly_review, monitoring_report):
         assert flow_.should_validate_parameters is False, flow_.name
@@ -190,7 +190,7 @@ def test_only_io_is_retried() -> None:
     import duckdb
 
     assert retry_io(None, None, Failed(data=duckdb.IOException("Could not set lock on file"))) is True
-    from pipelines.weekly_review import ingest_task, publish_task
+    from pipelines.flows.weekly_review import ingest_task, publish_task
 
     for task_ in (ingest_task, publish_task, schedule_module.purge_expired):
         assert task_.retries == 2 and task_.retry_condition_fn is retry_io, task_.name

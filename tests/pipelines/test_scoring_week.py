@@ -1,4 +1,4 @@
-"""pipelines/scoring_week.py: the week's list from hand-written rows (suppression, capacity, knowledge)."""
+"""pipelines/scoring/week.py: the week's list from hand-written rows (suppression, capacity, knowledge)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import datetime as dt
 import polars as pl
 from warehouse_rows import Landlord
 
-from pipelines.scoring_week import EVIDENCE_COLUMNS, LISTED_COLUMNS, score_week
-from pipelines.settings import Settings, load_settings
+from pipelines.core.settings import Settings, load_settings
+from pipelines.scoring.week import EVIDENCE_COLUMNS, LISTED_COLUMNS, score_week
 
 AS_OF = dt.date(2025, 6, 29)
 
@@ -88,7 +88,7 @@ def test_the_same_input_gives_the_same_list() -> None:
 
 
 def _publish(con: object, week: object, as_of: dt.date) -> None:
-    from pipelines.audit import record_list_published
+    from pipelines.warehouse.audit import record_list_published
 
     record_list_published(
         con,  # type: ignore[arg-type]

@@ -13,13 +13,13 @@ AS_OF = dt.date(2025, 6, 29)
 
 @pytest.mark.slow
 def test_synthetic_landlord_lists_live_patterns_and_never_known_cases(tmp_path: Path) -> None:
-    from pipelines.classify_file import classifier_from_settings
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
-    from pipelines.scoring_week import score_week
-    from pipelines.settings import load_settings
+    from pipelines.core.settings import load_settings
+    from pipelines.ingest.classifier import classifier_from_settings
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.scoring.week import score_week
     from pipelines.synthetic import write_landlord
-    from pipelines.warehouse import open_warehouse
+    from pipelines.warehouse.connection import open_warehouse
 
     settings = load_settings()
     summary = write_landlord(tmp_path / "extracts", homes=1500, years=2, seed=11, as_of=AS_OF)

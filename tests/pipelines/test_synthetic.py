@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines import cli
 from pipelines import synthetic_text as txt
-from pipelines.errors import UserError
+from pipelines.cli import main as cli
+from pipelines.core.errors import UserError
 from pipelines.synthetic import EXTRACTS, SynthSummary, build_landlord, write_landlord
 
 AS_OF = dt.date(2026, 11, 22)  # a Sunday

@@ -90,12 +90,12 @@ def test_the_text_catalogue_is_data_and_every_red_flag_kind_has_wording() -> Non
 def test_it_loads_through_its_mapping_and_weak_corroborated_patterns_become_eligible(
     riverside: dict[str, object], tmp_path: Path
 ) -> None:
-    from pipelines.classify_file import classifier_from_settings
-    from pipelines.ingest_extracts import ingest_folder
-    from pipelines.mapping import load_mapping
-    from pipelines.scoring_week import score_week
-    from pipelines.settings import load_settings
-    from pipelines.warehouse import open_warehouse
+    from pipelines.core.settings import load_settings
+    from pipelines.ingest.classifier import classifier_from_settings
+    from pipelines.ingest.folder import ingest_folder
+    from pipelines.ingest.mapping import load_mapping
+    from pipelines.scoring.week import score_week
+    from pipelines.warehouse.connection import open_warehouse
 
     settings = load_settings()
     summary = riverside["summary"]

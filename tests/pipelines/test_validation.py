@@ -5,10 +5,10 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.loading import convert_sql, repeated_keys, used_params
-from pipelines.mapping import CANONICAL, ExtractMapping
-from pipelines.readers import create_stage
-from pipelines.validation import checks, frame_sql, suite_groups, suite_spec, validate_batch, wide_sql
+from pipelines.ingest.loading import convert_sql, repeated_keys, used_params
+from pipelines.ingest.mapping import CANONICAL, ExtractMapping
+from pipelines.ingest.readers import create_stage
+from pipelines.ingest.validation import checks, frame_sql, suite_groups, suite_spec, validate_batch, wide_sql
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
@@ -150,7 +150,7 @@ def test_results_are_stored_and_the_page_names_expectations_without_values(tmp_p
 def test_an_expectation_that_cannot_run_fails_its_checks_without_counts(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """GX reports an expectation that raised (here a range check handed text): its checks are failures, so a
     broken check never passes silently; the other expectations still count."""
-    from pipelines import validation
+    from pipelines.ingest import validation
 
     rent = CANONICAL["rent"]
     con = duckdb.connect()

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.warehouse import WarehouseError, materialise_model, open_warehouse, query
+from pipelines.warehouse.connection import WarehouseError, materialise_model, open_warehouse, query
 
 
 def test_new_database_needs_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.cli import main
+from pipelines.cli.main import main
 from pipelines.synthetic import write_landlord
-from pipelines.warehouse import open_warehouse, query
+from pipelines.warehouse.connection import open_warehouse, query
 
 AS_OF = dt.date(2025, 6, 29)
 pytestmark = pytest.mark.slow
@@ -96,8 +96,8 @@ def test_demo_prints_where_its_outputs_are(
 
 
 def test_the_monday_job_lists_reports_and_purges(landlord: Path, tmp_path: Path, db_key: str) -> None:
-    from pipelines.schedule import scheduled_week
-    from pipelines.weekly_review import quiet_prefect
+    from pipelines.flows.schedule import scheduled_week
+    from pipelines.flows.weekly_review import quiet_prefect
 
     with quiet_prefect():
         result = scheduled_week(

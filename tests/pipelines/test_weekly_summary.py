@@ -1,4 +1,4 @@
-"""pipelines/weekly_review.py: the run's summary says how many households wait, and how many for 2+ weeks."""
+"""pipelines/flows/weekly_review.py: the run's summary says how many households wait, and how many for 2+ weeks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
-from pipelines.weekly_review import _result, print_summary
+from pipelines.flows.weekly_review import _result, print_summary
 
 
 def test_the_summary_says_how_many_wait(capsys: pytest.CaptureFixture[str]) -> None:

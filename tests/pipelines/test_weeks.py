@@ -1,6 +1,6 @@
 import datetime as dt
 
-from pipelines.weeks import last_sunday, week_endings
+from pipelines.core.weeks import last_sunday, week_endings
 
 
 def test_last_sunday() -> None:

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_fixtures import LIST1, LIST2, PASSWORD, TODAY, FakeClock, make_app
 
-from pipelines.warehouse import open_warehouse, query
+from pipelines.warehouse.connection import open_warehouse, query
 from pipelines.web.queries import due_date
 
 pytestmark = pytest.mark.usefixtures("db_key")
@@ -394,7 +394,7 @@ def test_second_outcome_is_a_correction_and_a_repeat_is_not_added(alex: TestClie
 
 
 def test_the_import_refuses_a_long_rationale_too(tmp_path: Path, app) -> None:  # type: ignore[no-untyped-def]
-    from pipelines.outcomes import import_outcomes
+    from pipelines.outcomes.records import import_outcomes
 
     csv = tmp_path / "review_list.csv"
     csv.write_text(
@@ -521,7 +521,7 @@ def test_a_file_loaded_after_a_view_shows_on_the_next_view(alex: TestClient, tmp
 
 
 def test_a_removed_or_moved_user_is_signed_out_at_the_next_request(app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from pipelines.settings import load_settings
+    from pipelines.core.settings import load_settings
     from pipelines.web.users import UserStore, roles
 
     alex, tess = client_for(app, "alex"), client_for(app, "tess")

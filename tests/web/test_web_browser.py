@@ -63,7 +63,7 @@ def server(tmp_path: Path, db_key: str) -> Iterator[tuple[str, Path]]:
     build_warehouse(db)
     write_users(users)
     port = _free_port()
-    code = "import sys; from pipelines.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from pipelines.cli.main import main; sys.exit(main(sys.argv[1:]))"
     argv = ["-v", "web", "--db", str(db), "--users", str(users), "--port", str(port)]
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=out, stderr=subprocess.STDOUT)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from web_fixtures import PASSWORD
 
-from pipelines.cli import main
-from pipelines.demo import DEMO_USER, demo_user
+from pipelines.cli.demo import DEMO_USER, demo_user
+from pipelines.cli.main import main
 from pipelines.web.users import UserStore
 
 

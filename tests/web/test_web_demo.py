@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from pipelines.cli import build_parser, main
-from pipelines.settings import load_settings
-from pipelines.warehouse import open_warehouse
+from pipelines.cli.main import build_parser, main
+from pipelines.core.settings import load_settings
+from pipelines.warehouse.connection import open_warehouse
 from pipelines.web.app import WebConfig, create_app
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.audit import record_list_published
-from pipelines.settings import load_settings
-from pipelines.warehouse import open_warehouse
+from pipelines.core.settings import load_settings
+from pipelines.warehouse.audit import record_list_published
+from pipelines.warehouse.connection import open_warehouse
 from pipelines.web.app import WebConfig, create_app
 from pipelines.web.users import UserStore, roles
 

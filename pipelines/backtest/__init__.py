@@ -1,0 +1,1 @@
+"""Backtests: replaying past weeks (replay) and their figures (plots)."""

@@ -1,0 +1,1 @@
+"""Core: errors, file paths, settings, weeks, progress and spreadsheet writing. Imports no other pipelines package."""

@@ -1,0 +1,81 @@
+"""Flow ``many-landlords``: the same weekly review for several landlords at once, one landlord per task.
+
+Each landlord keeps its own extracts, mapping, database, key and output folder; nothing is shared between them,
+so the tasks can run side by side on any Prefect task runner (threads here; Dask or Ray workers on a cluster,
+see docs/scaling.md).
+
+Keys: a landlord's database key is read from the environment variable its job names (``key_env``), inside the
+task, so no key is ever a flow or task parameter (Prefect stores parameters in its database). One process-wide
+``REDFLAGS_DB_KEY`` cannot serve several landlords in threads of one process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from pipelines.core.errors import UserError
+from pipelines.core.settings import load_settings
+from pipelines.flows.weekly_review import WeeklyResult, _result, ingest_task, publish_task, score_task
+from pipelines.warehouse.connection import open_warehouse
+from pipelines.warehouse.crypto import KEY_ENV
+
+
+@dataclass(frozen=True)
+class LandlordJob:
+    name: str
+    extracts: Path
+    mapping: Path
+    db: Path
+    out: Path
+    config: Path | None = None
+    allow_unencrypted: bool = False
+    key_env: str = KEY_ENV  # the environment variable holding this landlord's database key
+
+
+@task(name="landlord-week", cache_policy=NO_CACHE)
+def landlord_week(job: LandlordJob, as_of: dt.date) -> WeeklyResult:
+    """The weekly-review steps for one landlord, with that landlord's own key; the steps are nested task runs."""
+    from pipelines.warehouse.runs import finish_run, start_run
+
+    key = os.environ.get(job.key_env) or None
+    if key is None and not job.allow_unencrypted:
+        raise UserError(f"{job.name}: {job.key_env} is not set (the database key for this landlord)")
+    settings = load_settings(job.config)
+    wh = open_warehouse(job.db, allow_unencrypted=job.allow_unencrypted, key=key)
+    try:
+        run_id = start_run(wh.con, "weekly-review", as_of)
+        ingested = ingest_task(wh, job.extracts, job.mapping, settings, job.out)
+        week = score_task(wh, settings, as_of)
+        published = publish_task(wh, week, settings, as_of, job.out, run_id)
+        result = _result(as_of, published, week, ingested)
+        finish_run(
+            wh.con,
+            run_id,
+            "failed-files" if result.files_failed else "ok",
+            files_loaded=result.files_loaded,
+            files_failed=result.files_failed,
+            rows_quarantined=result.rows_quarantined,
+        )
+        return result
+    finally:
+        wh.close()
+
+
+# Typed loosely: prefect 3.9's stubs declare the flow's runner invariant in its future type (a mypy false alarm).
+_THREADS: Any = ThreadPoolTaskRunner(max_workers=4)
+
+
+@flow(name="many-landlords", task_runner=_THREADS, validate_parameters=False)
+def many_landlords(jobs: list[LandlordJob], as_of: dt.date) -> dict[str, WeeklyResult]:
+    if len({job.db.resolve() for job in jobs}) != len(jobs):
+        raise UserError("two landlords share a database file: each landlord needs its own")
+    futures = landlord_week.map(jobs, as_of=unmapped(as_of))
+    return {job.name: future.result() for job, future in zip(jobs, futures, strict=True)}

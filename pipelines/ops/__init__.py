@@ -1,0 +1,1 @@
+"""Operations: retention, key rotation and failure notices."""

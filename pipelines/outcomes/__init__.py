@@ -1,0 +1,1 @@
+"""Reviewers' outcomes: importing them (records) and reading a household's history."""

@@ -1,0 +1,1 @@
+"""Scoring one week: the SQL models in order, then the rules and anomaly models."""

@@ -1,0 +1,254 @@
+"""One week's scoring: run the SQL models as of a date, score, route, rank and cut to capacity.
+
+``score_week(con, settings, as_of)`` is what the weekly flow, the backtest and the benchmark call. The SQL
+models materialise as temporary tables on ``con`` (named after their files); the scoring itself is pure
+(models/).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from models.reasons import household_reasons
+from models.scoring import (
+    REPAIR_COMPONENTS,
+    RoutingRules,
+    ScoringRules,
+    rank_households,
+    score_households,
+    suppression_counts,
+)
+from pipelines.core.settings import Settings
+from pipelines.warehouse.connection import checkpoint_deferred, materialise_model, query
+
+log = logging.getLogger(__name__)
+
+# In dependency order: each model reads the tables of the ones before it.
+MODELS: tuple[str, ...] = (
+    "staging/stg_repairs",
+    "staging/stg_recharges",
+    "staging/stg_asb",
+    "staging/stg_rent",
+    "staging/stg_tenancies",
+    "staging/stg_properties",
+    "staging/stg_known_cases",
+    "staging/stg_planned_works",
+    "intermediate/repairs__classified",
+    "intermediate/asb__lens",
+    "intermediate/rent__trajectory",
+    "intermediate/recharges__damage",
+    "intermediate/known_cases__live",
+    "intermediate/outcomes__latest",
+    "intermediate/tenancies__counting_period",
+    "intermediate/repairs__incidents",
+    "intermediate/signals__corroborating",
+    "intermediate/households__waiting",
+    "marts/household_features",
+    "marts/household_evidence",
+)
+
+LISTED_COLUMNS: tuple[str, ...] = (
+    "rank",
+    "tenancy_ref",
+    "property_ref",
+    "team",
+    "score",
+    "points_score",
+    "surprise_score",
+    "anomaly_score",
+    "is_complex_case",
+    "reasons",
+)
+EVIDENCE_COLUMNS: tuple[str, ...] = (
+    "tenancy_ref",
+    "on",
+    "source",
+    "record_ref",
+    "categories",
+    "location",
+    "is_counted",
+    "note",
+    "evidence",
+    "amount_gbp",
+    "summary",
+    "summary_enc",
+)
+
+
+@dataclass(frozen=True)
+class ScoredWeek:
+    """The week's result.
+
+    listed: the review list, ranked within team (1 = review first), cut to each team's capacity
+        (LISTED_COLUMNS).
+    carried: households that met the rules but did not fit their team's capacity
+        (tenancy_ref, team, score, rank within the team, weeks_waiting: this week and the consecutive earlier
+        published weeks it was carried forward).
+    features: every live household with its features, every score component and its routing (for backtests).
+    suppressed: households that met the rules but were kept off, by reason
+        (live_marker, outcome_no_concern, ...).
+    evidence: the records behind each listed household, in date order (EVIDENCE_COLUMNS; summary_enc is BLOB).
+    discounted: red-flag repairs in the long window not counted, by look-alike rule.
+    """
+
+    as_of: dt.date
+    listed: pl.DataFrame
+    carried: pl.DataFrame
+    features: pl.DataFrame
+    suppressed: dict[str, int]
+    evidence: pl.DataFrame
+    discounted: dict[str, int] = field(default_factory=dict)
+
+
+def component_order(weights: dict[str, float]) -> list[str]:
+    """The repair components strongest first (by weight; ties in ``REPAIR_COMPONENTS`` order): an incident's
+    strongest component is the first of its components in this list."""
+    return sorted(REPAIR_COMPONENTS, key=lambda c: (-float(weights.get(c, 0.0)), REPAIR_COMPONENTS.index(c)))
+
+
+def known_by(settings: Settings, as_of: dt.date) -> dt.date:
+    """The latest extract date the list for the week ending ``as_of`` may use: ``as_of`` plus the publication
+    lag (EXTRACTS.md "Knowledge time"); events are still cut at ``as_of``."""
+    return as_of + dt.timedelta(days=settings.knowledge.publication_lag_days)
+
+
+def model_params(settings: Settings, as_of: dt.date) -> dict[str, Any]:
+    """The bound values the SQL models use (each model binds only the ones it mentions)."""
+    f, s = settings.features, settings.suppression
+    return {
+        "as_of": as_of,
+        "known_by": known_by(settings, as_of),
+        "short_window_days": f.short_window_days,
+        "recent_window_days": f.recent_window_days,
+        "long_window_days": f.long_window_days,
+        "burst_window_days": f.burst_window_days,
+        "recency_half_life_days": f.recency_half_life_days,
+        "tenancy_start_grace_days": f.tenancy_start_grace_days,
+        "block_cluster_window_days": f.block_cluster_window_days,
+        "block_cluster_min_households": f.block_cluster_min_households,
+        "block_cluster_categories": list(f.block_cluster_categories),
+        "planned_programme_categories": list(f.planned_programme_categories),
+        "police_ref_incident_days": f.police_ref_incident_days,
+        "police_ref_max_discounted_incidents": f.police_ref_max_discounted_incidents,
+        "asb_lens_terms": [t.lower() for t in f.asb_lens_terms],
+        "asb_lens_roles": [r.lower() for r in f.asb_lens_roles],
+        "arrears_clear_weeks": f.arrears_clear_weeks,
+        "arrears_clear_max_gbp": f.arrears_clear_max_gbp,
+        "arrears_rise_min_gbp": f.arrears_rise_min_gbp,
+        "economic_abuse_window_days": f.economic_abuse_window_days,
+        "peer_prior_home_years": f.peer_prior_home_years,
+        "incident_gap_days": f.incident_gap_days,
+        "corroboration_window_days": f.corroboration_window_days,
+        "corroborating_asb_roles": [r.lower() for r in f.corroborating_asb_roles],
+        "component_order": component_order(settings.scoring.weights.model_dump()),
+        "markers": [m.strip().lower() for m in s.markers],
+        "default_live_months": s.default_live_months,
+        "suppressing_outcomes": [o.lower() for o in s.suppressing_outcomes],
+    }
+
+
+def scoring_rules(settings: Settings) -> ScoringRules:
+    sc = settings.scoring
+    return ScoringRules(
+        weights=sc.weights.model_dump(),
+        max_counted_per_component=sc.max_counted_per_component,
+        max_counted_other_signals=sc.max_counted_other_signals,
+        min_points=sc.min_points,
+        min_red_flag_repairs=sc.min_red_flag_repairs,
+        min_incidents=sc.min_incidents,
+        min_corroborating_signals=sc.min_corroborating_signals,
+        min_incidents_alone=sc.min_incidents_alone,
+        surprise_weight=sc.surprise_weight,
+        surprise_cap=sc.surprise_cap,
+        anomaly_weight=sc.anomaly_weight,
+        anomaly_trees=sc.anomaly_trees,
+        anomaly_seed=sc.anomaly_seed,
+        burst_min_repairs=settings.features.burst_min_repairs,
+        long_window_days=settings.features.long_window_days,
+    )
+
+
+def routing_rules(settings: Settings) -> RoutingRules:
+    r = settings.routing
+    return RoutingRules(
+        capacities={name: team.capacity_per_week for name, team in settings.teams.items()},
+        tst_min_other_signals=r.tst_min_other_signals,
+        complex_case_min_signals=r.complex_case_min_signals,
+        tst_team=r.tst_team,
+        default_team=r.default_team,
+        overflow_team=r.default_team if r.overflow_to_default_team else None,
+    )
+
+
+def build_features(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> None:
+    """Materialise every SQL model as of ``as_of`` as a temporary table on ``con``."""
+    params = model_params(settings, as_of)
+    with checkpoint_deferred(con):
+        for name in MODELS:
+            materialise_model(con, name, params)
+
+
+def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> dict[str, int]:
+    rows = query(
+        con,
+        "select discount_reason, count(*) as n from repairs__classified"
+        " where not is_counted and reported_on > $as_of - cast($days as integer)"
+        " group by discount_reason order by discount_reason",
+        {"as_of": as_of, "days": settings.features.long_window_days},
+    )
+    return {str(r): int(n) for r, n in rows.iter_rows()}
+
+
+def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> ScoredWeek:
+    """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then."""
+    build_features(con, settings, as_of)
+    features = query(
+        con,
+        "select household_features.*, coalesce(households__waiting.weeks_waited, 0) as weeks_waited"
+        " from household_features left join households__waiting using (tenancy_ref)",
+    )
+    scored = score_households(features, scoring_rules(settings), routing_rules(settings))
+    routing = routing_rules(settings)
+    listed, carried = rank_households(scored, routing.capacities, overflow_team=routing.overflow_team)
+
+    evidence = query(con, "select * from household_evidence")
+    evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed["tenancy_ref"].implode()))
+    events_by_household: dict[str, list[dict[str, Any]]] = {}
+    for row in evidence.iter_rows(named=True):
+        events_by_household.setdefault(row["tenancy_ref"], []).append(row)
+    reasons = [
+        household_reasons(
+            row,
+            events_by_household.get(row["tenancy_ref"], []),
+            as_of,
+            burst_window_days=settings.features.burst_window_days,
+            burst_min_repairs=settings.features.burst_min_repairs,
+            recent_window_days=settings.features.recent_window_days,
+            incident_gap_days=settings.features.incident_gap_days,
+        )
+        for row in listed.iter_rows(named=True)
+    ]
+    listed = listed.with_columns(reasons=pl.Series(reasons, dtype=pl.String)).select(LISTED_COLUMNS)
+    week = ScoredWeek(
+        as_of=as_of,
+        listed=listed,
+        carried=carried,
+        features=scored,
+        suppressed=suppression_counts(scored),
+        evidence=evidence.select(EVIDENCE_COLUMNS),
+        discounted=_discount_counts(con, settings, as_of),
+    )
+    log.info(
+        "scored %d households: %d listed, %d carried, %d suppressed",
+        scored.height,
+        listed.height,
+        carried.height,
+        sum(week.suppressed.values()),
+    )
+    return week

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: connection and model runner, field encryption, runs and the audit log. Imports core only."""

@@ -1,0 +1,407 @@
+"""Opening the DuckDB warehouse, checking its key, and running SQL models from ``sql/``.
+
+Every command opens the database through :func:`open_warehouse`; nothing else calls ``duckdb.connect`` on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.core.errors import UserError
+from pipelines.core.paths import sql_text
+from pipelines.warehouse.crypto import KEY_ENV, FieldCipher, KeyError_, derive_key
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+
+
+class WarehouseError(UserError):
+    """A problem opening the warehouse, phrased for the person running the command."""
+
+    exit_code = 3  # the database could not be opened (docs/contract.md: exit codes)
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(message: str) -> str | None:
+    """The process holding DuckDB's lock, named from the lock error (``... held in <program> (PID n)``):
+    its command line when this machine can read it, else the program; None when the error is not a lock."""
+    found = _LOCK_HOLDER.search(message)
+    if found is None:
+        return None
+    pid = found["pid"]
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        # the program and its first two words, paths shortened to their names: "python3 redflags run"
+        program = " ".join(Path(a.decode(errors="replace")).name for a in argv[:3] if a)
+    except OSError:
+        program = Path(found["exe"]).name
+    return f"process {pid} ({program})"
+
+
+@dataclass
+class Warehouse:
+    con: duckdb.DuckDBPyConnection
+    cipher: FieldCipher
+    path: str
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def query(con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+    """Run one statement with bound values and return it as a polars frame (the one place results convert)."""
+    return con.sql(sql, params=dict(params) if params else None).pl()
+
+
+def model_sql(name: str) -> str:
+    """The SELECT text of a SQL model file, without its trailing semicolon."""
+    return sql_text(name).strip().rstrip(";")
+
+
+def run_model(
+    con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run the SQL model ``sql/<name>.sql`` with bound parameters and return its rows."""
+    return query(con, model_sql(name), params)
+
+
+def materialise_model(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    table: str | None = None,
+) -> str:
+    """Create (or replace) a temporary table holding the model's rows; returns the table's name.
+
+    Later models refer to earlier ones by their file name (``stg_repairs``), as dbt does.
+    """
+    table = table or name.rsplit("/", 1)[-1]
+    if not table.replace("_", "").isalnum():
+        raise ValueError(f"not a valid model table name: {table!r}")
+    sql = f'create or replace temp table "{table}" as {model_sql(name)}'
+    # Only the parameters the model uses may be bound: DuckDB rejects unused named parameters.
+    text = model_sql(name)
+    used = {k: v for k, v in (params or {}).items() if f"${k}" in text}
+    con.execute(sql, used or None)
+    return table
+
+
+def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(sql_text("warehouse/schema"))
+
+
+def open_warehouse(
+    db_path: str | os.PathLike[str],
+    *,
+    allow_unencrypted: bool = False,
+    must_exist: bool = False,
+    read_only: bool = False,
+    key: str | None = None,
+) -> Warehouse:
+    """Open (or create) the warehouse and check its key.
+
+    The key is the passphrase in ``REDFLAGS_DB_KEY`` unless given. A new database records whether it is encrypted;
+    an encrypted database refuses a missing or wrong key before anything is read or written.
+    """
+    path = str(db_path)
+    passphrase = key if key is not None else os.environ.get(KEY_ENV) or None
+    exists = path != ":memory:" and Path(path).exists()
+    if must_exist and not exists:
+        raise WarehouseError(f"there is no database at {path}; run `redflags run` first or pass --db")
+    if not exists and passphrase is None and not allow_unencrypted:
+        raise WarehouseError(
+            f"{KEY_ENV} is not set: the database holds sensitive case data and must be encrypted "
+            "(set the key, or pass --allow-unencrypted for test data only)"
+        )
+    try:
+        con = duckdb.connect(path, read_only=read_only and exists)
+    except duckdb.IOException as exc:
+        holder = _lock_holder(str(exc))
+        if holder is not None:
+            raise WarehouseError(
+                f"the database {path} is in use by another {holder}; try again when it finishes"
+            ) from None
+        raise WarehouseError(f"cannot open the database {path}: {exc}") from None
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"{path} is not a database this program can open ({type(exc).__name__})"
+        ) from None
+    try:
+        cipher = _check_key(con, passphrase, allow_unencrypted, creating=not exists, read_only=read_only)
+    except BaseException:
+        con.close()
+        raise
+    return Warehouse(con=con, cipher=cipher, path=path)
+
+
+def _check_key(
+    con: duckdb.DuckDBPyConnection,
+    passphrase: str | None,
+    allow_unencrypted: bool,
+    *,
+    creating: bool,
+    read_only: bool,
+) -> FieldCipher:
+    has_meta = bool(
+        con.sql("select count(*) from information_schema.tables where table_name = 'meta'").fetchall()[0][0]
+    )
+    if not has_meta:
+        if read_only:
+            raise WarehouseError(
+                "this database has no Repairs Red Flags tables yet; run `redflags run` first"
+            )
+        if not creating and con.sql("select count(*) from information_schema.tables").fetchall()[0][0]:
+            raise WarehouseError("this file is a DuckDB database but not a Repairs Red Flags warehouse")
+        if passphrase is None and not allow_unencrypted:
+            raise WarehouseError(f"{KEY_ENV} is not set: refusing to create an unencrypted database")
+        _create_schema(con)
+        if passphrase is None:
+            con.execute(
+                "insert into meta values ('encryption', 'none'), ('schema_version', ?)", [SCHEMA_VERSION]
+            )
+            return FieldCipher(None)
+        salt = secrets.token_bytes(16)
+        cipher = FieldCipher(derive_key(passphrase, salt))
+        con.execute(
+            "insert into meta values ('encryption', 'aes-256-gcm/scrypt'), ('schema_version', ?),"
+            " ('kdf_salt', ?), ('key_check', ?)",
+            [SCHEMA_VERSION, salt.hex(), cipher.check_token().hex()],
+        )
+        return cipher
+    meta = dict(con.sql("select key, value from meta").fetchall())
+    if meta.get("encryption") == "none":
+        if not allow_unencrypted:
+            raise WarehouseError(
+                "this database was created unencrypted (test data only); pass --allow-unencrypted to open it"
+            )
+        return FieldCipher(None)
+    if passphrase is None:
+        raise WarehouseError(f"this database is encrypted: set {KEY_ENV} to its key")
+    cipher = FieldCipher(derive_key(passphrase, bytes.fromhex(meta["kdf_salt"])))
+    try:
+        cipher.verify_check_token(bytes.fromhex(meta["key_check"]))
+    except KeyError_ as exc:
+        raise WarehouseError(str(exc)) from None
+    if not read_only:
+        _create_schema(con)  # idempotent: adds tables introduced by newer versions
+    return cipher
+
+
+class WarehouseBusy(WarehouseError):
+    """Another process (the weekly run) holds the database's write lock: try again in a minute."""
+
+
+def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, read_only: bool) -> Warehouse:
+    """Open an existing warehouse for one short piece of work, with a key already derived and checked.
+
+    For the web page, which opens the file only for the moment of each request so that the weekly run can take
+    its write lock: deriving the key (scrypt) once per process, not per request, keeps a page fast. The key
+    check is read again each time, so a key rotated while the page runs is refused, not used to decrypt.
+    Raises :class:`WarehouseBusy` while another process holds the lock.
+    """
+    path = str(db_path)
+    if not Path(path).exists():
+        raise WarehouseError(f"there is no database at {path}; run `redflags run` first or pass --db")
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy("the database is being updated; try again in a minute") from None
+        raise WarehouseError(f"cannot open the database {path} ({type(exc).__name__})") from None
+    try:
+        meta = dict(con.sql("select key, value from meta").fetchall())
+        if cipher.encrypts != (meta.get("encryption") != "none"):
+            raise WarehouseError("the database's encryption is not what it was when the page started")
+        if cipher.encrypts:
+            cipher.verify_check_token(bytes.fromhex(meta["key_check"]))
+    except KeyError_:
+        con.close()
+        raise WarehouseError("the database key has changed since the page started; restart it") from None
+    except BaseException:
+        con.close()
+        raise
+    return Warehouse(con=con, cipher=cipher, path=path)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends normally, roll back on any error."""
+    con.execute("begin transaction")
+    try:
+        yield con
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")
+
+
+@contextmanager
+def checkpoint_deferred(con: duckdb.DuckDBPyConnection, threshold: str = "1GB") -> Iterator[None]:
+    """Raise DuckDB's automatic-checkpoint threshold for the block, then restore it.
+
+    Temporary tables count towards the threshold (16 MB by default): building the feature models crossed it
+    every week, and the checkpoint it set off compressed every temporary table (0.45 s of 2 s at 20,000
+    homes). A load's per-file commits would likewise checkpoint every 16 MB of WAL, writing data twice. The
+    setting is the database's, so it is put back whatever happens.
+    """
+    before = con.sql("select current_setting('checkpoint_threshold')").fetchall()[0][0]
+    con.execute("set checkpoint_threshold = $t", {"t": threshold})
+    try:
+        yield
+    finally:
+        con.execute("set checkpoint_threshold = $t", {"t": str(before)})
+
+
+def next_id(con: duckdb.DuckDBPyConnection, sequence: str) -> int:
+    if sequence not in {"seq_file_id", "seq_run_id", "seq_audit_id"}:
+        raise ValueError(sequence)
+    return int(con.sql(f"select nextval('{sequence}')").fetchall()[0][0])
+
+
+# --- Compaction and key rotation (docs/security.md) ---------------------------------------------------------
+
+_MIN_NEW_KEY_CHARS = 12
+_REKEY_BATCH_ROWS = 50_000
+
+
+def quote_identifier_sql(name: str) -> str:
+    """``name`` as a quoted SQL identifier; only plain lower-case names (as in schema.sql) are accepted."""
+    if not name or not name.replace("_", "a").isalnum() or not name.isascii() or name != name.lower():
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return f'"{name}"'
+
+
+def encrypted_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Every ``*_enc`` BLOB column of the warehouse's own tables: table -> columns (in table order)."""
+    rows = con.sql(
+        "select c.table_name, c.column_name from information_schema.columns c"
+        " join information_schema.tables t using (table_catalog, table_schema, table_name)"
+        " where c.table_catalog = current_database() and c.table_schema = 'main'"
+        " and t.table_type = 'BASE TABLE' and c.column_name like '%\\_enc' escape '\\'"
+        " and c.data_type = 'BLOB' order by c.table_name, c.ordinal_position"
+    ).fetchall()
+    columns: dict[str, list[str]] = {}
+    for table, column in rows:
+        columns.setdefault(str(table), []).append(str(column))
+    return columns
+
+
+def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
+    """Rewrite the database file so deleted or replaced values leave it.
+
+    DuckDB keeps the bytes of deleted rows and overwritten values in free blocks, even after CHECKPOINT and
+    VACUUM; ``COPY FROM DATABASE`` into a fresh file (in an owner-only folder beside it, then renamed over it)
+    does not carry them. Call with no connection open on the file.
+    """
+    import shutil
+    import tempfile
+
+    path = Path(db_path)
+    folder = Path(tempfile.mkdtemp(prefix=".redflags-compact-", dir=path.parent))  # created 0o700
+    fresh = folder / path.name
+    try:
+        con = duckdb.connect(str(path))
+        try:
+            source = str(con.sql("select current_database()").fetchall()[0][0]).replace('"', '""')
+            con.execute("attach ? as redflags_fresh", [str(fresh)])
+            con.execute(f'copy from database "{source}" to redflags_fresh')
+            con.execute("detach redflags_fresh")
+        finally:
+            con.close()
+        if Path(f"{path}.wal").exists() or Path(f"{fresh}.wal").exists():
+            raise WarehouseError(f"the database {path} was not closed cleanly; it was left as it was")
+        os.chmod(fresh, 0o600)
+        os.replace(fresh, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    log.info("database rewritten without free blocks")
+
+
+def rotate_key(db_path: str | os.PathLike[str], old_key: str, new_key: str) -> dict[str, int]:
+    """Re-encrypt every ``*_enc`` value and the key check under ``new_key``, in one transaction, then compact
+    the file so nothing encrypted under the old key stays in it. Returns values re-encrypted per table."""
+    import getpass
+
+    from pipelines.warehouse.audit import record_event
+
+    if not new_key or new_key == old_key:
+        raise WarehouseError("the new key must be set and differ from the current key")
+    if len(new_key) < _MIN_NEW_KEY_CHARS:
+        raise WarehouseError(
+            f"the new key is too short: use a passphrase of {_MIN_NEW_KEY_CHARS} or more characters"
+        )
+    wh = open_warehouse(db_path, key=old_key, must_exist=True)
+    try:
+        if not wh.cipher.encrypts:
+            raise WarehouseError("this database is unencrypted (test data only); there is no key to rotate")
+        salt = secrets.token_bytes(16)
+        new_cipher = FieldCipher(derive_key(new_key, salt))
+        counts: dict[str, int] = {}
+        with transaction(wh.con) as con:
+            for table, columns in encrypted_columns(con).items():
+                counts[table] = _reencrypt_table(con, table, columns, wh.cipher, new_cipher)
+            con.execute("update meta set value = ? where key = 'kdf_salt'", [salt.hex()])
+            con.execute("update meta set value = ? where key = 'key_check'", [new_cipher.check_token().hex()])
+            detail = {"values_reencrypted": counts}
+            record_event(con, actor=getpass.getuser(), action="key_rotated", detail=detail)
+    finally:
+        wh.close()
+    compact_warehouse(db_path)
+    log.info("database key rotated: %d values re-encrypted", sum(counts.values()))
+    return counts
+
+
+def _reencrypt_table(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], old: FieldCipher, new: FieldCipher
+) -> int:
+    quoted_table = quote_identifier_sql(table)
+    quoted = [quote_identifier_sql(c) for c in columns]
+    any_value = " or ".join(f"{c} is not null" for c in quoted)
+    low, high = con.sql(f"select min(rowid), max(rowid) from {quoted_table}").fetchall()[0]
+    if low is None:
+        return 0
+    done = 0
+    assignments = ", ".join(f"{c} = n.{c}" for c in quoted)
+    for start in range(int(low), int(high) + 1, _REKEY_BATCH_ROWS):
+        batch = query(
+            con,
+            f"select rowid as _rid, {', '.join(quoted)} from {quoted_table}"
+            f" where rowid >= $lo and rowid < $hi and ({any_value})",
+            {"lo": start, "hi": start + _REKEY_BATCH_ROWS},
+        )
+        if batch.is_empty():
+            continue
+        fresh = batch.select("_rid").with_columns(
+            pl.Series(c, new.encrypt_many(old.decrypt_many(batch[c].to_list())), pl.Binary) for c in columns
+        )
+        done += sum(fresh.height - fresh[c].null_count() for c in columns)
+        con.register("_rekey_batch", fresh)
+        try:
+            con.execute(
+                f"update {quoted_table} set {assignments} from _rekey_batch n"
+                f" where {quoted_table}.rowid = n._rid"
+            )
+        finally:
+            con.unregister("_rekey_batch")
+    return done

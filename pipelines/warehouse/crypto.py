@@ -1,0 +1,180 @@
+"""Field-level encryption of free text before it reaches the database.
+
+DuckDB 2.0 writes encrypted database files only with its httpfs extension's crypto, which a closed network
+cannot download, so the pipeline encrypts the free-text columns itself (AES-256-GCM, one random 96-bit nonce per
+value; ingest encrypts each distinct text of a load chunk once, see docs/security.md) with a key derived from the
+passphrase in ``REDFLAGS_DB_KEY``. The key-derivation salt and a key-check token live in the database's ``meta``
+table: a wrong key is detected before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import secrets
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+if TYPE_CHECKING:
+    import duckdb
+
+KEY_ENV = "REDFLAGS_DB_KEY"
+NEW_KEY_ENV = "REDFLAGS_NEW_DB_KEY"  # `redflags rekey`: the key to rotate to
+_CHECK_PLAINTEXT = b"repairs-red-flags key check v1"
+# First byte of every stored value says how it was stored.
+_PLAIN = b"\x00"  # --allow-unencrypted databases only
+_AESGCM_V1 = b"\x01"
+_NONCE_BYTES = 12
+
+
+class KeyError_(Exception):
+    """The database key is missing or wrong (one sentence, safe to show)."""
+
+
+def derive_key(passphrase: str, salt: bytes) -> bytes:
+    # scrypt parameters: ~50 ms on this class of machine, paid once per process.
+    return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(passphrase.encode("utf-8"))
+
+
+class FieldCipher:
+    """Encrypts and decrypts text values; ``key=None`` stores them as plain UTF-8 (explicitly allowed only)."""
+
+    def __init__(self, key: bytes | None) -> None:
+        self._aead = AESGCM(key) if key is not None else None
+
+    @property
+    def encrypts(self) -> bool:
+        return self._aead is not None
+
+    def encrypt(self, value: str | None) -> bytes | None:
+        if value is None:
+            return None
+        data = value.encode("utf-8")
+        if self._aead is None:
+            return _PLAIN + data
+        nonce = os.urandom(_NONCE_BYTES)
+        return _AESGCM_V1 + nonce + self._aead.encrypt(nonce, data, None)
+
+    def decrypt(self, token: bytes | None) -> str | None:
+        if token is None:
+            return None
+        token = bytes(token)
+        kind, body = token[:1], token[1:]
+        if kind == _PLAIN:
+            return body.decode("utf-8")
+        if self._aead is None:
+            raise KeyError_(f"this value is encrypted: set {KEY_ENV} to the database key")
+        try:
+            return self._aead.decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], None).decode("utf-8")
+        except InvalidTag as exc:
+            raise KeyError_("the database key does not match the key this value was written with") from exc
+
+    def encrypt_many(self, values: Sequence[str | None]) -> list[bytes | None]:
+        """``encrypt`` for a column: the same tokens (a fresh random nonce each), a third faster.
+
+        The nonces come from one ``os.urandom`` call (a system call per value was a third of the time)."""
+        if self._aead is None:
+            return [None if v is None else _PLAIN + v.encode("utf-8") for v in values]
+        nonces = os.urandom(_NONCE_BYTES * len(values))
+        seal = self._aead.encrypt
+        n = _NONCE_BYTES
+        return [
+            None
+            if v is None
+            else _AESGCM_V1 + (nonce := nonces[i * n : i * n + n]) + seal(nonce, v.encode(), None)
+            for i, v in enumerate(values)
+        ]
+
+    def decrypt_many(self, tokens: Sequence[bytes | None]) -> list[str | None]:
+        decrypt = self.decrypt
+        return [decrypt(t) for t in tokens]
+
+    def check_token(self) -> bytes:
+        token = self.encrypt(_CHECK_PLAINTEXT.decode())
+        assert token is not None
+        return token
+
+    def verify_check_token(self, token: bytes) -> None:
+        if self._aead is None:
+            raise KeyError_(f"this database is encrypted: set {KEY_ENV} to its key")
+        body = bytes(token)[1:]
+        try:
+            plain = self._aead.decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], None)
+        except InvalidTag as exc:
+            raise KeyError_(
+                f"the key in {KEY_ENV} is not the key this database was created with; nothing was read or written"
+            ) from exc
+        if plain != _CHECK_PLAINTEXT:
+            raise KeyError_(f"the key in {KEY_ENV} does not open this database")
+
+
+# Native (whole-file) encryption, used in addition to field encryption where this DuckDB can write
+# encrypted files. The fixed salt separates the file key from the field key (whose salt is in the file).
+_NATIVE_SALT = b"repairs-red-flags duckdb-native v1"
+
+
+@functools.cache
+def native_encryption_available() -> bool:
+    """True when this DuckDB can write an encrypted database file (its httpfs crypto module is loaded).
+
+    Probed once per process by attaching a throw-away encrypted database in a private temporary folder and
+    writing to it. DuckDB 2.0 without httpfs has a read-only crypto module, so here this is False.
+    """
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="redflags-probe-") as folder:
+        con = duckdb.connect()
+        try:
+            _load_httpfs(con)
+            probe = str(Path(folder) / "probe.duckdb")
+            con.execute("attach ? as probe (encryption_key ?)", [probe, secrets.token_hex(16)])
+            con.execute("create table probe.t as select 1 as x")
+            con.execute("detach probe")
+        except duckdb.Error:
+            return False
+        finally:
+            con.close()
+    return True
+
+
+def _load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
+    import duckdb
+
+    # Never reach for the network: otherwise an encrypted ATTACH tries to download httpfs (seconds offline).
+    con.execute("set autoinstall_known_extensions = false")
+    with contextlib.suppress(duckdb.Error):
+        con.execute("load httpfs")  # only if installed already
+
+
+def native_file_key(passphrase: str) -> str:
+    """The key handed to DuckDB for whole-file encryption, derived from (never equal to) the passphrase."""
+    return derive_key(passphrase, _NATIVE_SALT).hex()
+
+
+def attach_native(
+    con: duckdb.DuckDBPyConnection,
+    db_path: str,
+    passphrase: str,
+    *,
+    alias: str = "wh",
+    read_only: bool = False,
+) -> None:
+    """Attach ``db_path`` as a DuckDB-encrypted database (created if missing) and make it the default catalog.
+
+    For :func:`pipelines.warehouse.connection.open_warehouse` when :func:`native_encryption_available`: there
+    ``con = duckdb.connect(); attach_native(con, path, passphrase)`` replaces ``duckdb.connect(path)``, and
+    the field encryption stays as it is. Path and key are bound values; the alias must be a plain identifier.
+    """
+    if not alias.isidentifier():
+        raise ValueError(f"not a valid database alias: {alias!r}")
+    _load_httpfs(con)
+    options = "encryption_key ?, read_only" if read_only else "encryption_key ?"
+    con.execute(f'attach ? as "{alias}" ({options})', [db_path, native_file_key(passphrase)])
+    con.execute(f'use "{alias}"')
