@@ -51,8 +51,8 @@ def generate(args: argparse.Namespace) -> dict[str, object]:
 def bare(args: argparse.Namespace) -> dict[str, object]:
     import duckdb
 
+    from pipelines.ingest.files import resolve_files
     from pipelines.ingest.mapping import load_mapping
-    from pipelines.ingest.readers import resolve_files
 
     folder = Path(args.workdir) / "extracts"
     mapping = load_mapping(folder / "mapping.yaml")

@@ -98,8 +98,8 @@ def step_bare(work: Path) -> dict[str, Any]:
     imported = time.perf_counter()
     import duckdb
 
+    from pipelines.ingest.files import resolve_files
     from pipelines.ingest.mapping import load_mapping
-    from pipelines.ingest.readers import resolve_files
 
     imports = time.perf_counter() - imported
 

@@ -9,12 +9,11 @@ notebook that calls the backtest keeps its own backend and figure list.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
-if TYPE_CHECKING:
-    from pipelines.backtest.replay import BacktestResult
+from pipelines.backtest.result import BacktestResult
 
 _DPI = 110
 

@@ -15,15 +15,12 @@ any file; the CSVs hold counts and rates only.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -42,12 +39,19 @@ from models.backtest_metrics import (
     week_metrics,
     weeks_to_first_listing,
 )
+from pipelines.backtest import plots as backtest_plots
+from pipelines.backtest.result import BacktestResult
 from pipelines.core.errors import ConfigError, UserError
 from pipelines.core.progress import get_progress
-from pipelines.core.settings import Settings, load_settings
+from pipelines.core.settings import Settings
 from pipelines.core.spreadsheets import write_csv
 from pipelines.core.weeks import week_endings
+from pipelines.ingest.classifier import classifier_from_settings
+from pipelines.ingest.folder import ingest_folder
+from pipelines.ingest.mapping import load_mapping
+from pipelines.scoring.week import known_by, score_week
 from pipelines.warehouse.connection import Warehouse, open_warehouse, query, run_model
+from pipelines.warehouse.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
 
@@ -76,21 +80,6 @@ WEEKLY_SCHEMA: dict[str, Any] = {
     "baseline_recall": pl.Float64,
     "seconds": pl.Float64,
 }
-
-
-@dataclass
-class BacktestResult:
-    """What a backtest measured. Frames hold counts and rates only (no household references)."""
-
-    weeks: list[dt.date]
-    truth_source: str  # "answer key" or "outcomes"
-    weekly: pl.DataFrame  # one row per config per week (WEEKLY_SCHEMA)
-    summary: pl.DataFrame  # one row per config
-    sweep: pl.DataFrame  # config, swept, threshold, households_per_week, precision, recall, is_current
-    weeks_to_flag: (
-        pl.DataFrame
-    )  # config, weeks_to_flag (one row per pattern started in the range; null = never)
-    files: dict[str, Path] = field(default_factory=dict)
 
 
 # --- truth
@@ -137,7 +126,6 @@ def latest_outcomes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def _score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> Any:
-    from pipelines.scoring.week import score_week
 
     return score_week(con, settings, as_of)
 
@@ -167,7 +155,6 @@ def sweep_candidates(scored: Any, settings: Settings) -> tuple[str, pl.DataFrame
 
 def _baseline(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> pl.DataFrame:
     """The baseline's households for the week ending ``as_of``, by the same knowledge-time rule as the list."""
-    from pipelines.scoring.week import known_by
 
     return run_model(con, "marts/backtest_baseline", {"as_of": as_of, "known_by": known_by(settings, as_of)})
 
@@ -398,8 +385,6 @@ def write_outputs(result: BacktestResult, out_dir: Path, *, plots: bool = True) 
     write_csv(result.summary, files["summary"], float_precision=4)
     write_csv(result.sweep, files["threshold_sweep"], float_precision=4)
     if plots:
-        from pipelines.backtest import plots as backtest_plots
-
         files["precision_recall_plot"] = backtest_plots.precision_recall_threshold(
             result, out_dir / "precision_recall_threshold.png"
         )
@@ -412,74 +397,12 @@ def write_outputs(result: BacktestResult, out_dir: Path, *, plots: bool = True) 
     return files
 
 
-def _pct(value: Any) -> str:
-    return "   -  " if value is None else f"{100 * float(value):5.1f}%"
-
-
-def print_report(result: BacktestResult, out: IO[str] | None = None) -> None:
-    """Terminal tables: each week, then the overall figures side by side."""
-    out = out or sys.stdout
-    first, last = result.weeks[0], result.weeks[-1]
-    out.write(
-        f"Backtest: {len(result.weeks)} week(s) ending {first:%d %b %Y} to {last:%d %b %Y}; "
-        f"truth: {result.truth_source}.\n"
-    )
-    for name in result.summary["config"].to_list():
-        out.write(f"\n{name}\n")
-        out.write(
-            "  week ending   listed/capacity  carried  precision  recall  look-alikes  baseline precision\n"
-        )
-        for r in result.weekly.filter(pl.col("config") == name).iter_rows(named=True):
-            out.write(
-                f"  {r['week']:%Y-%m-%d}    {r['list_size']:>5}/{r['capacity']:<5}    {r['carried']:>7}   "
-                f"{_pct(r['precision'])}  {_pct(r['recall'])}  {r['lookalikes_listed']:>11}   "
-                f"{_pct(r['baseline_precision'])}\n"
-            )
-    out.write("\nOverall (pooled over the weeks)\n")
-    labels = {
-        "mean_list_size": ("households listed per week", "{:.1f}"),
-        "capacity": ("capacity per week", "{}"),
-        "mean_carried": ("carried forward per week", "{:.1f}"),
-        "precision": ("precision at capacity", "pct"),
-        "baseline_precision": ("  baseline (most red flags, same length)", "pct"),
-        "recall": ("recall of live planted patterns", "pct"),
-        "baseline_recall": ("  baseline", "pct"),
-        "median_weeks_to_flag": ("median weeks from pattern start to listing", "{:.1f}"),
-        "share_never_listed": ("patterns never listed", "pct"),
-        "lookalikes_listed": ("look-alike listings", "{}"),
-        "known_cases_listed": ("known-case listings", "{}"),
-        "seconds_per_week": ("seconds per week (scoring)", "{:.2f}"),
-    }
-    names = result.summary["config"].to_list()
-    out.write(f"  {'':44}" + "".join(f"{n[:18]:>20}" for n in names) + "\n")
-    rows = result.summary.to_dicts()
-    for key, (label, fmt) in labels.items():
-        cells = []
-        for row in rows:
-            value = row.get(key)
-            cells.append(_pct(value) if fmt == "pct" else ("-" if value is None else fmt.format(value)))
-        out.write(f"  {label:44}" + "".join(f"{c:>20}" for c in cells) + "\n")
-    if result.files:
-        out.write(f"\nTables and plots: {next(iter(result.files.values())).parent}\n")
-
-
 # --- the command
 # ---------------------------------------------------------------------------------------------
 
 
-def _config_names(config: str | None, compare: str | None) -> list[str]:
-    first = Path(config).stem if config else "default settings"
-    if compare is None:
-        return [first]
-    second = Path(compare).stem
-    return [first, second if second != first else f"{second} (compare)"]
-
-
 def ingest_once(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Settings, out_dir: Path) -> Any:
     """Load every extract file in the folder (files already loaded are skipped by their sha256)."""
-    from pipelines.ingest.classifier import classifier_from_settings
-    from pipelines.ingest.folder import ingest_folder
-    from pipelines.ingest.mapping import load_mapping
 
     return ingest_folder(
         wh,
@@ -540,7 +463,6 @@ def backtest_folder(
                     "%d extract file(s) could not be loaded; the backtest uses the rest",
                     ingested.files_failed,
                 )
-            from pipelines.warehouse.runs import finish_run, start_run
 
             run_id = start_run(wh.con, "backtest", weeks[-1])
             results.append(run_backtest(wh, weeks, group, answer_key=key, scorer=scorer))
@@ -572,33 +494,3 @@ def _merge(results: list[BacktestResult], configs: Mapping[str, Settings]) -> Ba
         sweep=ordered([r.sweep for r in results]),
         weeks_to_flag=ordered([r.weeks_to_flag for r in results]),
     )
-
-
-def main(args: argparse.Namespace) -> int:
-    if args.date_to < args.date_from:
-        raise UserError("--to is before --from")
-    names = _config_names(args.config, args.compare)
-    configs = {names[0]: load_settings(args.config)}
-    if args.compare:
-        configs[names[1]] = load_settings(args.compare)
-    extracts = Path(args.extracts)
-    key_path = Path(args.answer_key) if args.answer_key else default_answer_key_path(extracts)
-    if args.answer_key and not key_path.is_file():
-        raise ConfigError(f"the answer key {key_path} does not exist")
-    answer_key = key_path if key_path.is_file() else None
-    db = Path(args.db) if args.db else None
-    # A temporary warehouse of synthetic data (there is an answer key) may stay unencrypted.
-    allow_unencrypted = bool(args.allow_unencrypted or (db is None and answer_key is not None))
-    result = backtest_folder(
-        extracts,
-        Path(args.mapping),
-        args.date_from,
-        args.date_to,
-        configs,
-        out_dir=Path(args.out),
-        answer_key=answer_key,
-        db=db,
-        allow_unencrypted=allow_unencrypted,
-    )
-    print_report(result)
-    return 0

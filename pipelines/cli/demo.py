@@ -30,7 +30,8 @@ def _throwaway_key(base: Path) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.flows.weekly_review import print_summary, quiet_prefect, weekly_review
+    from pipelines.cli.run import print_summary
+    from pipelines.flows.weekly_review import quiet_prefect, weekly_review
     from pipelines.synthetic import write_landlord
 
     base = Path(args.dir).resolve()

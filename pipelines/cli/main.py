@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit 1 when the run warns (an empty list, an extract's newest file too old): for schedulers",
     )
     _db_options(p)
-    p.set_defaults(handler=_lazy("pipelines.flows.weekly_review", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.run", "main"))
 
     p = sub.add_parser("ingest", help="only load new extract files into the database (no scoring)")
     p.add_argument("--extracts", required=True, help="folder holding the landlord's export files")
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=DEFAULT_OUT, help=f"where the data-quality page is written (default {DEFAULT_OUT})"
     )
     _db_options(p)
-    p.set_defaults(handler=_lazy("pipelines.ingest.folder", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.ingest", "main"))
 
     p = sub.add_parser(
         "classify", help="add red-flag categories and location to a CSV of repair descriptions"
@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="CSV file to write")
     p.add_argument("--config", default=None, help="settings (vocabulary file, SoR code map)")
     p.add_argument("--evidence", action="store_true", help="also write the words that triggered each flag")
-    p.set_defaults(handler=_lazy("pipelines.ingest.classifier", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.classify", "main"))
 
     p = sub.add_parser("outcomes", help="reviewers' outcomes")
     osub = p.add_subparsers(dest="outcomes_command", metavar="ACTION", required=True)
@@ -246,12 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--config", default=None, help=_CONFIG_HELP + " (the allowed outcome values)")
     _db_options(q)
-    q.set_defaults(handler=_lazy("pipelines.outcomes.records", "main_import"))
+    q.set_defaults(handler=_lazy("pipelines.cli.outcomes", "main_import"))
 
     p = sub.add_parser("history", help="one household's flags, reasons and outcomes in date order")
     p.add_argument("tenancy_ref", help="the household's tenancy reference, as on the review list")
     _db_options(p)
-    p.set_defaults(handler=_lazy("pipelines.outcomes.records", "main_history"))
+    p.set_defaults(handler=_lazy("pipelines.cli.outcomes", "main_history"))
 
     p = sub.add_parser("backtest", help="replay the weekly run over a date range and measure it")
     p.add_argument("--extracts", required=True, help="folder holding the landlord's export files")
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a database without a key (synthetic or test data only)",
     )
-    p.set_defaults(handler=_lazy("pipelines.backtest.replay", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.backtest", "main"))
 
     p = sub.add_parser("report", help="the managers' monitoring report (HTML and CSV, aggregates only)")
     p.add_argument("--out", default="./report", help="where the report is written (default ./report)")
@@ -311,13 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="start a Prefect server on 127.0.0.1 for as long as serve runs, when PREFECT_API_URL is not set",
     )
     _db_options(p)
-    p.set_defaults(handler=_lazy("pipelines.flows.schedule", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.serve", "main"))
 
     p = sub.add_parser("purge", help="delete what the retention settings say has expired")
     p.add_argument("--config", default=None, help=_CONFIG_HELP + " (retention)")
     p.add_argument("--today", type=_date, default=None, help="the date to purge as of (default: today)")
     _db_options(p)
-    p.set_defaults(handler=_lazy("pipelines.ops.retention", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.purge", "main"))
 
     p = sub.add_parser("users", help="who may sign in to the review pages (`redflags web`)")
     usub = p.add_subparsers(dest="users_command", metavar="ACTION", required=True, help="add, list or remove")
@@ -337,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument(
             "--users", default=DEFAULT_USERS, help=f"the users file (default {DEFAULT_USERS}, owner-only)"
         )
-    p.set_defaults(handler=_lazy("pipelines.web.commands", "main_users"))
+    p.set_defaults(handler=_lazy("pipelines.cli.users", "main"))
 
     p = sub.add_parser(
         "web",
@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=_positive, default=8765, help="port to listen on (default 8765)")
     p.add_argument("--config", default=None, help=_CONFIG_HELP + " (teams, outcome values)")
-    p.set_defaults(handler=_lazy("pipelines.web.commands", "main_web"))
+    p.set_defaults(handler=_lazy("pipelines.cli.web", "main"))
 
     p = sub.add_parser(
         "rekey",
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         "REDFLAGS_NEW_DB_KEY; keys are never taken on the command line.",
     )
     p.add_argument("--db", default=DEFAULT_DB, help=f"the DuckDB warehouse (default {DEFAULT_DB})")
-    p.set_defaults(handler=_lazy("pipelines.ops.rekey", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.rekey", "main"))
     return _finish(parser)
 
 

@@ -187,6 +187,20 @@ class ScheduleSettings(_Section):
     timezone: str = "Europe/London"
 
 
+# The contract's extracts (docs/contract.md); pipelines.ingest.mapping defines one canonical extract per name
+# (tests/pipelines/core/test_settings.py checks the two agree).
+EXTRACT_NAMES = (
+    "repairs",
+    "recharges",
+    "asb",
+    "rent",
+    "tenancies",
+    "properties",
+    "known_cases",
+    "planned_works",
+)
+
+
 class KnowledgeSettings(_Section):
     publication_lag_days: int = Field(1, ge=0, le=14)
     stale_after_days: dict[str, int] = Field(default_factory=lambda: {"repairs": 14, "rent": 14})
@@ -194,11 +208,9 @@ class KnowledgeSettings(_Section):
     @field_validator("stale_after_days")
     @classmethod
     def _stale_extracts(cls, v: dict[str, int]) -> dict[str, int]:
-        from pipelines.ingest.mapping import CANONICAL
-
         for name, days in v.items():
-            if name not in CANONICAL:
-                raise ValueError(f"{name!r} is not an extract ({', '.join(CANONICAL)})")
+            if name not in EXTRACT_NAMES:
+                raise ValueError(f"{name!r} is not an extract ({', '.join(EXTRACT_NAMES)})")
             if not 1 <= days <= 3650:
                 raise ValueError(f"{name}: {days} days is not between 1 and 3650")
         return v

@@ -26,6 +26,7 @@ from pipelines.core.settings import load_settings
 from pipelines.flows.weekly_review import WeeklyResult, _result, ingest_task, publish_task, score_task
 from pipelines.warehouse.connection import open_warehouse
 from pipelines.warehouse.crypto import KEY_ENV
+from pipelines.warehouse.runs import finish_run, start_run
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,6 @@ class LandlordJob:
 @task(name="landlord-week", cache_policy=NO_CACHE)
 def landlord_week(job: LandlordJob, as_of: dt.date) -> WeeklyResult:
     """The weekly-review steps for one landlord, with that landlord's own key; the steps are nested task runs."""
-    from pipelines.warehouse.runs import finish_run, start_run
 
     key = os.environ.get(job.key_env) or None
     if key is None and not job.allow_unencrypted:

@@ -15,7 +15,6 @@ sentence naming what to start.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import logging
@@ -37,6 +36,8 @@ from prefect.cache_policies import NO_CACHE
 from pipelines.core.errors import UserError, retry_io
 from pipelines.core.settings import load_settings
 from pipelines.ops.notify import check_notifications, on_weekly_failure
+from pipelines.ops.retention import purge
+from pipelines.warehouse.connection import compact_warehouse, open_warehouse
 
 if TYPE_CHECKING:
     from pipelines.flows.weekly_review import WeeklyResult
@@ -80,9 +81,6 @@ def pipeline_logs_to_prefect() -> None:
     cache_policy=NO_CACHE,
 )
 def purge_expired(db: str, config: str | None, allow_unencrypted: bool) -> dict[str, int]:
-    from pipelines.ops.retention import purge
-    from pipelines.warehouse.connection import compact_warehouse, open_warehouse
-
     settings = load_settings(config)
     with open_warehouse(db, allow_unencrypted=allow_unencrypted, must_exist=True) as wh:
         summary = purge(wh, settings.retention, dt.date.today())
@@ -115,29 +113,6 @@ def scheduled_week(
     monitoring_report(db, report, 12, config, allow_unencrypted)
     purge_expired(db, config, allow_unencrypted)
     return result
-
-
-def deployment_parameters(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.extracts or not args.mapping:
-        raise UserError(
-            "serve needs --extracts and --mapping: the folder the weekly exports arrive in, and its mapping"
-        )
-    for label, value, want_dir in (
-        ("extracts folder", args.extracts, True),
-        ("mapping file", args.mapping, False),
-    ):
-        path = Path(value)
-        if (want_dir and not path.is_dir()) or (not want_dir and not path.is_file()):
-            raise UserError(f"the {label} {path} does not exist")
-    return {
-        "extracts": str(Path(args.extracts).resolve()),
-        "mapping": str(Path(args.mapping).resolve()),
-        "db": str(Path(args.db).resolve()),
-        "out": str(Path(args.out).resolve()),
-        "report": str(Path(args.report).resolve()),
-        "config": str(Path(args.config).resolve()) if args.config else None,
-        "allow_unencrypted": bool(args.allow_unencrypted),
-    }
 
 
 def api_answers(api_url: str, timeout: float = _HEALTH_TIMEOUT_S) -> bool:
@@ -210,17 +185,18 @@ def _serve(parameters: dict[str, Any], schedule: Any) -> None:
     scheduled_week.serve(name="weekly", schedules=[schedule], parameters=parameters, global_limit=1, limit=1)
 
 
-def main(args: argparse.Namespace) -> int:
+def serve(config: str | None, parameters: dict[str, Any], start_server: bool) -> int:
+    """Serve the weekly flow on its schedule with ``parameters``: at PREFECT_API_URL, or a Prefect server started
+    here for as long as this runs (``start_server``). Returns when serving stops."""
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
-    settings = load_settings(args.config)
-    parameters = deployment_parameters(args)
+    settings = load_settings(config)
     check_notifications(settings.notifications)
     schedule = weekly_schedule(settings.schedule.cron, settings.schedule.timezone)
     # Flow runs are child processes: they inherit this and send the pipeline's log lines to the Prefect UI.
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", ",".join(PIPELINE_LOGGERS))
     api_url = PREFECT_API_URL.value()
-    plan = serve_plan(api_url, bool(api_url) and api_answers(api_url), args.start_server)
+    plan = serve_plan(api_url, bool(api_url) and api_answers(api_url), start_server)
     if plan == "use":
         _serve(parameters, schedule)
         return 0

@@ -5,11 +5,9 @@ The flow body only wires steps together; each step is a plain function that test
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import logging
-import sys
 from dataclasses import dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,6 +20,13 @@ from pipelines.core.errors import ConfigError, retry_io
 from pipelines.core.progress import get_progress
 from pipelines.core.settings import Settings, load_settings, resolve_conf_file
 from pipelines.core.weeks import last_sunday
+from pipelines.ingest.classifier import classifier_from_settings
+from pipelines.ingest.folder import ingest_folder
+from pipelines.ingest.knowledge import extract_knowledge, knowledge_lines, list_warnings
+from pipelines.ingest.mapping import load_mapping
+from pipelines.publishing.review_list import publish_list
+from pipelines.scoring.week import known_by, score_week
+from pipelines.warehouse.audit import record_list_published
 from pipelines.warehouse.connection import Warehouse, open_warehouse
 from pipelines.warehouse.runs import recorded_run
 
@@ -62,9 +67,6 @@ def rules_version(settings: Settings) -> str:
 
 
 def _ingest(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Settings, out_dir: Path) -> Any:
-    from pipelines.ingest.classifier import classifier_from_settings
-    from pipelines.ingest.folder import ingest_folder
-    from pipelines.ingest.mapping import load_mapping
 
     mapping = load_mapping(mapping_path)
     return ingest_folder(
@@ -78,15 +80,12 @@ def _ingest(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Setting
 
 
 def _score(wh: Warehouse, settings: Settings, as_of: dt.date) -> Any:
-    from pipelines.scoring.week import score_week
 
     with get_progress().stage(f"Scoring households as known on {as_of:%d %b %Y}"):
         return score_week(wh.con, settings, as_of)
 
 
 def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_dir: Path, run_id: int) -> Any:
-    from pipelines.publishing.review_list import publish_list
-    from pipelines.warehouse.audit import record_list_published
 
     list_id = f"{as_of.isoformat()}-r{run_id}"
     labels = {name: team.label for name, team in settings.teams.items()}
@@ -187,8 +186,6 @@ def weekly_review(
 
 def _with_knowledge(wh: Warehouse, settings: Settings, result: WeeklyResult, week: Any) -> WeeklyResult:
     """The result with what the list knew per extract and its warnings (empty or stale list)."""
-    from pipelines.ingest.knowledge import extract_knowledge, knowledge_lines, list_warnings
-    from pipelines.scoring.week import known_by
 
     by = known_by(settings, result.as_of)
     knowledge = extract_knowledge(wh.con, by)
@@ -233,7 +230,6 @@ def preflight(extracts: Path | None, mapping: Path | None, config: str | None, d
     """Every problem a person can fix, found before Prefect starts so it is one sentence and nothing else: a
     missing folder, mapping or setting, a bad mapping, and a database that will not open (no key, a wrong
     key, another process holding it)."""
-    from pipelines.ingest.mapping import load_mapping
 
     if extracts is not None and not extracts.is_dir():
         raise ConfigError(f"the extracts folder {extracts} does not exist")
@@ -243,51 +239,3 @@ def preflight(extracts: Path | None, mapping: Path | None, config: str | None, d
     open_warehouse(db, allow_unencrypted=allow).close()
     if mapping is not None:
         load_mapping(mapping)
-
-
-def main(args: argparse.Namespace) -> int:
-    extracts = None if args.skip_ingest else Path(args.extracts)
-    mapping = Path(args.mapping)
-    preflight(
-        extracts, None if extracts is None else mapping, args.config, Path(args.db), args.allow_unencrypted
-    )
-    progress = get_progress()
-    progress.say(f"Weekly review for the week ending {args.as_of:%d %B %Y}")
-    with quiet_prefect():
-        result = weekly_review(
-            extracts,
-            mapping,
-            args.as_of,
-            Path(args.db),
-            Path(args.out),
-            Path(args.config) if args.config else None,
-            args.allow_unencrypted,
-        )
-    print_summary(result)
-    return 1 if result.files_failed or (getattr(args, "strict", False) and result.warnings) else 0
-
-
-def print_summary(result: WeeklyResult) -> None:
-    out = sys.stdout
-    if result.files_loaded or result.files_failed:
-        out.write(
-            f"Loaded {result.files_loaded} new file(s); {result.rows_quarantined} row(s) quarantined.\n"
-        )
-    for failure in result.failures:
-        out.write(f"  FAILED: {failure}\n")
-    carried = sum(result.carried.values())
-    out.write(f"Listed {result.listed} household(s) for review; {carried} carried forward beyond capacity.\n")
-    out.write(
-        f"Waiting (carried_forward.csv): {carried} household(s), {result.waiting_weeks_2plus} of them for 2+ weeks.\n"
-    )
-    out.write(
-        f"Review list: {Path(result.folder) / 'review_list.xlsx'} (and review_list.csv; one folder per team)\n"
-    )
-    if result.knowledge:
-        out.write("Extracts used (knowledge time):\n")
-        for line in result.knowledge:
-            out.write(f"  {line}\n")
-    for warning in result.warnings:
-        out.write(f"WARNING: {warning}\n")
-    if result.files_failed:
-        out.write(f"{result.files_failed} file(s) could not be loaded: fix them and run again.\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
 from collections.abc import Callable
@@ -13,8 +12,7 @@ import yaml
 
 from features.classification import Vocabulary, VocabularyError, classify_texts
 from pipelines.core.errors import UserError
-from pipelines.core.settings import ClassificationSettings, load_settings, resolve_conf_file
-from pipelines.core.spreadsheets import write_csv
+from pipelines.core.settings import ClassificationSettings, resolve_conf_file
 
 log = logging.getLogger(__name__)
 
@@ -55,36 +53,6 @@ def classifier_from_settings(settings: ClassificationSettings) -> Classifier:
         return classify_texts(texts, codes, vocab, sor_codes)
 
     return classify
-
-
-def main(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
-    classify = classifier_from_settings(settings.classification)
-    source = Path(args.input)
-    frame = read_csv_text(source)
-    for column in [args.column] + ([args.code_column] if args.code_column else []):
-        if column not in frame.columns:
-            raise UserError(
-                f"{source}: no column '{column}' (the columns are: {', '.join(frame.columns) or 'none'})"
-            )
-    codes = frame[args.code_column] if args.code_column else None
-    result = classify(frame[args.column], codes)
-    added = [
-        result["categories"].list.join(";").alias("categories"),
-        result["location"].alias("location"),
-    ]
-    if args.evidence:
-        added.append(result["evidence"].alias("evidence"))
-    clashes = [s.name for s in added if s.name in frame.columns]
-    out = frame.drop(clashes).with_columns(added)
-    target = Path(args.out)
-    try:
-        write_csv(out, target)  # formula-safe cells, owner-only file
-    except OSError as exc:
-        raise UserError(f"cannot write {target}: {exc.strerror}") from None
-    flagged = int((result["categories"].list.len() > 0).sum())
-    log.info("classified %d rows, %d with a red flag; written to %s", out.height, flagged, target)
-    return 0
 
 
 def read_csv_text(path: Path) -> pl.DataFrame:

@@ -1,4 +1,4 @@
-"""Flow ``ingest-extracts`` and ``redflags ingest``: load whatever is new in a landlord's extracts folder.
+"""Load whatever is new in a landlord's extracts folder (flow ``ingest-extracts``, ``redflags ingest``).
 
 ``ingest_folder`` is the plain function other flows and the tests call; the flow wraps it in retrying I/O
 tasks
@@ -7,7 +7,6 @@ tasks
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import logging
@@ -18,12 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from pipelines.core.errors import ConfigError, UserError, retry_io
+from pipelines.core.errors import ConfigError
 from pipelines.core.progress import Progress, get_progress
+from pipelines.core.settings import load_settings
 from pipelines.ingest import validation
+from pipelines.ingest.classifier import classifier_from_settings
+from pipelines.ingest.files import resolve_files
 from pipelines.ingest.loading import Classifier, IngestSummary, load_extract
-from pipelines.ingest.mapping import CANONICAL, Mapping, load_mapping
-from pipelines.ingest.readers import resolve_files
+from pipelines.ingest.mapping import CANONICAL, Mapping
 from pipelines.warehouse.connection import Warehouse, checkpoint_deferred, open_warehouse
 from pipelines.warehouse.runs import start_run
 
@@ -98,8 +99,8 @@ EXTRACT_WORKERS = 2
 
 class _OneThreadEach:
     """DuckDB's threads while extracts load side by side: one each. Two loads already keep two cores busy, and a
-    query split over threads costs more CPU in all (at 160,000 homes: 47 CPU-s for the load instead of 52, and
-    25 s instead of 28). When one load is left, it gets the database's own setting back."""
+    query split over threads costs more CPU in all (docs/scaling.md). When one load is left, it gets the
+    database's own setting back."""
 
     def __init__(self, con: Any) -> None:
         self._cursor = con.cursor()
@@ -183,92 +184,14 @@ def _total_bytes(paths: Sequence[Path]) -> int:
     return total
 
 
-# ------------------------------------------------------------------------------------------------------------
-# Prefect
-
-
-_retry_io = retry_io  # one rule for every task that retries: pipelines.core.errors.retry_io
-
-
-def _make_flow() -> Any:
-    from prefect import flow, task
-    from prefect.cache_policies import NO_CACHE
-
-    @task(name="read-mapping", cache_policy=NO_CACHE)
-    def read_mapping(path: str) -> Mapping:
-        return load_mapping(path)
-
-    @task(
-        name="load-new-files",
-        retries=2,
-        retry_delay_seconds=10,
-        retry_condition_fn=_retry_io,
-        cache_policy=NO_CACHE,
-    )
-    def load_new_files(
-        db: str, allow_unencrypted: bool, extracts: str, mapping: Mapping, out: str | None, config: str | None
-    ) -> IngestSummary:
-        from pipelines.core.settings import load_settings
-        from pipelines.ingest.classifier import classifier_from_settings
-
-        classify = classifier_from_settings(load_settings(config).classification)
-        wh = open_warehouse(db, allow_unencrypted=allow_unencrypted)
-        try:
-            return ingest_folder(wh, extracts, mapping, classify=classify, out_dir=out)
-        finally:
-            wh.close()
-
-    @flow(name="ingest-extracts")
-    def ingest_extracts(
-        extracts: str,
-        mapping: str,
-        db: str,
-        out: str | None = None,
-        allow_unencrypted: bool = False,
-        config: str | None = None,
-    ) -> IngestSummary:
-        landlord_mapping = read_mapping(mapping)
-        return load_new_files(db, allow_unencrypted, extracts, landlord_mapping, out, config)
-
-    return ingest_extracts
-
-
-_FLOW: Any = None
-
-
-def ingest_extracts_flow() -> Any:
-    """The Prefect flow (built on first use so importing this module stays light)."""
-    global _FLOW
-    if _FLOW is None:
-        _FLOW = _make_flow()
-    return _FLOW
-
-
-def main(args: argparse.Namespace) -> int:
-    """``redflags ingest``: exits non-zero, after loading the other files, if any file could not be loaded."""
-    from pipelines.flows.weekly_review import preflight
-
-    # a missing folder, a bad mapping or a database that will not open: one sentence before Prefect starts
-    preflight(
-        Path(args.extracts),
-        Path(args.mapping),
-        getattr(args, "config", None),
-        Path(args.db),
-        bool(getattr(args, "allow_unencrypted", False)),
-    )
-    summary: IngestSummary = ingest_extracts_flow()(
-        extracts=args.extracts,
-        mapping=args.mapping,
-        db=args.db,
-        out=getattr(args, "out", None),
-        allow_unencrypted=bool(getattr(args, "allow_unencrypted", False)),
-        config=getattr(args, "config", None),
-    )
-    progress = get_progress()
-    for message in summary.row_messages[:20]:
-        progress.say(f"  quarantined: {message}")
-    if summary.failures:
-        for message in summary.failures:
-            progress.say(f"  not loaded: {message}")
-        raise UserError(f"{summary.files_failed} file(s) not loaded; the first: {summary.failures[0]}")
-    return 0
+def load_new_files(
+    db: str, allow_unencrypted: bool, extracts: str, mapping: Mapping, out: str | None, config: str | None
+) -> IngestSummary:
+    """Open the warehouse at ``db``, load the files of ``extracts`` not loaded before (classified with the
+    settings of ``config``), and close it again: the ingest flow's one step."""
+    classify = classifier_from_settings(load_settings(config).classification)
+    wh = open_warehouse(db, allow_unencrypted=allow_unencrypted)
+    try:
+        return ingest_folder(wh, extracts, mapping, classify=classify, out_dir=out)
+    finally:
+        wh.close()

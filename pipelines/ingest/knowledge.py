@@ -8,12 +8,17 @@ without saying why). Sentences hold extract names, dates and counts only, never 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipelines.ingest.conversion import EARLIEST_EVENT
+from pipelines.ingest.files import FileProblem
+from pipelines.ingest.mapping import KnownOn
 from pipelines.warehouse.connection import run_model
 
 
@@ -108,3 +113,56 @@ def list_warnings(
                 f"week's end (more than the {days} allowed): is the export still running?"
             )
     return out
+
+
+_NAME_DATES = (
+    (re.compile(r"(?<!\d)(\d{4})[-_.](\d{2})[-_.](\d{2})(?!\d)"), ("y", "m", "d")),
+    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), ("y", "m", "d")),
+    (re.compile(r"(?<!\d)(\d{2})[-_.](\d{2})[-_.](\d{4})(?!\d)"), ("d", "m", "y")),
+)
+
+
+def known_on_from_name(name: str, today: dt.date) -> dt.date | None:
+    """The extract date in a file name (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, with - _ or .), else None.
+
+    Conservative: only real calendar dates from 1990 up to ``today`` count, so a financial year or period
+    (``FY2025-26``, ``2025-26``, ``Q3``) is not a date; several dates (a period export) give the latest, the day
+    the period's data was known.
+    """
+    stem = Path(name).name
+    found: list[dt.date] = []
+    for pattern, order in _NAME_DATES:
+        for m in pattern.finditer(stem):
+            parts = dict(zip(order, (int(g) for g in m.groups()), strict=True))
+            try:
+                d = dt.date(parts["y"], parts["m"], parts["d"])
+            except ValueError:
+                continue
+            if EARLIEST_EVENT <= d <= today:
+                found.append(d)
+    return max(found) if found else None
+
+
+def extract_date(path: Path, name: str, rule: KnownOn, today: dt.date) -> dt.date:
+    """A file's extract date (EXTRACTS.md "Knowledge time"): the date in its name, else by the mapping's rule.
+
+    ``modified``: the file's modification time as a local date (SFTP drops and copy tools keep it; a time
+    after ``today`` counts as today); ``loaded``: ``today``, the day it is first loaded; ``name``: a name
+    without a date is a file-level error (FileProblem).
+    """
+    named = known_on_from_name(name, today)
+    if named is not None:
+        return named
+    if rule == "name":
+        raise FileProblem(
+            name,
+            "has no extract date in its name, and the mapping says known_on: name "
+            "(name it like repairs_2025-03-09.csv, or set known_on: modified)",
+        )
+    if rule == "loaded":
+        return today
+    try:
+        modified = dt.datetime.fromtimestamp(path.stat().st_mtime).date()
+    except OSError as exc:
+        raise FileProblem(name, f"cannot be read ({exc.strerror})") from None
+    return min(modified, today)

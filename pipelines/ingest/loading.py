@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,30 +34,31 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
 import polars as pl
 
 from pipelines.core.progress import Progress
+from pipelines.ingest import validation
+from pipelines.ingest.conversion import (
+    RAW_EXTRA,
+    _date_formats,
+    _p,
+    convert_sql,
+    used_params,
+)
+from pipelines.ingest.files import FileProblem, SourceFile, fingerprint, quote_identifier, resolve_files
+from pipelines.ingest.knowledge import extract_date
 from pipelines.ingest.mapping import (
     CANONICAL,
-    PLANNED_WORKS_PLACE,
     CanonicalColumn,
     CanonicalExtract,
     ExtractMapping,
-    KnownOn,
 )
+from pipelines.ingest.quarantine import _collect_quarantine, _dayfirst_failures, _formats_by_use
 from pipelines.ingest.readers import (
-    FileProblem,
-    RowReject,
-    SourceFile,
     drop_stage,
-    fingerprint,
-    format_hits,
     plan_typed_read,
     prepare_file,
-    quote_identifier,
     read_batch,
-    resolve_files,
     row_number_sql,
     row_offsets,
 )
@@ -68,66 +68,11 @@ log = logging.getLogger(__name__)
 
 Classifier = Callable[[pl.Series, pl.Series | None], pl.DataFrame]
 
-EARLIEST_EVENT = dt.date(1990, 1, 1)
-# A weekly rent snapshot dated on a Friday may carry the coming Sunday as its week-ending date.
-FUTURE_GRACE_DAYS = {"week_ending": 6}
-# Chunks of whole files keep memory flat however long the history: about 2-7 M rows per chunk, 2.3 GiB at most
-# for two extracts loading side by side (160,000 homes). Each chunk has fixed costs (a Great Expectations run, a
-# transaction): 160 MiB chunks took 26.4 s to load 160,000 homes, 256 MiB 24.9 s.
+# Chunks of whole files keep memory flat however long the history; each chunk has fixed costs (a Great
+# Expectations run, a transaction), so chunks are as large as memory allows (measured: docs/scaling.md).
 CHUNK_BYTES = 256 * 1024 * 1024
 CHUNK_FILES = 500
 HASH_THREADS = 3
-
-DMY_FORMATS = (
-    "%d/%m/%Y",
-    "%d-%m-%Y",
-    "%d.%m.%Y",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d-%m-%Y %H:%M",
-    "%d-%m-%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d %b %Y",
-    "%d-%b-%Y",
-    "%d %B %Y",
-    "%d-%B-%Y",
-    "%d %b %Y %H:%M",
-    "%d-%b-%Y %H:%M:%S",
-)
-MDY_FORMATS = (
-    "%m/%d/%Y",
-    "%m-%d-%Y",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y %I:%M:%S %p",
-)
-# ISO dates are unambiguous, and Excel date cells reach us as ISO text, so they are accepted whatever the
-# mapping says.
-ISO_FORMATS = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S.%f",
-    "%Y-%m-%dT%H:%M:%SZ",
-    "%Y/%m/%d",
-)
-# Four-digit years only: '03/04/25' is refused rather than read as the year 25.
-DATE_SHAPE = (
-    r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}([ T].*)?"
-    r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}([ T].*)?"
-    r"|\d{1,2}[ -][A-Za-z]{3,9}[ -]\d{4}( .*)?"
-)
-NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}( .*)?"
-AMOUNT_SHAPE = r"\(?[-+]?£?[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?\)?|\(?[-+]?£?[-+]?\.\d+\)?"
-
-RAW_EXTRA = {
-    "repairs": ("categories", "location", "evidence", "has_police_ref", "is_communal_text"),
-    "recharges": ("categories",),
-}
 
 
 @dataclass
@@ -219,288 +164,8 @@ MAX_ROW_MESSAGES = 200
 # Knowledge time
 
 
-_NAME_DATES = (
-    (re.compile(r"(?<!\d)(\d{4})[-_.](\d{2})[-_.](\d{2})(?!\d)"), ("y", "m", "d")),
-    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), ("y", "m", "d")),
-    (re.compile(r"(?<!\d)(\d{2})[-_.](\d{2})[-_.](\d{4})(?!\d)"), ("d", "m", "y")),
-)
-
-
-def known_on_from_name(name: str, today: dt.date) -> dt.date | None:
-    """The extract date in a file name (YYYY-MM-DD, YYYYMMDD, DD-MM-YYYY, with - _ or .), else None.
-
-    Conservative: only real calendar dates from 1990 up to ``today`` count, so a financial year or period
-    (``FY2025-26``, ``2025-26``, ``Q3``) is not a date; several dates (a period export) give the latest, the day
-    the period's data was known.
-    """
-    stem = Path(name).name
-    found: list[dt.date] = []
-    for pattern, order in _NAME_DATES:
-        for m in pattern.finditer(stem):
-            parts = dict(zip(order, (int(g) for g in m.groups()), strict=True))
-            try:
-                d = dt.date(parts["y"], parts["m"], parts["d"])
-            except ValueError:
-                continue
-            if EARLIEST_EVENT <= d <= today:
-                found.append(d)
-    return max(found) if found else None
-
-
-def extract_date(path: Path, name: str, rule: KnownOn, today: dt.date) -> dt.date:
-    """A file's extract date (EXTRACTS.md "Knowledge time"): the date in its name, else by the mapping's rule.
-
-    ``modified``: the file's modification time as a local date (SFTP drops and copy tools keep it; a time
-    after ``today`` counts as today); ``loaded``: ``today``, the day it is first loaded; ``name``: a name
-    without a date is a file-level error (FileProblem).
-    """
-    named = known_on_from_name(name, today)
-    if named is not None:
-        return named
-    if rule == "name":
-        raise FileProblem(
-            name,
-            "has no extract date in its name, and the mapping says known_on: name "
-            "(name it like repairs_2025-03-09.csv, or set known_on: modified)",
-        )
-    if rule == "loaded":
-        return today
-    try:
-        modified = dt.datetime.fromtimestamp(path.stat().st_mtime).date()
-    except OSError as exc:
-        raise FileProblem(name, f"cannot be read ({exc.strerror})") from None
-    return min(modified, today)
-
-
 # ------------------------------------------------------------------------------------------------------------
 # Conversion SQL
-
-
-def _p(name: str) -> str:
-    """A bound-parameter name for a canonical column (identifiers are canonical, never the landlord's)."""
-    if not re.fullmatch(r"[a-z_]+", name):
-        raise ValueError(name)
-    return name
-
-
-def _text_sql(col: str) -> str:
-    return f"nullif(trim({quote_identifier(col)}), '')"
-
-
-def _date_formats(spec: ExtractMapping) -> list[str]:
-    """The formats a date may be written in: the mapping's ``date_format`` or day-first ones, and ISO."""
-    return list(DMY_FORMATS + ISO_FORMATS) if spec.date_format is None else [spec.date_format, *ISO_FORMATS]
-
-
-def convert_sql(
-    extract: CanonicalExtract,
-    spec: ExtractMapping,
-    stage: str,
-    out: str,
-    typed: Mapping[str, str] | None = None,
-    *,
-    source_sql: str | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """SQL creating ``out`` from the text stage: typed canonical columns, ``<col>__problem`` text per column,
-    ``<col>__readable`` for typed columns, ``<col>__mdy``/``<col>__dmy`` hints for day-first detection (dates
-    read from text; a date the CSV reader parsed with one format cannot be US-style), ``__bad``.
-
-    Four layers, so each parse runs once per value: text -> raw parse -> checked value -> typed columns and
-    problems. ``typed`` (column -> the format DuckDB's CSV reader parsed it with): columns the stage already
-    holds as DATE, TIMESTAMP or DECIMAL (``read_typed``: every value parsed, none rejected), so only
-    the blank and range checks remain; the output is the same as from text.
-    ``source_sql`` (a SELECT with ``__file_idx`` and the canonical columns, e.g. ``readers.TypedRead.sql``)
-    replaces the stage; its rows have no ``__row``, and neither has ``out``: the caller numbers them.
-    Bound parameters: formats, value maps, allowed values, and the per-file ``$known_on`` list (from the
-    caller).
-    """
-    params: dict[str, Any] = {}
-    dayfirst_default = spec.date_format is None
-    date_formats = _date_formats(spec)
-    params["earliest"] = EARLIEST_EVENT
-    value_map = spec.value_map
-    ids = ["__file_idx"] if source_sql is not None else ["__file_idx", "__row"]
-    text_layer: list[str] = list(ids)
-    parse_layer: list[str] = ["*"]
-    check_layer: list[str] = ["*"]
-    outer: list[str] = list(ids)
-    problems: list[str] = []
-
-    def qi(name: str) -> str:
-        return quote_identifier(name)
-
-    typed = dict(typed or {})
-    for c in extract.columns:
-        q = qi(c.name)
-        text = qi(c.name + "__text")
-        pre = c.name in typed
-        text_layer.append(f"{q} as {text}" if pre else f"{_text_sql(c.name)} as {text}")
-        blank = f"when {text} is null then 'blank'" if c.required else ""
-        pn = _p(c.name)
-        if c.name in value_map:
-            params[f"vk_{pn}"] = list(value_map[c.name])
-            params[f"vv_{pn}"] = list(value_map[c.name].values())
-            mapped = f"coalesce(($vv_{pn})[list_position($vk_{pn}, lower({text}))], {text})"
-        else:
-            mapped = text
-        if c.kind == "text":
-            outer.append(f"{mapped} as {q}")
-            problem = f"case {blank} end" if blank else "NULL"
-        elif c.kind == "category":
-            params[f"allowed_{pn}"] = list(c.allowed)
-            params[f"folded_{pn}"] = [_fold_py(a) for a in c.allowed]
-            folded = qi(c.name + "__mapped")
-            # The usual spellings (the allowed values and value-map keys, in common cases) are looked up folded
-            # already; only the rest go through the value map and the fold, four string functions per row.
-            spellings = _usual_spellings(c.allowed, value_map.get(c.name, {}))
-            params[f"spell_{pn}"] = list(spellings)
-            params[f"spell_folded_{pn}"] = list(spellings.values())
-            parse_layer.append(
-                f"coalesce(($spell_folded_{pn})[list_position($spell_{pn}, {text})], {_fold_sql(mapped)}) "
-                f"as {folded}"
-            )
-            check_layer.append(
-                f"($allowed_{pn})[list_position($folded_{pn}, {folded})] as {qi(c.name + '__value')}"
-            )
-            value = qi(c.name + "__value")
-            outer += [f"{value} as {q}", folded]  # GX checks the folded value, before it is made canonical
-            problem = (
-                f"case {blank} when {text} is not null and {value} is null then "
-                f"'not one of {', '.join(c.allowed)} (after the mapping''s value map)' end"
-            )
-        elif c.kind in ("date", "timestamp"):
-            raw = qi(c.name + "__p0")
-            parsed = qi(c.name + "__parsed")
-            # Two-digit years ('03/04/25' -> the year 25) fall to the year check below.
-            if pre:
-                parse_layer.append(f"{text} as {raw}")  # a DATE or TIMESTAMP already
-            else:
-                parse_layer.append(f"try_strptime({text}, $date_formats_{pn}) as {raw}")
-                params[f"date_formats_{pn}"] = list(date_formats)
-            check_layer.append(f"case when year({raw}) between 1000 and 9999 then {raw} end as {parsed}")
-            outer.append(f"{parsed} as {q}" if c.kind == "timestamp" else f"cast({parsed} as DATE) as {q}")
-            if dayfirst_default and not pre:  # (parsed by one format, a typed column cannot be US-style)
-                params["mdy_formats"] = list(MDY_FORMATS)
-                numeric = f"regexp_full_match({text}, '{NUMERIC_DATE}')"
-                # Month-first only: unreadable day-first but fine month-first (12/31/2025); evaluated for
-                # failures only.
-                outer.append(
-                    f"case when {parsed} is null and {text} is not null then coalesce({numeric} and "
-                    f"try_strptime({text}, $mdy_formats) is not null, false) else false end "
-                    f"as {qi(c.name + '__mdy')}"
-                )
-                # Day-first only: a day above 12, written day first (not ISO, whose fifth character is '-').
-                outer.append(
-                    f"coalesce(day({parsed}) > 12 and substr({text}, 5, 1) <> '-', false) "
-                    f"as {qi(c.name + '__dmy')}"
-                )
-            shape = f"regexp_full_match({text}, '{DATE_SHAPE}')"
-            hint = (
-                "day-first, e.g. 31/01/2025, or ISO 2025-01-31"
-                if dayfirst_default
-                else "the mapping's date_format or ISO"
-            )
-            unreadable = (
-                f"when {parsed} is null and {shape} then 'not a real calendar date' "
-                f"when {parsed} is null then 'not a date ({hint.replace(chr(39), chr(39) * 2)})' "
-            )
-            range_checks = ""
-            if c.is_event:
-                grace = int(FUTURE_GRACE_DAYS.get(c.name, 0))
-                range_checks = (
-                    f"when cast({parsed} as DATE) < $earliest then 'before 1990' "
-                    f"when cast({parsed} as DATE) > $known_on[__file_idx + 1] + {grace} "
-                    "then 'after the extract date of the file' "
-                )
-            if pre:
-                unreadable = ""  # every value parsed (the year range is checked before this path is taken)
-            problem = f"case {blank} when {text} is null then NULL {unreadable}{range_checks}end"
-            outer.append(f"({text} is null or {parsed} is not null) as {qi(c.name + '__readable')}")
-        else:
-            value = qi(c.name + "__value")
-            if pre:
-                parse_layer.append(f"{text} as {value}")
-                what = "a number"
-            elif c.kind == "amount":
-                core = f"replace({text}, ' ', '')"
-                unbracketed = f"regexp_replace({core}, '^\\((.*)\\)$', '\\1')"
-                digits = f"replace(replace(replace({unbracketed}, '£', ''), ',', ''), '+', '')"
-                # Plain numbers take the fast path; only the rest go through the pattern for £, commas and
-                # brackets.
-                parse_layer.append(
-                    f"coalesce(try_cast({text} as DECIMAL(14, 2)), "
-                    f"case when regexp_full_match({core}, '{AMOUNT_SHAPE}') and "
-                    f"(starts_with({core}, '(') = ends_with({core}, ')')) then "
-                    f"try_cast({digits} as DECIMAL(14, 2)) * (case when starts_with({core}, '(') then -1 "
-                    f"else 1 end) "
-                    f"end) as {value}"
-                )
-                what = "an amount of money (e.g. £1,234.50, -£12.30 or (£12.30))"
-            else:
-                parse_layer.append(f"try_cast(regexp_replace({text}, '\\.0+$', '') as INTEGER) as {value}")
-                what = "a whole number"
-            outer.append(f"{value} as {q}")
-            outer.append(f"({text} is null or {value} is not null) as {qi(c.name + '__readable')}")
-            problem = f"case {blank} when {text} is not null and {value} is null then 'not {what}' end"
-        outer.append(f"{problem} as {qi(c.name + '__problem')}")
-        problems.append(qi(c.name + "__problem"))
-    if extract.name == "planned_works":
-        place = ", ".join(_text_sql(n) for n in PLANNED_WORKS_PLACE)
-        text_layer.append(f"coalesce({place}) as __place")
-        outer.append("__place")
-        outer.append(
-            "case when __place is null then 'none of property_ref, block_ref, estate is given' end as "
-            "__place__problem"
-        )
-        problems.append("__place__problem")
-    sql = (
-        f"create or replace temp table {qi(out)} as "
-        f"select *, ({' or '.join(f'{p} is not null' for p in problems)}) as __bad from ("
-        f"select {', '.join(outer)} from ("
-        f"select {', '.join(check_layer)} from ("
-        f"select {', '.join(parse_layer)} from ("
-        f"select {', '.join(text_layer)} from {qi(stage) if source_sql is None else f'({source_sql})'}))))"
-    )
-    return sql, params
-
-
-def _fold_py(value: str) -> str:
-    """'No_Access', 'no-access' and 'No Access' compare equal (the SQL twin below is plain string "
-    "functions: fast)."""
-    return value.lower().replace("_", " ").replace("-", " ").strip()
-
-
-def _usual_spellings(allowed: Sequence[str], value_map: Mapping[str, str]) -> dict[str, str]:
-    """Raw category texts likely in an export (allowed values and value-map keys and values, as written, lower,
-    upper, title case) -> what the SQL makes of them: the value map (the lower-cased text against its keys), then
-    the fold.
-
-    ASCII only, without outer spaces, so Python's ``lower`` and ``strip`` agree with DuckDB's ``lower`` and
-    ``trim`` on every one of them (checked against the SQL in the tests).
-    """
-
-    def plain(text: str) -> bool:
-        return bool(text) and text.isascii() and text.isprintable() and text == text.strip()
-
-    out: dict[str, str] = {}
-    for base in [*allowed, *value_map, *value_map.values()]:
-        for raw in (base, base.lower(), base.upper(), base.title(), base.capitalize()):
-            mapped = value_map.get(raw.lower(), raw)  # as the SQL: the lower-cased text against the keys
-            if plain(raw) and plain(mapped):
-                out[raw] = _fold_py(mapped)
-    return out
-
-
-def _fold_sql(expr: str) -> str:
-    return f"trim(replace(replace(lower({expr}), '_', ' '), '-', ' '))"
-
-
-def key_columns(extract: CanonicalExtract) -> tuple[str, ...]:
-    """Columns of the conversion output that make up the extract's key (planned works: place, programme, "
-    "start)."""
-    if extract.name == "planned_works":
-        return ("__place", "programme", "start_date")
-    return extract.key
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -685,7 +350,6 @@ def _load_chunk(
     summary: IngestSummary,
     labels_seen: LabelsSeen,
 ) -> None:
-    from pipelines.ingest import validation
 
     con = wh.con
     timed = summary.timed
@@ -830,138 +494,6 @@ def read_typed(
     return plan.typed
 
 
-def _formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, formats: list[str]) -> list[str]:
-    """The accepted formats, most used first in a sample of the batch. try_strptime tries a list in order, so a
-    file of '03/07/2023 01:30' should not fail three formats on every row before finding its own."""
-    [(_, hits)], _ = format_hits(
-        con, f"select {quote_identifier(column)} as x0 from {quote_identifier(stage)}", {}, 1, formats
-    )
-    order = sorted(range(len(formats)), key=lambda i: -hits[i])  # stable: ties keep the documented order
-    return [formats[i] for i in order]
-
-
-def used_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
-    """DuckDB refuses unused named parameters."""
-    return {k: v for k, v in params.items() if re.search(rf"\${re.escape(k)}\b", sql)}
-
-
-def _dayfirst_failures(
-    con: duckdb.DuckDBPyConnection,
-    extract: CanonicalExtract,
-    spec: ExtractMapping,
-    files: Sequence[SourceFile],
-    already: dict[int, FileProblem],
-    typed: Mapping[str, str],
-) -> dict[int, FileProblem]:
-    """A file whose dates read only month-first (12/31/2025) and never only day-first is a US-style file:
-    refusing it beats loading 03/04 as 3 April when it meant 4 March."""
-    if spec.date_format is not None:
-        return {}
-    failures: dict[int, FileProblem] = {}
-    for c in extract.columns:
-        if c.kind not in ("date", "timestamp") or not any(c.name in f.positions for f in files):
-            continue
-        if c.name in typed:
-            continue  # read with one day-first or ISO format: no date of it reads only month-first
-        mdy, dmy = quote_identifier(c.name + "__mdy"), quote_identifier(c.name + "__dmy")
-        rows = con.sql(
-            f"select __file_idx, min(__row) filter (where {mdy}), count(*) filter (where {dmy}) "
-            f"from __conv group by 1 having count(*) filter (where {mdy}) > 0"
-        ).fetchall()
-        for idx, first_row, n_dayfirst in rows:
-            if n_dayfirst or idx in already or idx in failures:
-                continue
-            src = files[idx]
-            header = src.headers[src.positions[c.name]]
-            failures[idx] = FileProblem(
-                src.name,
-                f"row {first_row}, column '{header}' ({c.name}): the dates read only month-first (US style, "
-                "e.g. 12/31/2025); dates are read day-first unless the mapping gives date_format "
-                "(for this file: date_format: '%m/%d/%Y')",
-            )
-    return failures
-
-
-def repeated_keys(con: duckdb.DuckDBPyConnection, extract: CanonicalExtract, table: str, out: str) -> None:
-    """``out``: each key repeated within one file of ``table`` (``__file_idx``, the key columns, ``first_row``,
-    ``n`` rows). The quarantine and Great Expectations' key check both read it.
-
-    Candidates first: a 64-bit hash of (file, key) per row, sorted by numpy (a sort of 4.6 M numbers takes
-    0.1 s where grouping the rows of a 16 M-row rent history took 2 s); then the exact keys among the
-    candidates. A hash collision only makes a candidate, never a repeat.
-    """
-    keys = key_columns(extract)
-    key_sql = ", ".join(quote_identifier(k) for k in keys)
-    not_null = " and ".join(f"{quote_identifier(k)} is not null" for k in keys)
-    t = quote_identifier(table)
-    hashes = con.execute(f"select hash(__file_idx, {key_sql}) as h from {t} where {not_null}").fetchnumpy()[
-        "h"
-    ]
-    hashes = np.sort(np.asarray(hashes))
-    candidates = np.unique(hashes[1:][hashes[1:] == hashes[:-1]]).tolist()
-    con.execute(
-        "create or replace temp table __candidates as select unnest($h::UBIGINT[]) as h", {"h": candidates}
-    )
-    keys_c = ", ".join("c." + quote_identifier(k) for k in keys)
-    con.execute(
-        f"create or replace temp table {quote_identifier(out)} as "
-        f"select c.__file_idx, {keys_c}, min(c.__row) as first_row, count(*) as n from {t} c "
-        f"semi join __candidates d on hash(c.__file_idx, {keys_c}) = d.h where {not_null} "
-        "group by all having count(*) > 1"
-    )
-    con.execute("drop table __candidates")
-
-
-def _collect_quarantine(
-    con: duckdb.DuckDBPyConnection,
-    extract: CanonicalExtract,
-    files: Sequence[SourceFile],
-    rejects: list[RowReject],
-    header_params: dict[str, list[str]],
-) -> None:
-    """``__quar``: one row per (file, row, column, reason), and ``__conv.__bad`` also set for repeated "
-    "keys."""
-    parts = []
-    for c in extract.columns:
-        parts.append(
-            f"select __file_idx, __row, $hdr_{_p(c.name)}[__file_idx + 1] as column_name, "
-            f"'{c.name}: ' || {quote_identifier(c.name + '__problem')} as reason "
-            f"from __conv where {quote_identifier(c.name + '__problem')} is not null"
-        )
-    if extract.name == "planned_works":
-        parts.append(
-            "select __file_idx, __row, $hdr_property_ref[__file_idx + 1], 'property_ref: ' || "
-            "__place__problem "
-            "from __conv where __place__problem is not null"
-        )
-    sql = "create or replace temp table __quar as " + " union all ".join(parts)
-    con.execute(sql, used_params(sql, header_params))
-    # A key repeated within one file: the first row loads, each later row is quarantined naming the first.
-    keys = key_columns(extract)
-    key_sql = ", ".join(quote_identifier(k) for k in keys)
-    first_key = keys[0] if keys[0] != "__place" else "property_ref"
-    repeated_keys(con, extract, "__conv", "__repeated")  # kept for validation's key check
-    con.execute(
-        "create or replace temp table __dups as "
-        f"select c.__file_idx, c.__row, c.__rid, d.first_row from __conv c join __repeated d "
-        f"using (__file_idx, {key_sql}) where c.__row > d.first_row"
-    )
-    if con.sql("select count(*) from __dups").fetchall()[0][0]:
-        con.execute(
-            f"insert into __quar select __file_idx, __row, $hdr[__file_idx + 1], "
-            f"'{' + '.join(extract.key)}: repeats the key of row ' || first_row || ' in the same file' from "
-            f"__dups",
-            {"hdr": header_params[f"hdr_{first_key}"]},
-        )
-        con.execute("update __conv_t set __bad = true where rowid in (select __rid from __dups)")
-    con.execute("drop table __dups")
-    if rejects:
-        con.executemany(
-            "insert into __quar values (?, ?, ?, ?)",
-            [[r.file_idx, r.row, r.column, r.reason] for r in rejects],
-        )
-
-
 def _free_text_key(extract: CanonicalExtract) -> tuple[str, bool] | None:
     """The free-text column of the extract and whether its labels also depend on the SOR code (repairs)."""
     free = [c for c in extract.columns if c.is_free_text]
@@ -976,8 +508,8 @@ def _prepare_free_text(
     """Classify and encrypt each distinct free text of the chunk's good rows into ``__free``; returns the
     value columns the insert takes from it (joined back to the rows on the text, see ``_free_join``).
 
-    A chunk's repeated texts (a weekly file says "Lock change" many times) are classified and encrypted once:
-    at 160,000 homes that is 0.2 M encryptions instead of 4.3 M, and no row-by-row round trip to Python.
+    A chunk's repeated texts (a weekly file says "Lock change" many times) are classified and encrypted once
+    (a twentieth of the encryptions at scale, docs/scaling.md), with no row-by-row round trip to Python.
     Equal texts within one chunk therefore share one ciphertext (each distinct text still gets a fresh random
     nonce); see docs/security.md.
     """
@@ -1160,20 +692,10 @@ def _report_loaded(
         )
 
 
-def raw_columns(extract: CanonicalExtract) -> list[str]:
-    free = {c.name for c in extract.columns if c.is_free_text}
-    cols = [c.name for c in extract.columns if c.name not in free]
-    cols += [f"{c}_enc" for c in sorted(free)] + list(RAW_EXTRA.get(extract.name, ()))
-    return cols
-
-
 __all__ = [
     "CanonicalColumn",
     "Classifier",
     "FileOutcome",
     "IngestSummary",
-    "convert_sql",
-    "extract_date",
-    "known_on_from_name",
     "load_extract",
 ]

@@ -1,8 +1,7 @@
 """The canonical extracts (docs/contract: EXTRACTS.md) and a landlord's mapping file onto them.
 
 ``load_mapping(path)`` parses and checks the YAML into frozen models; every error names the mapping file and
-the
-key (``mapping.yaml: extracts.repairs.columns.job_rf: ...``) so a landlord can fix it without reading code.
+the key (``mapping.yaml: extracts.repairs.columns.job_rf: ...``) so a landlord can fix it without reading code.
 ``CANONICAL`` is the contract in code: columns, types, required columns, keys and allowed category values.
 """
 

@@ -1,18 +1,13 @@
 """Great Expectations suites for the canonical extracts, run on every incoming batch before it reaches the
-warehouse,
-and the data-quality page.
+warehouse, and the data-quality page.
 
 One suite per canonical extract, built in code from ``mapping.CANONICAL``. A batch is the converted text of a
-chunk of
-new files (``loading.convert_sql``), handed to GX as a pandas frame of cheap columns: the text of key,
-required and
-category columns, and for typed columns the value as a number (days since 1970 for dates) beside a
-``__readable``
-flag. GX's SQL datasource does not work with DuckDB 2 (docs/TECH-NOTES), so the frame route is the supported
-one.
-Results are counted per file (``__file_idx`` as the unexpected-index column) and stored in
-``validation_results``.
-Neither results nor the page carry cell values: expectation, column and counts only.
+chunk of new files (``conversion.convert_sql``), handed to GX as a pandas frame of cheap columns: the text of
+key, required and category columns, and for typed columns the value as a number (days since 1970 for dates)
+beside a ``__readable`` flag. GX's SQL datasource does not work with DuckDB 2 (docs/TECH-NOTES), so the frame
+route is the supported one. Results are counted per file (``__file_idx`` as the unexpected-index column) and
+stored in ``validation_results``. Neither results nor the page carry cell values: expectation, column and
+counts only.
 """
 
 from __future__ import annotations
@@ -31,9 +26,9 @@ import duckdb
 import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from pipelines.ingest.loading import EARLIEST_EVENT, FUTURE_GRACE_DAYS, key_columns
+from pipelines.ingest.conversion import EARLIEST_EVENT, FUTURE_GRACE_DAYS, key_columns
+from pipelines.ingest.files import quote_identifier
 from pipelines.ingest.mapping import CANONICAL, CanonicalExtract
-from pipelines.ingest.readers import quote_identifier
 
 log = logging.getLogger(__name__)
 # GX is quiet below warnings; one of its modules sets itself to INFO on import (a line per context about its
@@ -49,7 +44,7 @@ EARLIEST_EVENT_DAYS = (EARLIEST_EVENT - EPOCH).days
 # the batch's rows holding it. An expectation reads the rows of the checks it covers (its own column of the
 # wide frame, ``wide_sql``); a failing row's ``__n`` is the number of rows it stands for, so counts stay exact
 # per file and per column. Checks that share an expectation and its bounds share one GX expectation
-# (GX's cost is per expectation, about 60 ms each here, whatever the frame's size).
+# (GX's cost is per expectation, whatever the frame's size; docs/scaling.md).
 KEY_CHECK = "__key_repeats"
 
 
@@ -133,7 +128,7 @@ def frame_sql(extract: CanonicalExtract, table: str, repeated: str) -> str:
 
     Numbers, flags and category values only: text columns are reduced to present/absent, dates to days since
     1970 (whole days: the checks are day checks), amounts to readable or not. ``repeated`` is the table of the
-    batch's repeated keys that the quarantine made (``loading.repeated_keys``).
+    batch's repeated keys that the quarantine made (``quarantine.repeated_keys``).
 
     Few scans: the checks with two or three possible values (present or not, readable or not, keyed) are counted
     per file in one pass; each date is grouped once per file for both its checks (days since 1970 and days

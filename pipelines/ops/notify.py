@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from pipelines.core.errors import UserError
-from pipelines.core.settings import NotificationSettings
+from pipelines.core.settings import NotificationSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,6 @@ def _exception_of(state: Any) -> BaseException | None:
 
 def on_weekly_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect ``on_failure``/``on_crashed`` hook: tell the configured people which run failed and why."""
-    from pipelines.core.settings import load_settings
 
     parameters = getattr(flow_run, "parameters", None) or {}
     try:

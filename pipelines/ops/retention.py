@@ -22,16 +22,14 @@ after CHECKPOINT, so :func:`main` then rewrites the file (:func:`pipelines.wareh
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import getpass
 import logging
-import sys
 from dataclasses import dataclass, field
 
-from pipelines.core.errors import UserError
-from pipelines.core.settings import RetentionSettings, load_settings
-from pipelines.warehouse.connection import Warehouse, compact_warehouse, open_warehouse, transaction
+from pipelines.core.settings import RetentionSettings
+from pipelines.warehouse.audit import record_event
+from pipelines.warehouse.connection import Warehouse, transaction
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +88,6 @@ def cutoffs(retention: RetentionSettings, today: dt.date) -> dict[str, dt.date]:
 def purge(wh: Warehouse, retention: RetentionSettings, today: dt.date) -> PurgeSummary:
     """Delete or blank everything expired on ``today`` and record the counts in the audit trail, in one
     transaction, then CHECKPOINT. Rewrite the file afterwards (:func:`compact_warehouse`) so the bytes go."""
-    from pipelines.warehouse.audit import record_event
 
     limits = cutoffs(retention, today)
     counts: dict[str, int] = {}
@@ -117,23 +114,3 @@ def _actor() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name in some service accounts
         return "unknown"
-
-
-def main(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
-    actual_today = dt.date.today()
-    today = args.today or actual_today
-    if today > actual_today:
-        raise UserError(f"--today {today.isoformat()} is in the future: a purge never runs ahead of time")
-    wh = open_warehouse(args.db, allow_unencrypted=args.allow_unencrypted, must_exist=True)
-    try:
-        summary = purge(wh, settings.retention, today)
-    finally:
-        wh.close()
-    compact_warehouse(args.db)
-    out = sys.stdout
-    out.write(f"Purged as of {today.isoformat()} (database rewritten so removed data leaves the file):\n")
-    for name, count in summary.counts.items():
-        verb = "values blanked" if name.endswith("_enc") else "rows deleted"
-        out.write(f"  {name}: {count:,} {verb}\n")
-    return 0

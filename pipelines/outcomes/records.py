@@ -1,4 +1,5 @@
-"""Reviewers' outcomes (``redflags outcomes import``) and one household's history (``redflags history``).
+"""Reviewers' outcomes: imported from a filled-in review list (``redflags outcomes import``) or recorded one
+at a time from the web page (pipelines.outcomes.history reads them back).
 
 Reviewers fill ``outcome``, ``reviewer`` and ``rationale`` (and optionally ``reviewed_on``) in the published
 ``review_list.xlsx`` (any team sheet) or ``review_list.csv``. An import records every good row and names each
@@ -11,16 +12,13 @@ The rationale is free text: it is stored encrypted and never logged.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import getpass
 import hashlib
 import io
 import logging
-import sys
-import textwrap
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ import polars as pl
 from pipelines.core.errors import UserError
 from pipelines.core.spreadsheets import restore_cell
 from pipelines.warehouse.audit import atomic, record_event, utc_now
-from pipelines.warehouse.connection import Warehouse, open_warehouse, query
+from pipelines.warehouse.connection import Warehouse, query
 
 log = logging.getLogger(__name__)
 
@@ -505,172 +503,6 @@ def _os_user() -> str:
         return getpass.getuser()
     except Exception:  # no login name in some containers
         return "unknown"
-
-
-def print_import_summary(result: ImportResult, path: Path) -> None:
-    out = sys.stdout
-    out.write(f"{path.name}: {result.applied_total} outcome(s) recorded")
-    if result.applied:
-        out.write(" (" + ", ".join(f"{k} {v}" for k, v in sorted(result.applied.items())) + ")")
-    out.write(".\n")
-    if result.corrections:
-        out.write(f"{result.corrections} of them change an earlier outcome; both are kept (a correction).\n")
-    if result.already_recorded:
-        out.write(
-            f"{result.already_recorded} row(s) were already recorded by an earlier import: skipped, so "
-            "importing a corrected file again adds only what was missing.\n"
-        )
-    if result.rows_rejected:
-        out.write(
-            f"{result.rows_rejected} row(s) had problems and were NOT recorded (listed below); fix them and "
-            "import the file again.\n"
-        )
-    out.write(f"{result.rows_without_outcome} row(s) had no outcome and were left out (not reviewed yet).\n")
-    if result.rows_half_filled:
-        out.write(
-            f"Note: {result.rows_half_filled} of those have a reviewer or rationale but no outcome; fill the "
-            "outcome and import again if they were reviewed.\n"
-        )
-    if result.already_known_rows:
-        out.write(
-            f"{len(result.already_known_rows)} household(s) marked already_known: add the known-case marker "
-            "in your housing system, so the next known_cases extract carries it:\n"
-        )
-        for where in result.already_known_rows:
-            out.write(f"  {where}\n")
-
-
-def main_import(args: argparse.Namespace) -> int:
-    from pipelines.core.settings import load_settings
-
-    settings = load_settings(getattr(args, "config", None))
-    path = Path(args.file)
-    wh = open_warehouse(args.db, allow_unencrypted=args.allow_unencrypted, must_exist=True)
-    try:
-        result = import_outcomes(wh, path, values=settings.outcomes.values)
-    finally:
-        wh.close()
-    print_import_summary(result, path)
-    if result.problems:
-        raise OutcomesError(result.problems, result.rows_rejected)
-    return 0
-
-
-# --- history ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class History:
-    """One household's record: what lists said (facts) and what reviewers decided (decisions), by date."""
-
-    tenancy_ref: str
-    listings: pl.DataFrame  # as_of, list_id, team, rank, score, reasons
-    carried: pl.DataFrame  # as_of, list_id, team, score
-    outcomes: (
-        pl.DataFrame
-    )  # reviewed_on, list_id, as_of, outcome, reviewer, rationale, imported_at, is_correction
-
-    @property
-    def is_empty(self) -> bool:
-        return self.listings.is_empty() and self.carried.is_empty() and self.outcomes.is_empty()
-
-
-def household_history(wh: Warehouse, tenancy_ref: str) -> History:
-    params = {"ref": tenancy_ref}
-    listings = query(
-        wh.con,
-        "select as_of, list_id, team, rank, score, reasons, published_at from review_list_rows"
-        " where tenancy_ref = $ref order by as_of, published_at, list_id",
-        params,
-    )
-    carried = query(
-        wh.con,
-        "select as_of, list_id, team, score from carried_forward where tenancy_ref = $ref"
-        " order by as_of, list_id",
-        params,
-    )
-    outcomes = query(
-        wh.con,
-        "select reviewed_on, list_id, as_of, outcome, reviewer, rationale_enc, imported_at,"
-        " row_number() over (partition by list_id order by outcome_id) > 1 as is_correction"
-        " from outcomes where tenancy_ref = $ref order by reviewed_on, imported_at, outcome_id",
-        params,
-    )
-    rationale = pl.Series(
-        "rationale", wh.cipher.decrypt_many(outcomes["rationale_enc"].to_list()), dtype=pl.String
-    )
-    outcomes = outcomes.drop("rationale_enc").insert_column(5, rationale)
-    return History(tenancy_ref, listings, carried, outcomes)
-
-
-def _wrap(text: str, indent: str, width: int = 100) -> Iterator[str]:
-    yield from textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
-
-
-def format_history(history: History) -> str:
-    """Plain text for an authorised reviewer's terminal: facts first, then decisions, each in date order."""
-    lines = [
-        f"Household {history.tenancy_ref}",
-        "A listing is a prompt for a closer look, never a finding about anyone.",
-        "",
-        "FACTS - what the weekly lists recorded (week ending, in date order)",
-    ]
-    facts: list[tuple[dt.date, str, list[str]]] = []
-    for r in history.listings.iter_rows(named=True):
-        head = (
-            f"  {r['as_of']:%d/%m/%Y}  listed for {r['team']}, rank {r['rank']}, score {r['score']:.2f}"
-            f"  (list {r['list_id']})"
-        )
-        facts.append((r["as_of"], r["list_id"], [head, *_wrap(f"reasons: {r['reasons']}", " " * 14)]))
-    for r in history.carried.iter_rows(named=True):
-        head = (
-            f"  {r['as_of']:%d/%m/%Y}  above the threshold but over {r['team']}'s capacity: carried forward, "
-            f"score {r['score']:.2f}  (list {r['list_id']})"
-        )
-        facts.append((r["as_of"], r["list_id"], [head]))
-    if not facts:
-        lines.append("  (never listed)")
-    for _, _, block in sorted(facts, key=lambda f: (f[0], f[1])):
-        lines += block
-    lines += ["", "DECISIONS - what reviewers recorded, with who, when and why (in date order)"]
-    if history.outcomes.is_empty():
-        lines.append("  (no outcome recorded yet)")
-    for r in history.outcomes.iter_rows(named=True):
-        head = (
-            f"  {r['reviewed_on']:%d/%m/%Y}  {r['outcome']}  by {r['reviewer']}  "
-            f"(list of week ending {r['as_of']:%d/%m/%Y}, {r['list_id']})"
-        )
-        lines.append(head)
-        if r["is_correction"]:
-            lines.append(" " * 14 + "corrects an earlier outcome for the same list (both are kept)")
-        lines += _wrap(f"why: {r['rationale']}", " " * 14)
-    return "\n".join(lines) + "\n"
-
-
-def main_history(args: argparse.Namespace) -> int:
-    wh = open_warehouse(args.db, allow_unencrypted=args.allow_unencrypted, must_exist=True)
-    try:
-        history = household_history(wh, args.tenancy_ref)
-        # Who looked at whose record is itself recorded (information is shared on a need-to-know basis).
-        record_event(
-            wh.con,
-            actor=_os_user(),
-            action="history_viewed",
-            tenancy_ref=args.tenancy_ref,
-            detail={
-                "found": not history.is_empty,
-                "listings": history.listings.height,
-                "outcomes": history.outcomes.height,
-            },
-        )
-    finally:
-        wh.close()
-    if history.is_empty:
-        raise UserError(
-            "no published list or outcome mentions that tenancy reference; check it and try again"
-        )
-    sys.stdout.write(format_history(history))
-    return 0
 
 
 # --- one outcome from the web page ------------------------------------------------------------

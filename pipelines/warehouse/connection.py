@@ -261,8 +261,8 @@ def checkpoint_deferred(con: duckdb.DuckDBPyConnection, threshold: str = "1GB") 
     """Raise DuckDB's automatic-checkpoint threshold for the block, then restore it.
 
     Temporary tables count towards the threshold (16 MB by default): building the feature models crossed it
-    every week, and the checkpoint it set off compressed every temporary table (0.45 s of 2 s at 20,000
-    homes). A load's per-file commits would likewise checkpoint every 16 MB of WAL, writing data twice. The
+    every week, and the checkpoint it set off compressed every temporary table (a fifth of the models' time;
+    docs/scaling.md). A load's per-file commits would likewise checkpoint every 16 MB of WAL, writing data twice. The
     setting is the database's, so it is put back whatever happens.
     """
     before = con.sql("select current_setting('checkpoint_threshold')").fetchall()[0][0]
@@ -281,7 +281,6 @@ def next_id(con: duckdb.DuckDBPyConnection, sequence: str) -> int:
 
 # --- Compaction and key rotation (docs/security.md) ---------------------------------------------------------
 
-_MIN_NEW_KEY_CHARS = 12
 _REKEY_BATCH_ROWS = 50_000
 
 
@@ -336,40 +335,6 @@ def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     log.info("database rewritten without free blocks")
-
-
-def rotate_key(db_path: str | os.PathLike[str], old_key: str, new_key: str) -> dict[str, int]:
-    """Re-encrypt every ``*_enc`` value and the key check under ``new_key``, in one transaction, then compact
-    the file so nothing encrypted under the old key stays in it. Returns values re-encrypted per table."""
-    import getpass
-
-    from pipelines.warehouse.audit import record_event
-
-    if not new_key or new_key == old_key:
-        raise WarehouseError("the new key must be set and differ from the current key")
-    if len(new_key) < _MIN_NEW_KEY_CHARS:
-        raise WarehouseError(
-            f"the new key is too short: use a passphrase of {_MIN_NEW_KEY_CHARS} or more characters"
-        )
-    wh = open_warehouse(db_path, key=old_key, must_exist=True)
-    try:
-        if not wh.cipher.encrypts:
-            raise WarehouseError("this database is unencrypted (test data only); there is no key to rotate")
-        salt = secrets.token_bytes(16)
-        new_cipher = FieldCipher(derive_key(new_key, salt))
-        counts: dict[str, int] = {}
-        with transaction(wh.con) as con:
-            for table, columns in encrypted_columns(con).items():
-                counts[table] = _reencrypt_table(con, table, columns, wh.cipher, new_cipher)
-            con.execute("update meta set value = ? where key = 'kdf_salt'", [salt.hex()])
-            con.execute("update meta set value = ? where key = 'key_check'", [new_cipher.check_token().hex()])
-            detail = {"values_reencrypted": counts}
-            record_event(con, actor=getpass.getuser(), action="key_rotated", detail=detail)
-    finally:
-        wh.close()
-    compact_warehouse(db_path)
-    log.info("database key rotated: %d values re-encrypted", sum(counts.values()))
-    return counts
 
 
 def _reencrypt_table(

@@ -39,7 +39,7 @@ class KeyError_(Exception):
 
 
 def derive_key(passphrase: str, salt: bytes) -> bytes:
-    # scrypt parameters: ~50 ms on this class of machine, paid once per process.
+    # scrypt parameters: slow enough to resist guessing, paid once per process (docs/scaling.md).
     return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(passphrase.encode("utf-8"))
 
 

@@ -29,7 +29,8 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipelines.core.settings import Settings
-from pipelines.outcomes.records import OutcomesError, household_history, record_one_outcome
+from pipelines.outcomes.history import household_history
+from pipelines.outcomes.records import OutcomesError, record_one_outcome
 from pipelines.warehouse.audit import record_event
 from pipelines.warehouse.connection import Warehouse, WarehouseBusy, WarehouseError, open_for_request
 from pipelines.warehouse.crypto import FieldCipher

@@ -11,8 +11,8 @@ import os
 import sys
 
 from pipelines.core.errors import UserError
-from pipelines.warehouse.connection import rotate_key
 from pipelines.warehouse.crypto import KEY_ENV, NEW_KEY_ENV
+from pipelines.warehouse.rotation import rotate_key
 
 
 def main(args: argparse.Namespace) -> int:
