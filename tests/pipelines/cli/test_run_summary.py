@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import polars as pl
 import pytest
 
-from pipelines.flows.weekly_review import _result, print_summary
+from pipelines.cli.run import print_summary
+from pipelines.flows.weekly_review import _result
 
 
 def test_the_summary_says_how_many_wait(capsys: pytest.CaptureFixture[str]) -> None:

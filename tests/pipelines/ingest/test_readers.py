@@ -6,18 +6,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.ingest.mapping import CANONICAL, ExtractMapping
-from pipelines.ingest.readers import (
+from pipelines.ingest.files import (
     FileProblem,
     fingerprint,
     natural_key,
-    prepare_file,
     quote_identifier,
-    read_batch,
-    read_csv_header,
     resolve_files,
     sniff_delimiter,
 )
+from pipelines.ingest.mapping import CANONICAL, ExtractMapping
+from pipelines.ingest.readers import prepare_file, read_batch, read_csv_header
 
 TENANCIES = CANONICAL["tenancies"]
 
@@ -202,9 +200,9 @@ def test_parquet_columns_become_text_with_row_numbers(tmp_path: Path) -> None:
 def test_fingerprint_reads_encoding_and_blank_lines_across_chunk_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, encoding: str, blank: bool
 ) -> None:
-    from pipelines.ingest import readers
+    from pipelines.ingest import files
 
-    monkeypatch.setattr(readers, "_CHUNK", 3)  # every few bytes a new chunk
+    monkeypatch.setattr(files, "_CHUNK", 3)  # every few bytes a new chunk
     (tmp_path / "t.csv").write_bytes(data)
     src = fingerprint(tmp_path / "t.csv", "t.csv", None, tmp_path)
     assert (src.encoding, src.has_blank_lines) == (encoding, blank)

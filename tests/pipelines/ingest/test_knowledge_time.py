@@ -12,9 +12,9 @@ from ingest_helpers import REPAIRS_MAPPING, TODAY, ingest, new_warehouse, repair
 from warehouse_rows import Landlord
 
 from pipelines.core.settings import load_settings
-from pipelines.ingest.loading import extract_date, known_on_from_name
+from pipelines.ingest.files import FileProblem
+from pipelines.ingest.knowledge import extract_date, known_on_from_name
 from pipelines.ingest.mapping import MappingError, mapping_from_dict
-from pipelines.ingest.readers import FileProblem
 
 
 def _touch(path: Path, moment: dt.datetime) -> Path:

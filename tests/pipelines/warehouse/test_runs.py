@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitoring_fixtures import LAST_DAY, TODAY, make_history
-
 from pipelines.core.settings import load_settings
 from pipelines.monitoring_report import _Ctx, _read, _runs_section
 from pipelines.warehouse.connection import open_warehouse, query
 from pipelines.warehouse.runs import mark_interrupted, start_run
+from tests.pipelines.monitoring_fixtures import LAST_DAY, TODAY, make_history
 
 
 def _runs(path: Path) -> list[tuple[int, str, object]]:
@@ -33,7 +32,7 @@ def test_a_run_killed_mid_way_is_interrupted_at_the_next_start(tmp_path: Path) -
         [sys.executable, "-c", "import os, sys; from pipelines.warehouse.connection import open_warehouse; "
          "from pipelines.warehouse.runs import start_run; wh = open_warehouse(sys.argv[1], allow_unencrypted=True); "
          "start_run(wh.con, 'weekly-review'); wh.con.execute('checkpoint'); os._exit(9)", str(db)],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).resolve().parents[3], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert killed.returncode == 9, killed.stderr
     assert [s for _, s, _ in _runs(db)] == ["running"]

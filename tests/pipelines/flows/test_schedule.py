@@ -15,10 +15,12 @@ import yaml
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Failed
 
+from pipelines.cli import serve as serve_command
+from pipelines.cli.serve import deployment_parameters
 from pipelines.core.errors import UserError, retry_io
 from pipelines.core.settings import load_settings
 from pipelines.flows import schedule as schedule_module
-from pipelines.flows.schedule import api_answers, deployment_parameters, serve_plan, weekly_schedule
+from pipelines.flows.schedule import api_answers, serve_plan, weekly_schedule
 from pipelines.ops.notify import on_weekly_failure
 
 
@@ -59,7 +61,7 @@ def test_serve_needs_the_extracts_folder_and_mapping(tmp_path: Path) -> None:
 # --- serve: with and without a Prefect server -------------------------------------------------------------
 
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -128,13 +130,13 @@ def test_serve_without_a_server_stops_at_once(tmp_path: Path, monkeypatch: pytes
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with temporary_settings(updates={PREFECT_API_URL: None}):
         with pytest.raises(UserError, match="serve needs a Prefect server to run schedules"):
-            schedule_module.main(_serve_args(tmp_path))
+            serve_command.main(_serve_args(tmp_path))
         closed = f"http://127.0.0.1:{_closed_port()}/api"
         with (
             temporary_settings(updates={PREFECT_API_URL: closed}),
             pytest.raises(UserError, match="not answer"),
         ):
-            schedule_module.main(_serve_args(tmp_path, start_server=True))
+            serve_command.main(_serve_args(tmp_path, start_server=True))
     assert served == []
 
 
@@ -147,7 +149,7 @@ def test_serve_with_a_server_serves_the_weekly_flow(
     monkeypatch.setenv("PREFECT_LOGGING_EXTRA_LOGGERS", "-")  # so that monkeypatch puts it back afterwards
     monkeypatch.delenv("PREFECT_LOGGING_EXTRA_LOGGERS")
     with temporary_settings(updates={PREFECT_API_URL: url}):
-        assert schedule_module.main(_serve_args(tmp_path)) == 0
+        assert serve_command.main(_serve_args(tmp_path)) == 0
     assert len(served) == 1 and served[0]["mapping"] == str((tmp_path / "mapping.yaml").resolve())
     assert os.environ["PREFECT_LOGGING_EXTRA_LOGGERS"] == "pipelines,models,features"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pipelines.cli.main import build_parser
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "contract.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "contract.md"
 
 
 def _cli_commands() -> set[str]:

@@ -13,7 +13,8 @@ import pytest
 from outcome_fixtures import LIST1, LIST2, new_warehouse, two_weeks, write_review_csv
 
 from pipelines.cli.main import main
-from pipelines.outcomes.records import format_history, household_history, import_outcomes
+from pipelines.outcomes.history import format_history, household_history
+from pipelines.outcomes.records import import_outcomes
 from pipelines.warehouse.audit import audit_events
 from pipelines.warehouse.connection import Warehouse
 

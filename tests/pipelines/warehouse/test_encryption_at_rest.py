@@ -19,9 +19,9 @@ from pipelines.warehouse.connection import (
     encrypted_columns,
     open_warehouse,
     quote_identifier_sql,
-    rotate_key,
 )
 from pipelines.warehouse.crypto import attach_native, native_encryption_available, native_file_key
+from pipelines.warehouse.rotation import rotate_key
 
 KEY = "at-rest-test-key-1"
 NEW_KEY = "at-rest-test-key-2-longer"
@@ -335,7 +335,7 @@ def test_rotate_key_is_all_or_nothing(encrypted_db: Path, monkeypatch: pytest.Mo
     def refuse(*args: object, **kwargs: object) -> int:
         raise RuntimeError("audit trail unavailable")
 
-    monkeypatch.setattr("pipelines.warehouse.audit.record_event", refuse)
+    monkeypatch.setattr("pipelines.warehouse.rotation.record_event", refuse)
     with pytest.raises(RuntimeError):
         rotate_key(encrypted_db, KEY, NEW_KEY)
     wh = open_warehouse(encrypted_db, key=KEY)  # still the old key, every value still readable with it

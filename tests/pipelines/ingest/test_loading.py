@@ -8,10 +8,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.ingest.loading import convert_sql, known_on_from_name, used_params
+from pipelines.ingest.conversion import convert_sql, used_params
+from pipelines.ingest.knowledge import known_on_from_name
 from pipelines.ingest.mapping import CANONICAL, ExtractMapping
 from pipelines.ingest.readers import create_stage
-from tests.pipelines.ingest_helpers import (
+from tests.pipelines.ingest.ingest_helpers import (
     REPAIRS_MAPPING,
     TODAY,
     fake_classify,
@@ -135,7 +136,6 @@ def test_categories_after_value_map_case_insensitive() -> None:
 def test_usual_category_spellings_convert_exactly_as_the_full_fold(monkeypatch: pytest.MonkeyPatch) -> None:
     """The looked-up spellings are only a shortcut: every raw text converts as it would through the value map
     and the fold, for the contract's values, the mapping's keys and odd spellings around them."""
-    from pipelines.ingest import loading
 
     spec = ExtractMapping(
         files=("*",),
@@ -175,7 +175,9 @@ def test_usual_category_spellings_convert_exactly_as_the_full_fold(monkeypatch: 
         }
     )
     rows = [{"status": t, "priority": t} for t in texts]
-    usual = loading._usual_spellings(("open", "no_access"), {"n/a": "no_access"})
+    from pipelines.ingest import conversion
+
+    usual = conversion._usual_spellings(("open", "no_access"), {"n/a": "no_access"})
     assert (usual["Open"], usual["NO_ACCESS"], usual["N/A"], usual["n/a"]) == (
         "open",
         "no access",
@@ -183,7 +185,7 @@ def test_usual_category_spellings_convert_exactly_as_the_full_fold(monkeypatch: 
         "no access",
     )
     looked_up = _convert("repairs", rows, spec)
-    monkeypatch.setattr(loading, "_usual_spellings", lambda *a: {})
+    monkeypatch.setattr(conversion, "_usual_spellings", lambda *a: {})
     folded = _convert("repairs", rows, spec)
     wanted = (
         "status",

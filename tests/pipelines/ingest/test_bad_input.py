@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.warehouse.connection import open_warehouse
-from tests.pipelines.ingest_helpers import (
+from tests.pipelines.ingest.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
     new_warehouse,

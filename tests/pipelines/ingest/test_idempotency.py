@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.pipelines.ingest_helpers import (
+from tests.pipelines.ingest.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
     new_warehouse,

@@ -5,11 +5,12 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.ingest.loading import convert_sql, repeated_keys, used_params
+from pipelines.ingest.conversion import convert_sql, used_params
 from pipelines.ingest.mapping import CANONICAL, ExtractMapping
+from pipelines.ingest.quarantine import repeated_keys
 from pipelines.ingest.readers import create_stage
 from pipelines.ingest.validation import checks, frame_sql, suite_groups, suite_spec, validate_batch, wide_sql
-from tests.pipelines.ingest_helpers import (
+from tests.pipelines.ingest.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
     new_warehouse,

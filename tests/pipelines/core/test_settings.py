@@ -61,3 +61,10 @@ def test_outcome_values_must_fit_the_sheets_dropdown(tmp_path: Path) -> None:
         "outcomes:\n  values: [" + ", ".join(long[:7]) + "]\n  positive_values: []\n  negative_values: []\n"
     )
     assert len(load_settings(path).outcomes.values) == 7
+
+
+def test_the_settings_know_the_same_extracts_as_the_mapping() -> None:
+    from pipelines.core.settings import EXTRACT_NAMES
+    from pipelines.ingest.mapping import CANONICAL
+
+    assert tuple(CANONICAL) == EXTRACT_NAMES

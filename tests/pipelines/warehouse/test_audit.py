@@ -11,11 +11,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from outcome_fixtures import LIST1, WEEK1, new_warehouse, publish, two_weeks, write_review_csv
 
 from pipelines.cli.main import main
 from pipelines.core.errors import UserError
-from pipelines.outcomes.records import household_history, import_outcomes
+from pipelines.outcomes.history import household_history
+from pipelines.outcomes.records import import_outcomes
 from pipelines.warehouse.audit import (
     GENESIS_HASH,
     AuditError,
@@ -25,8 +25,16 @@ from pipelines.warehouse.audit import (
     verify_audit_chain,
 )
 from pipelines.warehouse.connection import Warehouse, encrypted_columns, transaction
+from tests.pipelines.outcomes.outcome_fixtures import (
+    LIST1,
+    WEEK1,
+    new_warehouse,
+    publish,
+    two_weeks,
+    write_review_csv,
+)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PROTECTED = ("audit_log", "outcomes", "review_list_rows", "carried_forward")
 VALUES = ("no_concern", "already_known", "new_concern_referred", "unable_to_assess")
 TODAY = dt.date(2025, 3, 20)
@@ -255,7 +263,8 @@ def test_every_public_function_only_appends(tmp_path: Path, capsys: pytest.Captu
 def test_purge_and_key_rotation_keep_the_audit_trail(tmp_path: Path, db_key: str) -> None:
     from pipelines.core.settings import RetentionSettings
     from pipelines.ops.retention import purge
-    from pipelines.warehouse.connection import open_warehouse, rotate_key
+    from pipelines.warehouse.connection import open_warehouse
+    from pipelines.warehouse.rotation import rotate_key
 
     wh = open_warehouse(tmp_path / "wh.duckdb")
     two_weeks(wh)

@@ -12,7 +12,7 @@ import pytest
 from pipelines.ingest import folder as ingest_extracts
 from pipelines.ingest import loading
 from pipelines.synthetic import write_landlord
-from tests.pipelines.ingest_helpers import (
+from tests.pipelines.ingest.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
     new_warehouse,
@@ -151,7 +151,7 @@ def test_free_text_joins_its_rows_by_the_text_whatever_its_order(
 def test_a_text_seen_in_an_earlier_chunk_keeps_its_labels_without_a_second_classification(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.pipelines.ingest_helpers import fake_classify
+    from tests.pipelines.ingest.ingest_helpers import fake_classify
 
     folder = tmp_path / "ex"
     repairs_csv(folder / "repairs_2025-04-06.csv", ["J1,P1,T1,01/04/2025,renew lock,E,open,"])
@@ -178,7 +178,7 @@ def test_a_text_seen_in_an_earlier_chunk_keeps_its_labels_without_a_second_class
 def loading_ingest(wh: Any, folder: Path, mapping: Path, classify: Any) -> Any:
     from pipelines.ingest.folder import ingest_folder
     from pipelines.ingest.mapping import load_mapping
-    from tests.pipelines.ingest_helpers import TODAY
+    from tests.pipelines.ingest.ingest_helpers import TODAY
 
     return ingest_folder(wh, folder, load_mapping(mapping), classify=classify, today=TODAY)
 
@@ -187,7 +187,7 @@ def test_a_chunk_encrypts_each_distinct_text_once_and_every_row_keeps_its_own_te
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pipelines.warehouse.connection import open_warehouse
-    from tests.pipelines.ingest_helpers import fake_classify
+    from tests.pipelines.ingest.ingest_helpers import fake_classify
 
     header = "job_ref,property_ref,tenancy_ref,reported_at,sor_code,description,priority,status,cost_gbp\n"
     folder = tmp_path / "ex"

@@ -175,7 +175,7 @@ def test_purge_is_all_or_nothing(wh: Warehouse, monkeypatch: pytest.MonkeyPatch)
     def refuse(*args: object, **kwargs: object) -> int:
         raise RuntimeError("audit trail unavailable")
 
-    monkeypatch.setattr("pipelines.warehouse.audit.record_event", refuse)
+    monkeypatch.setattr("pipelines.ops.retention.record_event", refuse)
     with pytest.raises(RuntimeError):
         purge(wh, RETENTION, TODAY)
     assert _column(wh, "select count(*) from raw_rent") == [3]

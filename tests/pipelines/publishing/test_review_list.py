@@ -280,9 +280,8 @@ def test_every_cell_but_the_reviewers_is_locked_without_a_password(with_values) 
 
 
 def test_a_filled_in_sheet_imports_back(with_values, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from outcome_fixtures import publish
-
     from pipelines.outcomes.records import import_outcomes
+    from tests.pipelines.outcomes.outcome_fixtures import publish
 
     wh = open_warehouse(tmp_path / "wh.duckdb", allow_unencrypted=True)
     publish(wh, "2025-03-09-r1", AS_OF, [(1, "T1", "repairs_admin", 9.1, "r"), (1, "T3", "tst", 12.5, "r")])
