@@ -89,7 +89,7 @@ def ingest(args: argparse.Namespace) -> dict[str, object]:
         classifier = "real"
     except ImportError:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from tests.pipelines.ingest_helpers import fake_classify as classify
+        from tests.pipelines.ingest.ingest_helpers import fake_classify as classify
 
         classifier = "fake"
     db = Path(args.workdir) / "warehouse.duckdb"
