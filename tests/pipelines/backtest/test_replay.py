@@ -16,8 +16,7 @@ import polars as pl
 import pytest
 
 from pipelines.backtest import plots as backtest_plots
-from pipelines.backtest.replay import read_answer_key, run_backtest, write_outputs
-from pipelines.cli.backtest import print_report
+from pipelines.backtest.replay import print_report, read_answer_key, run_backtest, write_outputs
 from pipelines.core.settings import Settings, TeamSettings, load_settings
 from pipelines.warehouse.connection import Warehouse, open_warehouse
 
