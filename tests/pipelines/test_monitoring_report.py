@@ -22,9 +22,9 @@ import pytest
 from monitoring_fixtures import LAST_DAY, TODAY, make_history, secrets_in
 from PIL import Image
 
-from pipelines import monitoring_report as report_module
 from pipelines.cli import main as cli_main
-from pipelines.monitoring_report import (
+from pipelines.report import sections as report_module
+from pipelines.report.sections import (
     ReportPaths,
     _Ctx,
     _groups_sections,
@@ -302,7 +302,7 @@ def test_every_csv_goes_through_the_one_writer(built: tuple[ReportPaths, set[str
 
 
 def test_report_cells_are_formula_safe_and_numbers_stay_numbers(tmp_path: Path) -> None:
-    from pipelines.monitoring_report import Column, Table, _write_csv
+    from pipelines.report.sections import Column, Table, _write_csv
 
     table = Table(
         "t",
@@ -331,7 +331,8 @@ def test_charts_leave_the_global_matplotlib_backend_alone(tmp_path: Path) -> Non
 import datetime as dt, sys
 import matplotlib
 matplotlib.use("pdf")  # an analyst's notebook's own choice
-from pipelines import backtest_plots, monitoring_report as r
+from pipelines import backtest_plots
+from pipelines.report import sections as r
 chart = r._weekly_lines("t", "y", [dt.date(2025, 6, 1)], [("a", [3])], "c")
 fig = backtest_plots._figure(4, 3)
 fig.subplots().plot([1, 2], [3, 4])
@@ -348,7 +349,7 @@ print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules, chart.png[:4
 def test_an_empty_chart_has_whole_number_ticks() -> None:
     import datetime as dt
 
-    from pipelines.monitoring_report import _group_bars, _stacked_weekly_bars, _weekly_bars, _weekly_lines
+    from pipelines.report.sections import _group_bars, _stacked_weekly_bars, _weekly_bars, _weekly_lines
 
     weeks = [dt.date(2025, 6, 1) + dt.timedelta(weeks=i) for i in range(4)]
     charts = [

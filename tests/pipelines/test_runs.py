@@ -10,7 +10,7 @@ from pathlib import Path
 
 from monitoring_fixtures import LAST_DAY, TODAY, make_history
 
-from pipelines.monitoring_report import _Ctx, _read, _runs_section
+from pipelines.report.sections import _Ctx, _read, _runs_section
 from pipelines.runs import mark_interrupted, start_run
 from pipelines.settings import load_settings
 from pipelines.warehouse import open_warehouse, query

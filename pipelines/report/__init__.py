@@ -1,0 +1,1 @@
+"""The managers' monitoring report: aggregates only, small numbers suppressed (docs/monitoring.md)."""
