@@ -107,7 +107,7 @@ def scheduled_week(
 ) -> WeeklyResult:
     """The Monday job: the weekly review, then the managers' report, then the retention purge."""
     # Imported here, not at the top: `redflags serve` checks for a Prefect server before paying for them.
-    from pipelines.report.sections import monitoring_report
+    from pipelines.flows.monitoring_report import monitoring_report
     from pipelines.weekly_review import weekly_review
 
     pipeline_logs_to_prefect()

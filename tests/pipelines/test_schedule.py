@@ -176,7 +176,7 @@ def test_the_weekly_flow_runs_one_at_a_time_and_notifies_on_failure() -> None:
 def test_the_flows_the_weekly_run_calls_take_paths_as_text() -> None:
     """Prefect's parameter validation cannot resolve these flows' postponed annotations in a deployed run
     (measured: the first served run failed on monitoring-report with "define `Path`")."""
-    from pipelines.report.sections import monitoring_report
+    from pipelines.flows.monitoring_report import monitoring_report
     from pipelines.weekly_review import weekly_review
 
     for flow_ in (schedule_module.scheduled_week, weekly_review, monitoring_report):
