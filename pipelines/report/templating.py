@@ -19,14 +19,22 @@ HERE = Path(__file__).resolve().parent
 
 @cache
 def environment() -> Environment:
-    """The one environment: templates from ``templates/``, autoescaped, an unknown name is an error."""
-    return Environment(
+    """The one environment: templates from ``templates/``, autoescaped, an unknown name is an error;
+    the filter ``thousands`` writes 1,234,567."""
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["thousands"] = _thousands
+    return env
+
+
+def _thousands(n: int) -> str:
+    """A whole number with thousands separators: 1,234,567."""
+    return f"{n:,}"
 
 
 @cache
