@@ -17,13 +17,15 @@ from models import monitoring as mon
 from pipelines.report.model import MAX_RUNS, Context
 from pipelines.warehouse import materialise_model, model_sql, query
 
-LIST_MODELS = ("monitoring__weekly_lists", "monitoring__list_rows")
+# The weekly lists and their rows, shared by the list, review, outcome and group marts: materialised as
+# temporary tables, in this order, before those marts run.
+LIST_MODELS = ("marts/monitoring__weekly_lists", "marts/monitoring__list_rows")
 
 
 def materialise_list_models(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
     """Create the temporary tables the list marts read (``$last_day`` and ``$weeks`` set the weeks)."""
-    for name in LIST_MODELS:
-        materialise_model(con, f"marts/{name}", params)
+    for model in LIST_MODELS:
+        materialise_model(con, model, params)
 
 
 def _model(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any]) -> pl.DataFrame:
