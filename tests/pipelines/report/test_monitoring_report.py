@@ -26,6 +26,7 @@ from PIL import Image
 from pipelines.cli import main as cli_main
 from pipelines.flows import monitoring_report as report_module
 from pipelines.flows.monitoring_report import build_report_task, monitoring_report
+from pipelines.report import templating
 from pipelines.report.build import build_report
 from pipelines.report.data import read_marts
 from pipelines.report.fairness import groups_sections
@@ -112,6 +113,9 @@ def test_report_files(built: tuple[ReportPaths, set[str]]) -> None:
     assert all(p.exists() for p in paths.csv.values())
     text = paths.html.read_text()
     assert "<script" not in text and "<link" not in text and "http://" not in text and "https://" not in text
+    # one self-contained file: the stylesheet (pipelines/report/static/report.css) is inlined in the page
+    css = (templating.HERE / "static" / "report.css").read_text()
+    assert f"<style>{css}</style>" in text
 
 
 def test_no_reference_or_free_text_reaches_the_report(built: tuple[ReportPaths, set[str]]) -> None:
