@@ -64,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
         for week in week_endings(as_of - dt.timedelta(weeks=DEMO_WEEKS - 1), as_of):
             progress.say(f"Weekly review for the week ending {week:%d %b %Y} ...")
             results.append(weekly_review(extracts, mapping, week, db, out, None, False))
-        from pipelines.monitoring_report import monitoring_report
+        from pipelines.flows.monitoring_report import monitoring_report
 
         report = monitoring_report(db, report_dir, 12, None, False)
     latest = results[-1]

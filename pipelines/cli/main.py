@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", default=None, help=_CONFIG_HELP)
     _db_options(p)
-    p.set_defaults(handler=_lazy("pipelines.monitoring_report", "main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.report", "main"))
 
     p = sub.add_parser(
         "serve",

@@ -105,8 +105,8 @@ def scheduled_week(
 ) -> WeeklyResult:
     """The Monday job: the weekly review, then the managers' report, then the retention purge."""
     # Imported here, not at the top: `redflags serve` checks for a Prefect server before paying for them.
+    from pipelines.flows.monitoring_report import monitoring_report
     from pipelines.flows.weekly_review import weekly_review
-    from pipelines.monitoring_report import monitoring_report
 
     pipeline_logs_to_prefect()
     result = weekly_review(extracts, mapping, None, db, out, config, allow_unencrypted)

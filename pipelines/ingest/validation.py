@@ -13,7 +13,6 @@ counts only.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import re
 import threading
@@ -29,6 +28,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from pipelines.ingest.conversion import EARLIEST_EVENT, FUTURE_GRACE_DAYS, key_columns
 from pipelines.ingest.files import quote_identifier
 from pipelines.ingest.mapping import CANONICAL, CanonicalExtract
+from pipelines.report.quality_page import render_quality_page
 
 log = logging.getLogger(__name__)
 # GX is quiet below warnings; one of its modules sets itself to INFO on import (a line per context about its
@@ -328,72 +328,12 @@ def validate_batch(
 # The data-quality page
 
 
-_PAGE_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}"
-    "table{border-collapse:collapse;margin:1em 0}"
-    "td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}th{background:#eee}.bad{color:#a00}"
-    ".ok{color:#070}"
-)
-
-
 def write_quality_page(out_dir: Path, summary: Any, landlord: str) -> Path:
     """``<out>/data_quality.html``: this run's files, failing expectations with counts, file-level failures.
 
     Counts, file names and column names only: no cell values, no references, no free text.
     """
-    e = html.escape
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "data_quality.html"
-    parts = [
-        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Data quality: "
-        f"{e(landlord)}</title>",
-        f"<style>{_PAGE_STYLE}</style></head><body><h1>Data quality of the latest load</h1>",
-        f"<p>{e(landlord)}. Files loaded: {summary.files_loaded}; already loaded (skipped): "
-        f"{summary.files_skipped}; "
-        f"not loaded: <span class='{'bad' if summary.files_failed else 'ok'}'>{summary.files_failed}</span>. "
-        f"Rows loaded: {summary.rows_loaded:,}; rows quarantined: {summary.rows_quarantined:,}.</p>",
-    ]
-    if summary.failed_files:
-        parts.append(
-            "<h2>Files not loaded (nothing from them was stored)</h2><table><tr><th>extract</th><th>file</th>"
-            "<th>why</th></tr>"
-        )
-        for f in summary.failed_files:
-            parts.append(
-                f"<tr><td>{e(f.extract)}</td><td>{e(f.file_name)}</td><td>{e(f.message or '')}</td></tr>"
-            )
-        parts.append("</table>")
-    failing = [v for v in summary.validation if not v["success"]]
-    parts.append("<h2>Failing expectations (Great Expectations)</h2>")
-    if failing:
-        parts.append(
-            "<table><tr><th>extract</th><th>file</th><th>expectation</th><th>column</th>"
-            "<th>rows failing</th><th>rows checked</th></tr>"
-        )
-        for v in failing:
-            parts.append(
-                f"<tr><td>{e(v['extract'])}</td><td>{e(v['file_name'])}</td><td>{e(v['expectation'])}</td>"
-                f"<td>{e(v['column'] or '')}</td><td class='bad'>{v['unexpected_count']:,}</td>"
-                f"<td>{v['element_count']:,}</td></tr>"
-            )
-        parts.append("</table>")
-    else:
-        parts.append("<p class='ok'>Every expectation passed on every new file.</p>")
-    loaded = [f for f in summary.files if f.status == "loaded"]
-    if loaded:
-        parts.append(
-            "<h2>Files loaded</h2><table><tr><th>extract</th><th>file</th><th>known on</th><th>rows read</th>"
-            "<th>loaded</th><th>quarantined</th></tr>"
-        )
-        for f in loaded:
-            parts.append(
-                f"<tr><td>{e(f.extract)}</td><td>{e(f.file_name)}</td><td>{f.known_on}</td><td>{f.rows_read:,}</td>"
-                f"<td>{f.rows_loaded:,}</td><td>{f.rows_quarantined:,}</td></tr>"
-            )
-        parts.append("</table>")
-    parts.append(
-        "<p>Quarantined rows are listed, with row, column and reason, in the <code>quarantine</code> table."
-        "</p></body></html>"
-    )
-    path.write_text("\n".join(parts), encoding="utf-8")
+    path.write_text(render_quality_page(summary, landlord), encoding="utf-8")
     return path

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.monitoring_report import materialise_list_models
+from pipelines.report.data import materialise_list_models
 from pipelines.warehouse.connection import Warehouse, model_sql, open_warehouse, query
 
 SUN = dt.date(2025, 6, 29)  # the last day of the report

@@ -178,8 +178,8 @@ def test_the_weekly_flow_runs_one_at_a_time_and_notifies_on_failure() -> None:
 def test_the_flows_the_weekly_run_calls_take_paths_as_text() -> None:
     """Prefect's parameter validation cannot resolve these flows' postponed annotations in a deployed run
     (measured: the first served run failed on monitoring-report with "define `Path`")."""
+    from pipelines.flows.monitoring_report import monitoring_report
     from pipelines.flows.weekly_review import weekly_review
-    from pipelines.monitoring_report import monitoring_report
 
     for flow_ in (schedule_module.scheduled_week, weekly_review, monitoring_report):
         assert flow_.should_validate_parameters is False, flow_.name

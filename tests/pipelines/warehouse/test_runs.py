@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 from pipelines.core.settings import load_settings
-from pipelines.monitoring_report import _Ctx, _read, _runs_section
+from pipelines.report.data import read_marts
+from pipelines.report.model import Context
+from pipelines.report.sections import runs_section
 from pipelines.warehouse.connection import open_warehouse, query
 from pipelines.warehouse.runs import mark_interrupted, start_run
 from tests.pipelines.monitoring_fixtures import LAST_DAY, TODAY, make_history
@@ -75,8 +77,8 @@ def test_the_report_counts_interrupted_runs_and_shows_the_latest_list_warnings(t
             " (903, 'weekly-review', ?, ?, ?, 'ok', ['The list is empty because nothing was known by then.'])",
             [LAST_DAY, dt.datetime.combine(TODAY, dt.time(8)), dt.datetime.combine(TODAY, dt.time(9))],
         )
-        ctx = _Ctx(load_settings(), 4, TODAY, LAST_DAY, 5)
-        section = _runs_section(_read(wh.con, ctx), ctx)
+        ctx = Context(load_settings(), 4, TODAY, LAST_DAY, 5)
+        section = runs_section(read_marts(wh.con, ctx), ctx)
     finally:
         wh.close()
     assert any(w.startswith("2 of the last ") and "were interrupted" in w for w in section.warnings)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import os
 import re
@@ -22,18 +23,15 @@ import pytest
 from monitoring_fixtures import LAST_DAY, TODAY, make_history, secrets_in
 from PIL import Image
 
-from pipelines import monitoring_report as report_module
 from pipelines.cli.main import main as cli_main
+from pipelines.flows import monitoring_report as report_module
+from pipelines.flows.monitoring_report import build_report_task, monitoring_report
+from pipelines.report import templating
+from pipelines.report.build import build_report
+from pipelines.report.data import read_marts
+from pipelines.report.fairness import groups_sections
+from pipelines.report.model import Context, ReportPaths
 from pipelines.core.settings import load_settings
-from pipelines.monitoring_report import (
-    ReportPaths,
-    _Ctx,
-    _groups_sections,
-    _read,
-    build_report,
-    build_report_task,
-    monitoring_report,
-)
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -115,6 +113,9 @@ def test_report_files(built: tuple[ReportPaths, set[str]]) -> None:
     assert all(p.exists() for p in paths.csv.values())
     text = paths.html.read_text()
     assert "<script" not in text and "<link" not in text and "http://" not in text and "https://" not in text
+    # one self-contained file: the stylesheet (pipelines/report/static/report.css) is inlined in the page
+    css = (templating.HERE / "static" / "report.css").read_text()
+    assert f"<style>{css}</style>" in text
 
 
 def test_no_reference_or_free_text_reaches_the_report(built: tuple[ReportPaths, set[str]]) -> None:
@@ -172,7 +173,7 @@ def test_counts_from_one_to_four_are_suppressed_everywhere(built: tuple[ReportPa
 
 def test_hand_checked_figures_and_warnings(built: tuple[ReportPaths, set[str]]) -> None:
     paths, _ = built
-    text = page_text(paths)
+    text = html.unescape(page_text(paths))  # the text a reader sees, whichever way a quote is escaped
     # 25 lock changes this week against 8 a week before: 25 / 8 = 3.125.
     assert "lock_change flags this week are 3.1x their 8-week average: check for a new contractor" in text
     drift = {r["category"]: r for r in read_csv(paths.csv["drift_this_week"])}
@@ -197,11 +198,11 @@ def test_hand_checked_figures_and_warnings(built: tuple[ReportPaths, set[str]]) 
     )
     assert estates["Riverside"]["homes"] == "fewer than 5"
     assert estates["Riverside"]["listing_rate_per_1000"] == "suppressed"
-    assert "Listing rate for estate &#x27;Southgate&#x27; is 0.50x that of the reference group" in text
+    assert "Listing rate for estate 'Southgate' is 0.50x that of the reference group" in text
     assert "No household age band is recorded" in text
     assert "1 of the last 20 pipeline runs in these weeks failed (weekly_review)" in text
     assert "Bank holidays are not taken out" in text
-    assert "used here for auditing the list&#x27;s fairness only" in text
+    assert "used here for auditing the list's fairness only" in text
     assert "2 extract files loaded; fewer than 5 rows quarantined." in text
 
 
@@ -222,9 +223,9 @@ def test_every_chart_has_a_title_and_axis_labels(built: tuple[ReportPaths, set[s
 
 def test_age_band_is_audited_when_the_tenancies_carry_it(tmp_path: Path) -> None:
     wh = make_history(tmp_path / "w.duckdb", weeks=4, age_band=True)
-    ctx = _Ctx(load_settings(), 4, TODAY, LAST_DAY, 5)
+    ctx = Context(load_settings(), 4, TODAY, LAST_DAY, 5)
     try:
-        _, fairness, _ = _groups_sections(_read(wh.con, ctx), ctx)
+        _, fairness, _ = groups_sections(read_marts(wh.con, ctx), ctx)
     finally:
         wh.close()
     table = next(t for t in fairness.tables if t.name == "fairness")
@@ -302,7 +303,8 @@ def test_every_csv_goes_through_the_one_writer(built: tuple[ReportPaths, set[str
 
 
 def test_report_cells_are_formula_safe_and_numbers_stay_numbers(tmp_path: Path) -> None:
-    from pipelines.monitoring_report import Column, Table, _write_csv
+    from pipelines.report.model import Column, Table
+    from pipelines.report.render import write_table_csv
 
     table = Table(
         "t",
@@ -318,7 +320,7 @@ def test_report_cells_are_formula_safe_and_numbers_stay_numbers(tmp_path: Path) 
             {"group": "@SUM(1)", "change": None, "homes": "fewer than 5", "rate": "suppressed"},
         ],
     )
-    _write_csv(tmp_path / "t.csv", table)
+    write_table_csv(tmp_path / "t.csv", table)
     rows = read_csv(tmp_path / "t.csv")
     assert [r["group"] for r in rows] == ['\'=HYPERLINK("http://x")', "'@SUM(1)"]
     assert [r["change"] for r in rows] == ["-0.2500", ""]  # a negative number is a number, not a formula
@@ -331,9 +333,9 @@ def test_charts_leave_the_global_matplotlib_backend_alone(tmp_path: Path) -> Non
 import datetime as dt, sys
 import matplotlib
 matplotlib.use("pdf")  # an analyst's notebook's own choice
-from pipelines import monitoring_report as r
 from pipelines.backtest import plots as backtest_plots
-chart = r._weekly_lines("t", "y", [dt.date(2025, 6, 1)], [("a", [3])], "c")
+from pipelines.report import charts as r
+chart = r.weekly_lines("t", "y", [dt.date(2025, 6, 1)], [("a", [3])], "c")
 fig = backtest_plots._figure(4, 3)
 fig.subplots().plot([1, 2], [3, 4])
 backtest_plots._save(fig, __import__("pathlib").Path(sys.argv[1]))
@@ -349,18 +351,18 @@ print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules, chart.png[:4
 def test_an_empty_chart_has_whole_number_ticks() -> None:
     import datetime as dt
 
-    from pipelines.monitoring_report import _group_bars, _stacked_weekly_bars, _weekly_bars, _weekly_lines
+    from pipelines.report.charts import group_bars, stacked_weekly_bars, weekly_bars, weekly_lines
 
     weeks = [dt.date(2025, 6, 1) + dt.timedelta(weeks=i) for i in range(4)]
     charts = [
-        ("y", _weekly_lines("t", "households", weeks, [("a", [None] * 4)], "c")),
-        ("y", _weekly_bars("t", "households", weeks, [0] * 4, "c")),
-        ("y", _stacked_weekly_bars("t", "households", weeks, [("a", [0] * 4)], "c")),
-        ("x", _group_bars("t", "rate", "group", [], [], "c", threshold=5)),
+        ("y", weekly_lines("t", "households", weeks, [("a", [None] * 4)], "c")),
+        ("y", weekly_bars("t", "households", weeks, [0] * 4, "c")),
+        ("y", stacked_weekly_bars("t", "households", weeks, [("a", [0] * 4)], "c")),
+        ("x", group_bars("t", "rate", "group", [], [], "c", threshold=5)),
     ]
     for axis, chart in charts:
         ticks = chart.y_ticks if axis == "y" else chart.x_ticks
         assert ticks and all(t == int(t) for t in ticks), (chart.title, ticks)
     # With data, a rate axis may still show fractions.
-    filled = _weekly_lines("t", "rate", weeks, [("a", [0.1, 0.2, 0.3, 0.25])], "c")
+    filled = weekly_lines("t", "rate", weeks, [("a", [0.1, 0.2, 0.3, 0.25])], "c")
     assert any(t != int(t) for t in filled.y_ticks)
