@@ -130,10 +130,10 @@ def write_style(
     style: str, out: Path, *, homes: int, years: int, seed: int, as_of: dt.date, dated: bool
 ) -> object:
     if style == "riverside":
-        from pipelines.synthetic_riverside import write_riverside
+        from pipelines.synth.riverside import write_riverside
 
         return write_riverside(out, homes=homes, years=years, seed=seed, as_of=as_of, dated=dated)
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     return write_landlord(out, homes=homes, years=years, seed=seed, as_of=as_of)
 

@@ -44,7 +44,7 @@ def build(work: Path, homes: int) -> Path:
     from pipelines.runs import finish_run, start_run
     from pipelines.scoring_week import score_week
     from pipelines.settings import load_settings
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
     from pipelines.warehouse import open_warehouse
     from pipelines.weekly_review import _publish
 

@@ -30,7 +30,7 @@ def _throwaway_key(base: Path) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
     from pipelines.weekly_review import print_summary, quiet_prefect, weekly_review
 
     base = Path(args.dir).resolve()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pipelines import ingest_extracts, loading
-from pipelines.synthetic import write_landlord
+from pipelines.synth.standard import write_landlord
 from tests.pipelines.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,

@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines import cli
-from pipelines import synthetic_text as txt
+from pipelines.cli.main import main as cli_main
 from pipelines.errors import UserError
-from pipelines.synthetic import EXTRACTS, SynthSummary, build_landlord, write_landlord
+from pipelines.synth import text as txt
+from pipelines.synth.standard import EXTRACTS, SynthSummary, build_landlord, write_landlord
 
 AS_OF = dt.date(2026, 11, 22)  # a Sunday
 HOMES, YEARS, SEED = 800, 2, 11
@@ -518,7 +518,7 @@ def test_six_thousand_homes_have_about_half_a_percent_live_patterns(tmp_path: Pa
 
 def test_cli_writes_a_landlord_and_summarises_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "land"
-    code = cli.main(["synth", "--out", str(out), "--homes", "150", "--years", "1", "--seed", "2",
+    code = cli_main(["synth", "--out", str(out), "--homes", "150", "--years", "1", "--seed", "2",
                      "--as-of", "2026-11-22"])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
@@ -529,19 +529,19 @@ def test_cli_writes_a_landlord_and_summarises_it(tmp_path: Path, capsys: pytest.
 def test_cli_refuses_an_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "a_file.csv"
     target.write_text("keep me\n")
-    assert cli.main(["synth", "--out", str(target), "--homes", "100"]) != 0
+    assert cli_main(["synth", "--out", str(target), "--homes", "100"]) != 0
     assert "is a file" in capsys.readouterr().err
     assert target.read_text() == "keep me\n"
 
 
 def test_cli_refuses_zero_homes(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
-        cli.main(["synth", "--out", str(tmp_path / "x"), "--homes", "0"])
+        cli_main(["synth", "--out", str(tmp_path / "x"), "--homes", "0"])
     assert exc.value.code == 2
 
 
 def test_cli_refuses_a_folder_holding_something_else(tmp_path: Path) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("not ours")
-    assert cli.main(["synth", "--out", str(tmp_path / "busy"), "--homes", "100"]) != 0
+    assert cli_main(["synth", "--out", str(tmp_path / "busy"), "--homes", "100"]) != 0
     assert (tmp_path / "busy" / "notes.txt").exists()

@@ -1,4 +1,4 @@
-"""pipelines/synthetic_riverside.py: a second landlord in another hand, loaded through its own mapping."""
+"""pipelines/synth/riverside.py: a second landlord in another hand, loaded through its own mapping."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.synthetic import KEY_COLUMNS, default_key_path
-from pipelines.synthetic_riverside import HEADERS, load_catalogue, write_riverside
+from pipelines.synth.riverside import HEADERS, load_catalogue, write_riverside
+from pipelines.synth.standard import KEY_COLUMNS, default_key_path
 
 AS_OF = dt.date(2025, 6, 29)
 DATE_IN_NAME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{8}|\d{2}-\d{2}-\d{4}")

@@ -19,12 +19,10 @@ A planted pattern is live at the as-of date when it started by then and its last
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +31,7 @@ import polars as pl
 import yaml
 
 from pipelines.errors import UserError
-from pipelines.synthetic import (
+from pipelines.synth.standard import (
     KEY_COLUMNS,
     LIVE_LOOKBACK_DAYS,
     NO_END,
@@ -56,7 +54,7 @@ from pipelines.synthetic import (
 log = logging.getLogger(__name__)
 
 STYLE = "riverside"
-TEXT_FILE = Path(__file__).with_name("synthetic_riverside.yaml")
+TEXT_FILE = Path(__file__).parent / "data" / "riverside.yaml"
 EXTRACTS = ("repairs", "recharges", "asb", "rent", "tenancies", "properties", "known_cases", "planned_works")
 # This system's export headers: canonical name -> the landlord's header.
 HEADERS: dict[str, dict[str, str]] = {
@@ -1116,41 +1114,3 @@ def _write_rent(ll: RiversideLandlord, out_dir: Path, *, dated: bool) -> tuple[i
         os.utime(path, (moment, moment))
         n_rows += out.height
     return n_rows, n_files
-
-
-def main(args: argparse.Namespace) -> int:
-    """``redflags synth --style riverside``."""
-    from pipelines.weeks import last_sunday
-
-    as_of = args.as_of or last_sunday(dt.date.today())
-    summary = write_riverside(
-        Path(args.out),
-        homes=args.homes,
-        years=args.years,
-        seed=args.seed,
-        as_of=as_of,
-        key_path=Path(args.key_out) if args.key_out else None,
-        dated=bool(getattr(args, "dated_names", False)),
-    )
-    w = sys.stdout.write
-    w(
-        f"Riverside Homes (synthetic): {summary.homes:,} homes, {args.years} years to {as_of.isoformat()} "
-        f"(seed {args.seed})\n"
-    )
-    w(f"  Extracts and mapping: {summary.mapping_path}\n")
-    for name in EXTRACTS:
-        w(f"    {name:<14} {summary.rows[name]:>12,} rows in {summary.files[name]:>4} files\n")
-    w(
-        f"  Answer key:           {summary.key_path} ({sum(summary.planted.values()):,} households; "
-        f"{summary.live_planted} live patterns)\n"
-    )
-    return 0
-
-
-def synth_main(args: argparse.Namespace) -> int:
-    """``redflags synth``: the standard landlord, or another style (``--style``)."""
-    if getattr(args, "style", "standard") == STYLE:
-        return main(args)
-    from pipelines import synthetic
-
-    return synthetic.main(args)

@@ -16,13 +16,11 @@ Rows are generated with vectorised numpy/polars; only planted households are loo
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
 import os
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +29,9 @@ import numpy as np
 import polars as pl
 import yaml
 
-from pipelines import synthetic_text as txt
 from pipelines.errors import UserError
 from pipelines.progress import get_progress
+from pipelines.synth import text as txt
 from pipelines.weeks import last_sunday
 
 log = logging.getLogger(__name__)
@@ -1640,31 +1638,3 @@ def write_landlord(
         key.height,
     )
     return SynthSummary(out_dir, mapping_path, key_path, rows, files, planted, live, homes, as_of)
-
-
-def main(args: argparse.Namespace) -> int:
-    as_of = args.as_of or last_sunday(dt.date.today())
-    out_dir = Path(args.out)
-    key_path = Path(args.key_out) if args.key_out else None
-    summary = write_landlord(
-        out_dir,
-        homes=args.homes,
-        years=args.years,
-        seed=args.seed,
-        as_of=as_of,
-        key_path=key_path,
-        undated=getattr(args, "undated", False),
-    )
-    w = sys.stdout.write
-    w(
-        f"Synthetic landlord: {summary.homes:,} homes, {args.years} years to {as_of.isoformat()} "
-        f"(seed {args.seed})\n"
-    )
-    w(f"  Extracts and mapping: {summary.mapping_path}\n")
-    for name in EXTRACTS:
-        w(f"    {name:<14} {summary.rows[name]:>12,} rows in {summary.files[name]:>4} files\n")
-    w(
-        f"  Answer key:           {summary.key_path} ({sum(summary.planted.values()):,} households; "
-        f"{summary.live_planted} live patterns at {as_of.isoformat()})\n"
-    )
-    return 0
