@@ -332,6 +332,41 @@ def test_every_red_flag_template_carries_a_red_flag_word() -> None:
                 assert RED_FLAG_WORDS.search(line), (job.name, line)
 
 
+def test_the_text_catalogue_is_read_from_its_data_file_in_order() -> None:
+    catalogue = txt.load_catalogue()
+    names = [job.name for job in catalogue.jobs]
+    # The file's order is the draw order: the first red flag, the first ordinary repair and the last job.
+    assert names[0] == "rf_lock_ext" and "plumb_leak" in names and names[-1] == "vand_glass"
+    lock = catalogue.jobs[0]
+    assert lock.trades == {"locksmith": 0.6, "carpenter": 0.4}
+    assert lock.priority == {"I": 0.05, "E": 0.45, "U": 0.40, "N": 0.10}  # the named mix E_MID
+    assert lock.sor[0] == ("JN2070", "Renew cylinder lock") and lock.flags == {"lock_change"}
+    assert catalogue.asb_categories[0][:2] == ("Noise", 0.20)
+    assert catalogue.da_markers == ("DA - Domestic Abuse", "MARAC", "Sanctuary Scheme")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("trades: {locksmith: 0.6, carpenter: 0.4}", "trades: {locksmith: 0.6, carpentr: 0.4}", "carpentr"),
+        (
+            "priority: E_MID\n    flags: [lock_change]",
+            "priority: E_MIDDLE\n    flags: [lock_change]",
+            "E_MIDDLE",
+        ),
+        ('"renew {lock} to {ext}{c_lock}"', '"renew {lokc} to {ext}"', "lokc"),
+    ],
+)
+def test_a_mistyped_catalogue_entry_is_named(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = txt.TEXT_FILE.read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "standard.yaml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=f"rf_lock_ext.*{message}|{message}.*rf_lock_ext") as info:
+        txt.load_catalogue(bad)
+    assert str(bad) in str(info.value)
+
+
 # ---------------------------------------------------------------- planted households
 
 
