@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_review_list.py [--seeds 1 2 3] [--styles standard riverside]
         [--homes 6000] [--years 3] [--as-of 2025-06-29] [--dated-names]
 
-Styles: ``standard`` (pipelines/synthetic.py) and ``riverside`` (pipelines/synthetic_riverside.py: another
+Styles: ``standard`` (pipelines/synth/standard.py) and ``riverside`` (pipelines/synth/riverside.py: another
 housing system's layout, wording, slips, undated file names, ASB and recharge shapes, tenancy references missing
 on some jobs, and weak-but-corroborated patterns as a named strength). Default settings, first run.
 

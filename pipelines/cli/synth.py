@@ -7,9 +7,11 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from pipelines.synth.files import EXTRACTS
+from pipelines.synth.landlord import SynthSummary
 from pipelines.synth.riverside import STYLE as RIVERSIDE
 from pipelines.synth.riverside import write_riverside
-from pipelines.synth.standard import EXTRACTS, SynthSummary, write_landlord
+from pipelines.synth.standard import write_landlord
 from pipelines.weeks import last_sunday
 
 

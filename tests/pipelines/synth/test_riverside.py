@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.synth.riverside import HEADERS, load_catalogue, write_riverside
-from pipelines.synth.standard import KEY_COLUMNS, default_key_path
+from pipelines.synth.files import default_key_path
+from pipelines.synth.landlord import KEY_COLUMNS
+from pipelines.synth.riverside import HEADERS, write_riverside
+from pipelines.synth.riverside_text import load_catalogue
 
 AS_OF = dt.date(2025, 6, 29)
 DATE_IN_NAME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{8}|\d{2}-\d{2}-\d{4}")

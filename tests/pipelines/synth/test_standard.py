@@ -15,7 +15,9 @@ import yaml
 from pipelines.cli.main import main as cli_main
 from pipelines.errors import UserError
 from pipelines.synth import text as txt
-from pipelines.synth.standard import EXTRACTS, SynthSummary, build_landlord, write_landlord
+from pipelines.synth.files import EXTRACTS
+from pipelines.synth.landlord import SynthSummary
+from pipelines.synth.standard import build_landlord, write_landlord
 
 AS_OF = dt.date(2026, 11, 22)  # a Sunday
 HOMES, YEARS, SEED = 800, 2, 11
