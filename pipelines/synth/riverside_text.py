@@ -36,7 +36,8 @@ class TextCatalogue:
 
 def load_catalogue(path: Path = TEXT_FILE) -> TextCatalogue:
     """The text catalogue from its YAML file (see the file's comments for each field)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # libyaml's loader when present: the pure-Python one takes a tenth of a second over this file.
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     jobs = {
         name: JobKind(
             name=name,
