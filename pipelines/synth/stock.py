@@ -17,7 +17,7 @@ from pipelines.weeks import last_sunday
 
 EPOCH = dt.date(1970, 1, 1)
 NO_END = 10**7  # a day number far in the future: "no end date"
-TURNOVER_PER_YEAR = 0.08
+TURNOVER_PER_YEAR = 0.08  # tenancies ending a year (DOMAIN.md: 8% turnover)
 
 
 def day_of(d: dt.date) -> int:
