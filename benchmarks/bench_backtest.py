@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipelines.backtest.replay import backtest_folder
 from pipelines.core.settings import load_settings
-from pipelines.synthetic import write_landlord
+from pipelines.synth.standard import write_landlord
 
 TARGET_SECONDS = 300.0
 

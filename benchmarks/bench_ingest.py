@@ -34,7 +34,7 @@ def _peak_mib() -> float:
 
 
 def generate(args: argparse.Namespace) -> dict[str, object]:
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     started = time.perf_counter()
     summary = write_landlord(

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_review_list.py [--seeds 1 2 3] [--styles standard riverside]
         [--homes 6000] [--years 3] [--as-of 2025-06-29] [--dated-names]
 
-Styles: ``standard`` (pipelines/synthetic.py) and ``riverside`` (pipelines/synthetic_riverside.py: another
+Styles: ``standard`` (pipelines/synth/standard.py) and ``riverside`` (pipelines/synth/riverside.py: another
 housing system's layout, wording, slips, undated file names, ASB and recharge shapes, tenancy references missing
 on some jobs, and weak-but-corroborated patterns as a named strength). Default settings, first run.
 
@@ -130,10 +130,10 @@ def write_style(
     style: str, out: Path, *, homes: int, years: int, seed: int, as_of: dt.date, dated: bool
 ) -> object:
     if style == "riverside":
-        from pipelines.synthetic_riverside import write_riverside
+        from pipelines.synth.riverside import write_riverside
 
         return write_riverside(out, homes=homes, years=years, seed=seed, as_of=as_of, dated=dated)
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     return write_landlord(out, homes=homes, years=years, seed=seed, as_of=as_of)
 

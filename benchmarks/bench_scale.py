@@ -70,7 +70,7 @@ def _key() -> None:
 
 
 def step_generate(work: Path, homes: int) -> dict[str, Any]:
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     started = time.perf_counter()
     summary = write_landlord(work / "extracts", homes=homes, years=5, seed=1, as_of=AS_OF, rent_years=2)

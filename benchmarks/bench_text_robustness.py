@@ -180,7 +180,7 @@ def set_report(vocab: Vocabulary, path: Path, title: str, *, show_misses: bool =
 
 
 def synthetic_report(vocab: Vocabulary, homes: int) -> None:
-    from pipelines.synthetic import build_landlord
+    from pipelines.synth.standard import build_landlord
 
     landlord = build_landlord(homes=homes, years=3, seed=7, as_of=dt.date(2026, 6, 30))
     jobs = landlord.repairs.select("description", "sor_code", "is_red_flag")

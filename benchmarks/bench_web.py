@@ -44,7 +44,7 @@ def build(work: Path, homes: int) -> Path:
     from pipelines.ingest.folder import ingest_folder
     from pipelines.ingest.mapping import load_mapping
     from pipelines.scoring.week import score_week
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
     from pipelines.warehouse.connection import open_warehouse
     from pipelines.warehouse.runs import finish_run, start_run
 

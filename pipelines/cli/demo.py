@@ -32,7 +32,7 @@ def _throwaway_key(base: Path) -> str:
 def main(args: argparse.Namespace) -> int:
     from pipelines.cli.run import print_summary
     from pipelines.flows.weekly_review import quiet_prefect, weekly_review
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)

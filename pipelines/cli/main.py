@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dated-names", action="store_true", help="riverside: put each export's date in its file name"
     )
-    p.set_defaults(handler=_lazy("pipelines.synthetic_riverside", "synth_main"))
+    p.set_defaults(handler=_lazy("pipelines.cli.synth", "main"))
 
     p = sub.add_parser(
         "run",

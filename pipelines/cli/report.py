@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from pipelines.core.settings import load_settings
 from pipelines.report.build import build_report_from_database
-from pipelines.settings import load_settings
 
 
 def main(args: argparse.Namespace) -> int:
@@ -18,7 +18,7 @@ def main(args: argparse.Namespace) -> int:
         getattr(args, "as_of", None),
         allow_unencrypted=args.allow_unencrypted,
     )
-    print(f"Monitoring report: {paths.html}")  # noqa: T201
+    print(f"Monitoring report: {paths.html}")
     described = f"{len(paths.csv)} files, described in {paths.columns.name}"
-    print(f"Tables as CSV ({described}): {paths.out_dir}")  # noqa: T201
+    print(f"Tables as CSV ({described}): {paths.out_dir}")
     return 0

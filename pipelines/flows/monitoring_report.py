@@ -13,10 +13,10 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from pipelines.core.settings import Settings, load_settings
 from pipelines.report.build import build_report_from_database
 from pipelines.report.model import ReportPaths
-from pipelines.settings import Settings, load_settings
-from pipelines.warehouse import WarehouseError
+from pipelines.warehouse.connection import WarehouseError
 
 
 def _locked(task: Any, task_run: Any, state: Any) -> bool:

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from models import monitoring as mon
+from pipelines.core.settings import Settings
 from pipelines.report.data import read_marts
 from pipelines.report.fairness import groups_sections
 from pipelines.report.model import Column, Context, ReportPaths, Table
@@ -18,8 +19,7 @@ from pipelines.report.render import render_page, write_table_csv
 from pipelines.report.review_sections import lists_section, outcomes_section, reviews_section, tst_section
 from pipelines.report.sections import flags_sections, ingest_section, runs_section
 from pipelines.report.summary import this_week_summary
-from pipelines.settings import Settings
-from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.warehouse.connection import Warehouse, open_warehouse
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from models import monitoring as mon
 from pipelines.report.model import MAX_RUNS, Context
-from pipelines.warehouse import materialise_model, model_sql, query
+from pipelines.warehouse.connection import materialise_model, model_sql, query
 
 # The weekly lists and their rows, shared by the list, review, outcome and group marts: materialised as
 # temporary tables, in this order, before those marts run.

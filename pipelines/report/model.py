@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from models import monitoring as mon
-from pipelines.settings import Settings
+from pipelines.core.settings import Settings
 
 Cell = int | float | str | dt.date | dt.datetime | None
 

@@ -16,9 +16,9 @@ import polars as pl
 from markupsafe import Markup
 
 from models import monitoring as mon
+from pipelines.core.spreadsheets import write_csv
 from pipelines.report.model import Cell, Column, Context, Section, Table, week_label
 from pipelines.report.templating import render, stylesheet
-from pipelines.spreadsheets import write_csv
 
 
 def _csv_value(value: Cell, kind: str) -> str:

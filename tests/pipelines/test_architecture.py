@@ -15,17 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 800
 
-# The report and the synthetic generators still sit in their old modules until their restructure (engineers B and
-# C of issue 20) merges. The lead empties this list at that merge: nothing else may break the rules.
-EXEMPT = frozenset(
-    {
-        "pipelines.monitoring_report",
-        "pipelines.synthetic",
-        "pipelines.synthetic_text",
-        "pipelines.synthetic_riverside",
-    }
-)
-
 LAYERS = {"core": 0, "warehouse": 1, "flows": 3, "cli": 4}  # every other package is a stage (2)
 
 
@@ -105,20 +94,19 @@ def test_imports_of_sees_imports_inside_functions(tmp_path: Path) -> None:
 
 
 def test_no_import_circles_among_pipelines_modules() -> None:
-    graph = {m: _internal(m) for m in MODULES if m not in EXEMPT}
+    graph = {m: _internal(m) for m in MODULES}
     # a package's __init__ is imported with each of its modules; it imports nothing, so it closes no circle
     assert find_cycle(graph) is None
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if m not in EXEMPT))
+@pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_go_one_way(module: str) -> None:
     """cli -> flows -> stages -> warehouse -> core: never back up the chain; core and warehouse import no stage;
     a stage never imports flows or cli (a stage may import another stage)."""
     backwards = sorted(
         m
         for m in _internal(module)
-        if m not in EXEMPT
-        and (
+        if (
             layer(m) > layer(module)
             or (layer(module) < 2 and layer(m) == layer(module) and m.split(".")[1] != module.split(".")[1])
         )
@@ -133,8 +121,7 @@ def test_a_library_is_imported_in_its_own_package_only(library: str, home: str) 
     outside = sorted(
         m
         for m, path in MODULES.items()
-        if m not in EXEMPT
-        and not (m == home or m.startswith(home + "."))
+        if not (m == home or m.startswith(home + "."))
         and any(i == library or i.startswith(library + ".") for i in imports_of(path, m))
     )
     assert outside == [], f"{library} is imported outside {home}: {outside}"
@@ -145,7 +132,7 @@ def test_no_module_is_over_800_lines() -> None:
         m: n
         for package in ("pipelines", "features", "models")
         for m, path in _sources(package).items()
-        if m not in EXEMPT and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}
 
@@ -158,8 +145,3 @@ def test_features_and_models_never_import_pipelines() -> None:
         if any(i == "pipelines" or i.startswith("pipelines.") for i in imports_of(path, m))
     )
     assert offenders == []
-
-
-def test_the_exemptions_are_real_modules() -> None:
-    """An exemption for a module that has moved away would hide nothing and should be deleted."""
-    assert set(MODULES) >= EXEMPT

@@ -284,7 +284,7 @@ def test_cli_backtest_on_a_small_synthetic_landlord(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from pipelines.cli.main import main
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     as_of = dt.date(2025, 6, 29)
     landlord = write_landlord(tmp_path / "landlord", homes=200, years=1, seed=3, as_of=as_of)

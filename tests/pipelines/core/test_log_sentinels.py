@@ -113,7 +113,7 @@ def test_no_sentinel_reaches_logs_terminal_or_errors(
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from pipelines.synthetic import write_landlord  # fails clearly if the generator is missing
+    from pipelines.synth.standard import write_landlord  # fails clearly if the generator is missing
 
     extracts = tmp_path / "extracts"
     summary = write_landlord(extracts, homes=400, years=1, seed=11, as_of=AS_OF)

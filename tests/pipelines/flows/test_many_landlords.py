@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.synthetic import write_landlord
+from pipelines.synth.standard import write_landlord
 from pipelines.warehouse.connection import WarehouseError, open_warehouse
 
 AS_OF = dt.date(2025, 6, 29)

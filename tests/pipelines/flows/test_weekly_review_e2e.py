@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipelines.cli.main import main
-from pipelines.synthetic import write_landlord
+from pipelines.synth.standard import write_landlord
 from pipelines.warehouse.connection import open_warehouse, query
 
 AS_OF = dt.date(2025, 6, 29)

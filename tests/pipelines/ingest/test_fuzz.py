@@ -18,7 +18,7 @@ from ingest_helpers import fake_classify
 
 from pipelines.ingest.folder import ingest_folder
 from pipelines.ingest.mapping import CANONICAL, mapping_from_dict
-from pipelines.synthetic import write_landlord
+from pipelines.synth.standard import write_landlord
 from pipelines.warehouse.connection import open_warehouse, query
 
 EXTRACTS = tuple(CANONICAL)

@@ -119,7 +119,7 @@ AS_OF = dt.date(2025, 6, 29)
 
 
 def _twin(root: Path, *, undated: bool) -> Path:
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     extracts = root / ("undated" if undated else "dated")
     write_landlord(extracts, homes=700, years=2, seed=11, as_of=AS_OF, undated=undated)

@@ -368,7 +368,7 @@ def test_a_hand_made_landlord_loads_with_only_a_mapping_file(tmp_path: Path) -> 
 def test_the_synthetic_landlord_loads_cleanly_and_reloads_as_a_no_op(tmp_path: Path) -> None:
     from pipelines.ingest.folder import ingest_folder
     from pipelines.ingest.mapping import load_mapping
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     synth = write_landlord(tmp_path / "ex", homes=300, years=1, seed=3, as_of=dt.date(2025, 6, 29))
     wh = new_warehouse()

@@ -121,7 +121,7 @@ def test_round_trip_run_review_import_run_history(tmp_path: Path, capsys: pytest
     """Week 1 list -> reviewers fill the xlsx -> import -> week 2 list -> history (`redflags run` twice)."""
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, temporary_settings
 
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
 
     # `redflags run` is a Prefect flow: its temporary API server can be slow to start on a busy machine.
     with temporary_settings(updates={PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 120}):

@@ -24,6 +24,7 @@ from monitoring_fixtures import LAST_DAY, TODAY, make_history, secrets_in
 from PIL import Image
 
 from pipelines.cli.main import main as cli_main
+from pipelines.core.settings import load_settings
 from pipelines.flows import monitoring_report as report_module
 from pipelines.flows.monitoring_report import build_report_task, monitoring_report
 from pipelines.report import templating
@@ -31,7 +32,6 @@ from pipelines.report.build import build_report
 from pipelines.report.data import read_marts
 from pipelines.report.fairness import groups_sections
 from pipelines.report.model import Context, ReportPaths
-from pipelines.core.settings import load_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 

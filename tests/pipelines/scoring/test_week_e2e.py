@@ -18,7 +18,7 @@ def test_synthetic_landlord_lists_live_patterns_and_never_known_cases(tmp_path: 
     from pipelines.ingest.folder import ingest_folder
     from pipelines.ingest.mapping import load_mapping
     from pipelines.scoring.week import score_week
-    from pipelines.synthetic import write_landlord
+    from pipelines.synth.standard import write_landlord
     from pipelines.warehouse.connection import open_warehouse
 
     settings = load_settings()

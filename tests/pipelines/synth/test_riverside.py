@@ -1,4 +1,4 @@
-"""pipelines/synthetic_riverside.py: a second landlord in another hand, loaded through its own mapping."""
+"""pipelines/synth/riverside.py: a second landlord in another hand, loaded through its own mapping."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines.synthetic import KEY_COLUMNS, default_key_path
-from pipelines.synthetic_riverside import HEADERS, load_catalogue, write_riverside
+from pipelines.synth.files import default_key_path
+from pipelines.synth.landlord import KEY_COLUMNS
+from pipelines.synth.riverside import HEADERS, write_riverside
+from pipelines.synth.riverside_text import load_catalogue
 
 AS_OF = dt.date(2025, 6, 29)
 DATE_IN_NAME = re.compile(r"\d{4}-\d{2}-\d{2}|\d{8}|\d{2}-\d{2}-\d{4}")
@@ -117,3 +119,35 @@ def test_it_loads_through_its_mapping_and_weak_corroborated_patterns_become_elig
     assert weak and len(weak & eligible) >= 0.5 * len(weak)
     known = set(key.filter(pl.col("kind") == "known_case")["tenancy_ref"])
     assert not known & (set(week.listed["tenancy_ref"]) | set(week.carried["tenancy_ref"]))
+
+
+def test_redflags_synth_style_riverside_writes_it_and_says_where(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli.main import main
+
+    out = tmp_path / "rv"
+    argv = [
+        "synth",
+        "--style",
+        "riverside",
+        "--out",
+        str(out),
+        "--homes",
+        "200",
+        "--years",
+        "2",
+        "--seed",
+        "4",
+    ]
+    assert main([*argv, "--as-of", "2025-06-29", "--dated-names"]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("Riverside Homes (synthetic): 200 homes, 2 years to 2025-06-29 (seed 4)\n")
+    assert f"Answer key:           {tmp_path / 'rv_answer_key.csv'} (" in said
+    assert (out / "mapping.yaml").is_file() and (tmp_path / "rv_answer_key.csv").is_file()
+    # --dated-names reaches the writer: every export's name holds its week-ending date.
+    exports = [p for p in out.rglob("*.csv")]
+    assert exports and all(DATE_IN_NAME.search(p.name) for p in exports)
+    # The standard style's --undated is not the riverside's switch: without --dated-names names carry no date.
+    assert main([*argv, "--as-of", "2025-06-29"]) == 0
+    assert not any(DATE_IN_NAME.search(p.name) for p in out.rglob("*.csv"))

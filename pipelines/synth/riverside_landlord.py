@@ -1,170 +1,32 @@
-"""A second synthetic landlord, "Riverside Homes", written in another hand: `redflags synth --style riverside`.
-
-Written from the extract contract and DOMAIN.md, not from the scorer: its own job wording and slips
-(``synthetic_riverside.yaml``, a data file), its own codes and headers (its own mapping.yaml), undated export file
-names whose modification times are the export moments, ASB as one row per party with coded roles and victim-only
-domestic cases, recharges often raised without a job number (found at an inspection), tenancy references missing
-on some jobs, dates as ``29-Jun-2025``. The answer key has the format of ``pipelines/synthetic.py`` (same columns,
-``default_key_path``), with the strengths ``strong``, ``medium`` and ``weak_corroborated`` and two more innocent
-look-alikes: ``lookalike_lockout`` (one lock-out, recharged) and ``lookalike_complainant`` (one red flag and a
-noise complaint about a neighbour).
-
-Patterns planted (days are day numbers since 1970, as in ``pipelines/synthetic.py``):
-- strong: 5-8 occasions (a visit of one or two jobs) over 6 weeks to 7 months, 2-3 other signals;
-- medium: 3-4 occasions over 2-8 months, one other signal;
-- weak_corroborated: 2 occasions 2-9 months apart, exactly one other signal (an ASB case through the lens with the
-  household as victim or subject, an arrears onset after a clear account, or a damage recharge found at a visit).
-A planted pattern is live at the as-of date when it started by then and its last event was within 90 days.
-"""
+"""The Riverside landlord in memory: its stock and tenancies, background and planted jobs, ASB, recharges,
+known cases and planned works, and the answer key (see ``riverside.py`` for what is planted and how it is written)."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import logging
-import os
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import polars as pl
-import yaml
 
-from pipelines.core.errors import UserError
-from pipelines.synthetic import (
-    KEY_COLUMNS,
-    LIVE_LOOKBACK_DAYS,
+from pipelines.synth.landlord import KEY_COLUMNS, LIVE_LOOKBACK_DAYS, RentPlan
+from pipelines.synth.riverside_text import JobKind, TextCatalogue
+from pipelines.synth.stock import (
     NO_END,
     Calendar,
-    Landlord,
-    RentPlan,
     Stock,
-    SynthSummary,
     Tenancies,
-    _date,
-    _neighbour,
-    _prepare_out_dir,
-    _stock,
-    _tenancies,
     calendar,
-    default_key_path,
-    rent_weeks,
+    date_of,
+    make_stock,
+    make_tenancies,
+    neighbour_of,
 )
 
 log = logging.getLogger(__name__)
 
-STYLE = "riverside"
-TEXT_FILE = Path(__file__).with_name("synthetic_riverside.yaml")
-EXTRACTS = ("repairs", "recharges", "asb", "rent", "tenancies", "properties", "known_cases", "planned_works")
-# This system's export headers: canonical name -> the landlord's header.
-HEADERS: dict[str, dict[str, str]] = {
-    "repairs": {
-        "job_ref": "Works Order",
-        "property_ref": "UPRN",
-        "tenancy_ref": "Tenancy No",
-        "reported_at": "Logged",
-        "completed_at": "Completed",
-        "sor_code": "Rate Code",
-        "description": "Works Description",
-        "priority": "Priority Code",
-        "trade": "Trade Code",
-        "status": "WO Status",
-        "cost_gbp": "Order Value",
-    },
-    "recharges": {
-        "recharge_ref": "Charge No",
-        "tenancy_ref": "Tenancy No",
-        "property_ref": "UPRN",
-        "job_ref": "Works Order",
-        "raised_at": "Date Raised",
-        "amount_gbp": "Charge Amount",
-        "reason": "Charge Reason",
-        "status": "Charge Status",
-    },
-    "asb": {
-        "case_ref": "Case Number",
-        "tenancy_ref": "Party Tenancy",
-        "opened_at": "Date Opened",
-        "closed_at": "Date Closed",
-        "category": "Case Type",
-        "role": "Party Role",
-        "description": "Case Summary",
-    },
-    "rent": {
-        "tenancy_ref": "Tenancy No",
-        "week_ending": "Period End",
-        "balance_gbp": "Closing Balance",
-        "weekly_charge_gbp": "Debit",
-    },
-    "tenancies": {
-        "tenancy_ref": "Tenancy No",
-        "property_ref": "UPRN",
-        "start_date": "Tenancy Start",
-        "end_date": "Tenancy End",
-    },
-    "properties": {
-        "property_ref": "UPRN",
-        "block_ref": "Block",
-        "estate": "Scheme",
-        "property_type": "Asset Type",
-        "bedrooms": "Beds",
-    },
-    "known_cases": {"tenancy_ref": "Tenancy No", "marker": "Alert", "start_date": "From", "end_date": "To"},
-    "planned_works": {
-        "property_ref": "UPRN",
-        "block_ref": "Block",
-        "estate": "Scheme",
-        "programme": "Contract",
-        "start_date": "Start On Site",
-        "end_date": "Completion",
-    },
-}
-VALUES: dict[str, dict[str, dict[str, str]]] = {
-    "repairs": {
-        "priority": {
-            "IMM": "emergency",
-            "EMG": "emergency",
-            "URG": "urgent",
-            "RTN": "routine",
-            "PLN": "planned",
-            "VOID": "void",
-        },
-        "status": {"COMP": "completed", "CANC": "cancelled", "OPEN": "open", "NOACC": "no_access"},
-        "trade": {
-            "PLU": "plumber",
-            "GAS": "gas engineer",
-            "ELE": "electrician",
-            "GEN": "general",
-            "CAR": "carpenter",
-            "GLZ": "glazier",
-            "ROF": "roofer",
-            "LCK": "locksmith",
-        },
-    },
-    "recharges": {"status": {"O": "raised", "P": "paid", "D": "disputed", "W": "written off"}},
-    "asb": {"role": {"COMP": "complainant", "PERP": "subject", "VICT": "victim", "WITN": "witness"}},
-    "properties": {
-        "property_type": {"FL": "flat", "MS": "maisonette", "HS": "house", "BG": "bungalow", "CM": "communal"}
-    },
-    "known_cases": {
-        "marker": {"DVA": "domestic abuse", "MARAC": "marac", "SANC": "sanctuary scheme", "VUL": "vulnerable"}
-    },
-}
-FILE_STEMS = {
-    "repairs": "WorksOrders",
-    "recharges": "Recharges",
-    "asb": "ASBCases",
-    "rent": "RentStatement",
-    "tenancies": "Tenancies",
-    "properties": "Assets",
-    "known_cases": "Alerts",
-    "planned_works": "Contracts",
-}
-PTYPE_CODES = {"flat": "FL", "maisonette": "MS", "house": "HS", "bungalow": "BG", "communal": "CM"}
-
-# Rates (DOMAIN.md): about 3 responsive repairs per home a year; ASB about 7 cases per 100 homes a year.
 REPAIRS_PER_HOME_YEAR = 2.9
 RATE_SHAPE = 1.4
 ASB_PER_HOME_YEAR = 0.07
@@ -199,58 +61,6 @@ RECHARGE_GBP = {
     "clearance": (90, 500),
     "garden": (60, 250),
 }
-
-
-@dataclass(frozen=True)
-class JobKind:
-    name: str
-    weight: float
-    flags: tuple[str, ...]
-    priority: dict[str, float]
-    trade: str
-    cost: float
-    codes: tuple[str, ...]
-    texts: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class TextCatalogue:
-    jobs: dict[str, JobKind]
-    slip_rate: float
-    upper_rate: float
-    slips: dict[str, tuple[str, ...]]
-    asb_categories: tuple[tuple[str, float], ...]
-    asb_domestic: tuple[str, ...]
-    asb_texts: dict[str, tuple[str, ...]]
-    recharge_reasons: dict[str, tuple[str, ...]]
-
-
-def load_catalogue(path: Path = TEXT_FILE) -> TextCatalogue:
-    """The text catalogue from its YAML file (see the file's comments for each field)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    jobs = {
-        name: JobKind(
-            name=name,
-            weight=float(spec.get("weight", 0.0)),
-            flags=tuple(spec.get("flags", ())),
-            priority={str(k): float(v) for k, v in spec["priority"].items()},
-            trade=str(spec["trade"]),
-            cost=float(spec["cost"]),
-            codes=tuple(spec.get("codes", ())),
-            texts=tuple(spec["texts"]),
-        )
-        for name, spec in data["jobs"].items()
-    }
-    return TextCatalogue(
-        jobs=jobs,
-        slip_rate=float(data["slip_rate"]),
-        upper_rate=float(data["upper_rate"]),
-        slips={k: tuple(v) for k, v in data["slips"].items()},
-        asb_categories=tuple((str(c), float(p)) for c, p in data["asb_categories"]),
-        asb_domestic=tuple(data["asb_domestic_categories"]),
-        asb_texts={k: tuple(v) for k, v in data["asb_texts"].items()},
-        recharge_reasons={k: tuple(v) for k, v in data["recharge_reasons"].items()},
-    )
 
 
 @dataclass
@@ -306,8 +116,8 @@ class _Riverside:
     # ---- people and homes ------------------------------------------------------------------------
     def build(self) -> RiversideLandlord:
         rng = self.rng
-        self.stock = _stock(rng, self.homes)
-        self.ten = _tenancies(rng, self.homes, self.cal)
+        self.stock = make_stock(rng, self.homes)
+        self.ten = make_tenancies(rng, self.homes, self.cal)
         # This system's references: UPRN-like numbers for homes, "RH/" tenancy numbers.
         self.stock.ref = np.array(
             [f"10{40_000_000 + i * 7:08d}" for i in range(self.homes)]
@@ -379,8 +189,8 @@ class _Riverside:
                 "property_ref": str(self.stock.ref[self.ten.home[t]]),
                 "kind": kind,
                 "strength": strength or None,
-                "pattern_start": _date(first),
-                "pattern_end": _date(last),
+                "pattern_start": date_of(first),
+                "pattern_end": date_of(last),
                 "live_at_as_of": first <= as_of and last >= as_of - LIVE_LOOKBACK_DAYS,
                 "notes": notes,
                 "red_flag_repairs": flags,
@@ -476,7 +286,7 @@ class _Riverside:
                 onset = min(onset, cal.as_of - 60)
                 self.rent.onset[t] = onset
                 day = onset + 56
-                notes.append(f"arrears onset {_date(onset).isoformat()}")
+                notes.append(f"arrears onset {date_of(onset).isoformat()}")
             ends.append(min(day, cal.as_of))
         self._key(t, "da_pattern", strength, first, max(ends), "; ".join(notes), n_jobs)
 
@@ -489,7 +299,7 @@ class _Riverside:
             return
         category = cat.asb_domestic[1 + int(rng.integers(len(cat.asb_domestic) - 1))]
         parties = [(t, "PERP")]
-        neighbour = self.ten.at(_neighbour(rng, self.stock, np.array([self.ten.home[t]])), np.array([day]))
+        neighbour = self.ten.at(neighbour_of(rng, self.stock, np.array([self.ten.home[t]])), np.array([day]))
         if neighbour[0] >= 0 and neighbour[0] != t:
             parties.append((int(neighbour[0]), "COMP"))
         self.asb.append((day, category, text, parties))
@@ -522,7 +332,7 @@ class _Riverside:
         t = self._pick(day, day + 2)
         if t < 0:
             return
-        crime = f"{int(rng.integers(10, 99))}/{int(rng.integers(10000, 99999))}/{_date(day).year % 100:02d}"
+        crime = f"{int(rng.integers(10, 99))}/{int(rng.integers(10000, 99999))}/{date_of(day).year % 100:02d}"
         self._job(t, day, "burglary_forced", crime)
         self._job(t, day + int(rng.integers(0, 2)), "burglary_lock", crime)
         if rng.random() < 0.6:
@@ -634,7 +444,7 @@ class _Riverside:
         if t < 0:
             return
         self._job(t, day, "lost_keys")
-        other = self.ten.at(_neighbour(rng, self.stock, np.array([self.ten.home[t]])), np.array([day + 20]))
+        other = self.ten.at(neighbour_of(rng, self.stock, np.array([self.ten.home[t]])), np.array([day + 20]))
         parties = [(t, "COMP")] + ([(int(other[0]), "PERP")] if other[0] >= 0 and other[0] != t else [])
         self.asb.append((day + 20, "Noise - music/TV", self.cat.asb_texts["ordinary"][0], parties))
         self._key(
@@ -816,7 +626,7 @@ class _Riverside:
                 continue
             category = names[int(rng.choice(len(names), p=p / p.sum()))]
             text = cat.asb_texts["ordinary"][int(rng.integers(len(cat.asb_texts["ordinary"])))]
-            subject = int(ten.at(_neighbour(rng, self.stock, np.array([home])), np.array([day]))[0])
+            subject = int(ten.at(neighbour_of(rng, self.stock, np.array([home])), np.array([day]))[0])
             parties = [(complainant, "COMP")]
             if subject >= 0 and subject != complainant and rng.random() < 0.85:
                 parties.append((subject, "PERP"))
@@ -828,7 +638,7 @@ class _Riverside:
             for t, role in parties:
                 rows.append(
                     (
-                        f"ASB{_date(day).year}-{i + 1:05d}",
+                        f"ASB{date_of(day).year}-{i + 1:05d}",
                         int(t),
                         day,
                         closed if closed <= cal.as_of else None,
@@ -879,7 +689,7 @@ class _Riverside:
         stock = self.stock
         return pl.DataFrame(
             [
-                (None, None, stock.estate_name[e], prog, _date(s), _date(end), max(known, self.cal.start))
+                (None, None, stock.estate_name[e], prog, date_of(s), date_of(end), max(known, self.cal.start))
                 for e, prog, s, end, known in self.programmes
             ],
             schema={
@@ -911,246 +721,8 @@ def _key_schema() -> dict[str, pl.DataType]:
     return types
 
 
-# ---------------------------------------------------------------- writing
-
-
-def _export_moment(day: int) -> float:
-    """The export's modification time: the Monday after the week-ending Sunday ``day``, 06:00 UTC."""
-    return dt.datetime.combine(_date(day + 1), dt.time(6, 0), tzinfo=dt.UTC).timestamp()
-
-
-def _file_week(cal: Calendar, day: pl.Expr) -> pl.Expr:
-    """The weekly export a record known on ``day`` lands in: its week-ending Sunday, within the history."""
-    week_end = day + (6 - (day + 3) % 7)
-    return week_end.clip(cal.start - 1, cal.as_of)
-
-
-def _write_exports(
-    frame: pl.DataFrame, cal: Calendar, out_dir: Path, name: str, *, dated: bool
-) -> tuple[int, int]:
-    """One CSV per weekly export, this system's headers; undated names numbered in export order, each file's
-    modification time the export moment (``dated``: the week-ending date in the name instead)."""
-    folder = out_dir / name
-    folder.mkdir(parents=True, exist_ok=True)
-    headers = HEADERS[name]
-    frame = frame.with_columns(_file_week(cal, pl.col("file_day")).alias("_week")).sort(
-        "_week", maintain_order=True
-    )
-    weeks = frame["_week"].unique(maintain_order=True).to_list()
-    for i, week in enumerate(weeks):
-        part = frame.filter(pl.col("_week") == week).select([pl.col(c).alias(h) for c, h in headers.items()])
-        stem = FILE_STEMS[name]
-        path = folder / (
-            f"{stem}_{_date(week).isoformat()}.csv" if dated else f"{stem}_export_{i + 1:04d}.csv"
-        )
-        part.write_csv(path, date_format="%d-%b-%Y", datetime_format="%d-%m-%Y %H:%M", float_precision=2)
-        moment = _export_moment(week)
-        os.utime(path, (moment, moment))
-    return frame.height, len(weeks)
-
-
-def _restated(frame: pl.DataFrame, cal: Calendar, before: dict[str, pl.Expr]) -> pl.DataFrame:
-    """Each record in the export of the week it became known (``file_day``), and again in the export of the week
-    it closed (``close_day``) when that is later, the first version with ``before``'s columns as they were then."""
-    later = pl.col("close_day").is_not_null() & (
-        _file_week(cal, pl.col("close_day")) > _file_week(cal, pl.col("file_day"))
-    )
-    first = frame.with_columns(
-        [pl.when(later).then(expr).otherwise(pl.col(name)).alias(name) for name, expr in before.items()]
-    )
-    second = frame.filter(later).with_columns(pl.col("close_day").alias("file_day"))
-    return pl.concat([first, second], how="vertical_relaxed")
-
-
-def _mapping(seed: int, dated: bool) -> dict[str, object]:
-    extracts: dict[str, object] = {}
-    for name in EXTRACTS:
-        spec: dict[str, object] = {
-            "files": f"{name}/{FILE_STEMS[name]}_*.csv",
-            "delimiter": ",",
-            "columns": dict(HEADERS[name]),
-        }
-        if name in VALUES:
-            spec["values"] = VALUES[name]
-        extracts[name] = spec
-    return {"landlord": f"Riverside Homes (synthetic, seed {seed})", "extracts": extracts}
-
-
-def write_riverside(
-    out_dir: Path,
-    *,
-    homes: int,
-    years: int,
-    seed: int,
-    as_of: dt.date,
-    key_path: Path | None = None,
-    dated: bool = False,
-) -> SynthSummary:
-    """Write the Riverside landlord's weekly exports and mapping.yaml to ``out_dir``, the answer key beside it.
-
-    ``dated``: put the week-ending date in each file name (for a pipeline that cannot yet read a file's
-    modification time as its extract date); by default names carry no date.
-    """
-    if homes < 200:
-        raise UserError(f"the riverside landlord needs at least 200 homes (got {homes})")
-    if years < 2:
-        raise UserError(f"the riverside landlord needs at least two years of history (got {years})")
-    out_dir = Path(out_dir)
-    key_path = Path(key_path) if key_path is not None else default_key_path(out_dir)
-    _prepare_out_dir(out_dir, key_path)
-    ll = _Riverside(homes, years, seed, as_of, load_catalogue()).build()
-    cal, rows, files = ll.cal, {}, {}
-    # a job is exported when logged, and again in the week it completed (status and completion then); an ASB
-    # case when opened, and again when closed
-    repairs = _restated(
-        ll.frames["repairs"],
-        cal,
-        {"status": pl.lit("OPEN"), "completed_at": pl.lit(None), "cost_gbp": pl.lit(None)},
-    )
-    rows["repairs"], files["repairs"] = _write_exports(repairs, cal, out_dir, "repairs", dated=dated)
-    asb = _restated(ll.frames["asb"], cal, {"closed_at": pl.lit(None)})
-    rows["asb"], files["asb"] = _write_exports(asb, cal, out_dir, "asb", dated=dated)
-    for name in ("recharges", "known_cases", "planned_works"):
-        rows[name], files[name] = _write_exports(ll.frames[name], cal, out_dir, name, dated=dated)
-    ten = ll.ten
-    tenancies = pl.DataFrame(
-        {
-            "tenancy_ref": ten.refs(np.arange(len(ten))),
-            "property_ref": ll.stock.refs(ten.home),
-            "start_date": pl.Series(ten.start, dtype=pl.Int32).cast(pl.Date),
-            "end_date": pl.Series(np.where(ten.end < NO_END, ten.end, 0), dtype=pl.Int32).cast(pl.Date),
-            "file_day": np.maximum(ten.start, cal.start - 1),
-            "has_end": ten.end < NO_END,
-        }
-    )
-    ended = tenancies.filter(pl.col("has_end")).with_columns(
-        pl.Series(ten.end[ten.end < NO_END]).alias("file_day")
-    )
-    tenancies = pl.concat(
-        [tenancies.with_columns(pl.lit(None, dtype=pl.Date).alias("end_date")), ended], how="vertical"
-    )
-    rows["tenancies"], files["tenancies"] = _write_exports(tenancies, cal, out_dir, "tenancies", dated=dated)
-    stock = ll.stock
-    n_props = len(stock.ref)
-    properties = pl.DataFrame(
-        {
-            "property_ref": stock.refs(np.arange(n_props)),
-            "block_ref": pl.Series(
-                [stock.block_ref[b] if b >= 0 else None for b in stock.block.tolist()], dtype=pl.String
-            ),
-            "estate": pl.Series([stock.estate_name[e] for e in stock.estate.tolist()], dtype=pl.String),
-            "property_type": pl.Series([PTYPE_CODES[str(p)] for p in stock.ptype.tolist()], dtype=pl.String),
-            "bedrooms": pl.Series([b if b > 0 else None for b in stock.bedrooms.tolist()], dtype=pl.Int64),
-            "file_day": np.full(n_props, cal.start - 1),
-        }
-    )
-    rows["properties"], files["properties"] = _write_exports(
-        properties, cal, out_dir, "properties", dated=dated
-    )
-    rows["rent"], files["rent"] = _write_rent(ll, out_dir, dated=dated)
-    mapping_path = out_dir / "mapping.yaml"
-    header = (
-        f"# Riverside Homes: a synthetic landlord in a second housing system's layout (`redflags synth --style "
-        f"riverside`, seed {seed}, {homes} homes, {years} years to {as_of.isoformat()}).\n# Not real data. "
-        + (
-            "Weekly exports carry their week-ending date in the name.\n"
-            if dated
-            else "Export file names carry no date: each file's modification time is its export moment.\n"
-        )
-    )
-    mapping_path.write_text(
-        header + yaml.safe_dump(_mapping(seed, dated), sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    ll.key.write_csv(key_path, date_format="%Y-%m-%d")
-    planted = {str(k): int(n) for k, n in ll.key.group_by("kind").len().iter_rows()}
-    live = ll.key.filter(
-        pl.col("kind").is_in(["da_pattern", "known_case_lapsed"]) & pl.col("live_at_as_of")
-    ).height
-    log.info("riverside landlord: %d repairs rows, %d planted households", rows["repairs"], ll.key.height)
-    return SynthSummary(out_dir, mapping_path, key_path, rows, files, planted, live, homes, as_of)
-
-
-def _write_rent(ll: RiversideLandlord, out_dir: Path, *, dated: bool) -> tuple[int, int]:
-    """Weekly rent statements: credit written in brackets, thousands separated, this system's headers."""
-    folder = out_dir / "rent"
-    folder.mkdir(parents=True, exist_ok=True)
-    # rent_weeks reads only the calendar, homes, tenancies and the rent plan of a Landlord
-    empty = pl.DataFrame(schema={"x": pl.Int64})
-    landlord = Landlord(
-        ll.cal,
-        ll.stock,
-        ll.ten,
-        empty,
-        empty,
-        empty,
-        empty,
-        empty,
-        empty,
-        ll.rent_plan,
-        None,  # type: ignore[arg-type]
-    )
-    n_rows, n_files = 0, 0
-    for week, frame in rent_weeks(landlord):
-        if not frame.height:
-            continue
-        pence = (frame["balance_gbp"] * 100).round().cast(pl.Int64)
-        text = pl.Series(
-            [
-                (f"(£{-p // 100:,}.{-p % 100:02d})" if p < 0 else f"£{p // 100:,}.{p % 100:02d}")
-                for p in pence.to_list()
-            ],
-            dtype=pl.String,
-        )
-        out = frame.with_columns(text.alias("balance_gbp")).select(
-            [pl.col(c).alias(h) for c, h in HEADERS["rent"].items()]
-        )
-        n_files += 1
-        path = folder / (
-            f"RentStatement_{_date(week).isoformat()}.csv"
-            if dated
-            else f"RentStatement_export_{n_files:04d}.csv"
-        )
-        out.write_csv(path, date_format="%d-%b-%Y", float_precision=2)
-        moment = _export_moment(week)
-        os.utime(path, (moment, moment))
-        n_rows += out.height
-    return n_rows, n_files
-
-
-def main(args: argparse.Namespace) -> int:
-    """``redflags synth --style riverside``."""
-    from pipelines.core.weeks import last_sunday
-
-    as_of = args.as_of or last_sunday(dt.date.today())
-    summary = write_riverside(
-        Path(args.out),
-        homes=args.homes,
-        years=args.years,
-        seed=args.seed,
-        as_of=as_of,
-        key_path=Path(args.key_out) if args.key_out else None,
-        dated=bool(getattr(args, "dated_names", False)),
-    )
-    w = sys.stdout.write
-    w(
-        f"Riverside Homes (synthetic): {summary.homes:,} homes, {args.years} years to {as_of.isoformat()} "
-        f"(seed {args.seed})\n"
-    )
-    w(f"  Extracts and mapping: {summary.mapping_path}\n")
-    for name in EXTRACTS:
-        w(f"    {name:<14} {summary.rows[name]:>12,} rows in {summary.files[name]:>4} files\n")
-    w(
-        f"  Answer key:           {summary.key_path} ({sum(summary.planted.values()):,} households; "
-        f"{summary.live_planted} live patterns)\n"
-    )
-    return 0
-
-
-def synth_main(args: argparse.Namespace) -> int:
-    """``redflags synth``: the standard landlord, or another style (``--style``)."""
-    if getattr(args, "style", "standard") == STYLE:
-        return main(args)
-    from pipelines import synthetic
-
-    return synthetic.main(args)
+def build_riverside(
+    homes: int, years: int, seed: int, as_of: dt.date, catalogue: TextCatalogue
+) -> RiversideLandlord:
+    """The Riverside landlord in memory (rent is generated week by week by ``rent_weeks`` when written)."""
+    return _Riverside(homes, years, seed, as_of, catalogue).build()

@@ -12,10 +12,12 @@ import polars as pl
 import pytest
 import yaml
 
-from pipelines import synthetic_text as txt
-from pipelines.cli import main as cli
+from pipelines.cli.main import main as cli_main
 from pipelines.core.errors import UserError
-from pipelines.synthetic import EXTRACTS, SynthSummary, build_landlord, write_landlord
+from pipelines.synth import text as txt
+from pipelines.synth.files import EXTRACTS
+from pipelines.synth.landlord import SynthSummary
+from pipelines.synth.standard import build_landlord, write_landlord
 
 AS_OF = dt.date(2026, 11, 22)  # a Sunday
 HOMES, YEARS, SEED = 800, 2, 11
@@ -332,6 +334,41 @@ def test_every_red_flag_template_carries_a_red_flag_word() -> None:
                 assert RED_FLAG_WORDS.search(line), (job.name, line)
 
 
+def test_the_text_catalogue_is_read_from_its_data_file_in_order() -> None:
+    catalogue = txt.load_catalogue()
+    names = [job.name for job in catalogue.jobs]
+    # The file's order is the draw order: the first red flag, the first ordinary repair and the last job.
+    assert names[0] == "rf_lock_ext" and "plumb_leak" in names and names[-1] == "vand_glass"
+    lock = catalogue.jobs[0]
+    assert lock.trades == {"locksmith": 0.6, "carpenter": 0.4}
+    assert lock.priority == {"I": 0.05, "E": 0.45, "U": 0.40, "N": 0.10}  # the named mix E_MID
+    assert lock.sor[0] == ("JN2070", "Renew cylinder lock") and lock.flags == {"lock_change"}
+    assert catalogue.asb_categories[0][:2] == ("Noise", 0.20)
+    assert catalogue.da_markers == ("DA - Domestic Abuse", "MARAC", "Sanctuary Scheme")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("trades: {locksmith: 0.6, carpenter: 0.4}", "trades: {locksmith: 0.6, carpentr: 0.4}", "carpentr"),
+        (
+            "priority: E_MID\n    flags: [lock_change]",
+            "priority: E_MIDDLE\n    flags: [lock_change]",
+            "E_MIDDLE",
+        ),
+        ('"renew {lock} to {ext}{c_lock}"', '"renew {lokc} to {ext}"', "lokc"),
+    ],
+)
+def test_a_mistyped_catalogue_entry_is_named(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = txt.TEXT_FILE.read_text(encoding="utf-8")
+    assert old in text
+    bad = tmp_path / "standard.yaml"
+    bad.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ValueError, match=f"rf_lock_ext.*{message}|{message}.*rf_lock_ext") as info:
+        txt.load_catalogue(bad)
+    assert str(bad) in str(info.value)
+
+
 # ---------------------------------------------------------------- planted households
 
 
@@ -518,7 +555,7 @@ def test_six_thousand_homes_have_about_half_a_percent_live_patterns(tmp_path: Pa
 
 def test_cli_writes_a_landlord_and_summarises_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "land"
-    code = cli.main(["synth", "--out", str(out), "--homes", "150", "--years", "1", "--seed", "2",
+    code = cli_main(["synth", "--out", str(out), "--homes", "150", "--years", "1", "--seed", "2",
                      "--as-of", "2026-11-22"])  # fmt: skip
     assert code == 0
     printed = capsys.readouterr().out
@@ -529,19 +566,19 @@ def test_cli_writes_a_landlord_and_summarises_it(tmp_path: Path, capsys: pytest.
 def test_cli_refuses_an_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "a_file.csv"
     target.write_text("keep me\n")
-    assert cli.main(["synth", "--out", str(target), "--homes", "100"]) != 0
+    assert cli_main(["synth", "--out", str(target), "--homes", "100"]) != 0
     assert "is a file" in capsys.readouterr().err
     assert target.read_text() == "keep me\n"
 
 
 def test_cli_refuses_zero_homes(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
-        cli.main(["synth", "--out", str(tmp_path / "x"), "--homes", "0"])
+        cli_main(["synth", "--out", str(tmp_path / "x"), "--homes", "0"])
     assert exc.value.code == 2
 
 
 def test_cli_refuses_a_folder_holding_something_else(tmp_path: Path) -> None:
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("not ours")
-    assert cli.main(["synth", "--out", str(tmp_path / "busy"), "--homes", "100"]) != 0
+    assert cli_main(["synth", "--out", str(tmp_path / "busy"), "--homes", "100"]) != 0
     assert (tmp_path / "busy" / "notes.txt").exists()
