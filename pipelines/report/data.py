@@ -19,7 +19,7 @@ from pipelines.warehouse.connection import materialise_model, model_sql, query
 
 # The weekly lists and their rows, shared by the list, review, outcome and group marts: materialised as
 # temporary tables, in this order, before those marts run.
-LIST_MODELS = ("marts/monitoring__weekly_lists", "marts/monitoring__list_rows")
+LIST_MODELS = ("intermediate/monitoring__weekly_lists", "intermediate/monitoring__list_rows")
 
 
 def materialise_list_models(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:

@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.pipelines.ingest_helpers import (
+
+from pipelines.ingest import folder as ingest_extracts
+from pipelines.ingest import loading
+from pipelines.synth.standard import write_landlord
+from tests.pipelines.ingest.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
     new_warehouse,
@@ -16,9 +20,6 @@ from tests.pipelines.ingest_helpers import (
     table,
     write_mapping,
 )
-
-from pipelines import ingest_extracts, loading
-from pipelines.synth.standard import write_landlord
 
 AS_OF = dt.date(2025, 6, 29)
 RAW = ("raw_repairs", "raw_rent", "raw_asb", "raw_recharges", "raw_tenancies", "raw_properties",
