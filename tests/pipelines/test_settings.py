@@ -61,3 +61,11 @@ def test_outcome_values_must_fit_the_sheets_dropdown(tmp_path: Path) -> None:
         "outcomes:\n  values: [" + ", ".join(long[:7]) + "]\n  positive_values: []\n  negative_values: []\n"
     )
     assert len(load_settings(path).outcomes.values) == 7
+
+
+def test_a_programme_scope_names_known_categories(tmp_path: Path) -> None:
+    assert load_settings().features.planned_programme_scope["window"] == ("window_damage",)
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("features:\n  planned_programme_scope:\n    window: [windows_broken]\n")
+    with pytest.raises(SettingsError, match="windows_broken"):
+        load_settings(cfg)
