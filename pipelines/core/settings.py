@@ -56,6 +56,17 @@ class FeatureSettings(_Section):
     block_cluster_min_households: int = Field(3, ge=2, le=100)
     block_cluster_categories: tuple[str, ...] = ("door_damage", "window_damage", "forced_entry")
     planned_programme_categories: tuple[str, ...] = ("door_damage", "window_damage", "lock_change")
+    # What a programme renews, read from its name (a word starting with the term): a door programme's jobs are
+    # doors and locks, a window programme's windows. A name with none of the terms covers every planned category.
+    planned_programme_scope: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {
+            "door": ("door_damage", "lock_change"),
+            "window": ("window_damage",),
+            "glaz": ("window_damage",),
+            "lock": ("lock_change",),
+            "cylinder": ("lock_change",),
+        }
+    )
     police_ref_incident_days: int = Field(14, ge=0, le=90)
     police_ref_max_discounted_incidents: int = Field(1, ge=0, le=10)
     asb_lens_terms: tuple[str, ...] = ()
@@ -76,6 +87,13 @@ class FeatureSettings(_Section):
     @classmethod
     def _categories(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return _known_categories(values)
+
+    @field_validator("planned_programme_scope")
+    @classmethod
+    def _scope_categories(cls, values: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return {
+            term.strip().lower(): _known_categories(cats) for term, cats in values.items() if term.strip()
+        }
 
     @model_validator(mode="after")
     def _windows_nest(self) -> FeatureSettings:

@@ -134,6 +134,8 @@ def model_params(settings: Settings, as_of: dt.date) -> dict[str, Any]:
         "block_cluster_min_households": f.block_cluster_min_households,
         "block_cluster_categories": list(f.block_cluster_categories),
         "planned_programme_categories": list(f.planned_programme_categories),
+        "planned_scope_terms": list(f.planned_programme_scope) or [""],
+        "planned_scope_categories": [list(c) for c in f.planned_programme_scope.values()] or [[]],
         "police_ref_incident_days": f.police_ref_incident_days,
         "police_ref_max_discounted_incidents": f.police_ref_max_discounted_incidents,
         "asb_lens_terms": [t.lower() for t in f.asb_lens_terms],

@@ -191,7 +191,11 @@ class _Riverside:
                 "strength": strength or None,
                 "pattern_start": date_of(first),
                 "pattern_end": date_of(last),
-                "live_at_as_of": first <= as_of and last >= as_of - LIVE_LOOKBACK_DAYS,
+                # live: started, active in the last 90 days, and the household still there (a tenancy that ended
+                # before the as-of date has nobody left to review)
+                "live_at_as_of": first <= as_of
+                and last >= as_of - LIVE_LOOKBACK_DAYS
+                and int(self.ten.end[t]) >= as_of,
                 "notes": notes,
                 "red_flag_repairs": flags,
             }

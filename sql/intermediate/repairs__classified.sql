@@ -9,9 +9,13 @@
 --                        after the job's tenancy had ended
 --   is_tenancy_start     a lock change or new keys within $tenancy_start_grace_days of the tenancy's start
 --   is_planned           priority planned, or a planned programme covering the property, block or estate that day,
---                        for jobs whose categories are all in $planned_programme_categories and whose priority is not
---                        emergency or urgent (programme work is scheduled; a job raised as an emergency or urgent
---                        repair is a response to something that happened, not the programme)
+--                        for jobs whose categories are all in $planned_programme_categories and within what that
+--                        programme renews, and whose priority is not emergency or urgent (programme work is
+--                        scheduled; a job raised as an emergency or urgent repair is a response to something that
+--                        happened, not the programme). What a programme renews is read from its name: the categories
+--                        of each $planned_scope_terms term that starts a word of it ($planned_scope_categories, the
+--                        same position), so a window programme never explains a lock change; a name with none of
+--                        the terms covers every planned category
 --   is_block_cluster     damage ($block_cluster_categories) at >= $block_cluster_min_households homes of one block
 --                        within $block_cluster_window_days either side
 --   is_police_incident   part of a police-referenced incident (a job quoting a police or crime reference and the
@@ -19,7 +23,8 @@
 --                        at most $police_ref_max_discounted_incidents such incidents in the last $long_window_days
 -- is_counted = a red flag with no discount. discount_reason names the first rule that fired.
 -- Units: days. Parameters: $as_of, $long_window_days, $tenancy_start_grace_days, $planned_programme_categories,
---   $block_cluster_categories, $block_cluster_window_days, $block_cluster_min_households,
+--   $planned_scope_terms, $planned_scope_categories, $block_cluster_categories, $block_cluster_window_days,
+--   $block_cluster_min_households,
 --   $police_ref_incident_days, $police_ref_max_discounted_incidents.
 
 with
@@ -112,16 +117,48 @@ red_flag_places as (
     select
         job_ref,
         reported_on,
+        categories,
         unnest(['property:' || property_ref, 'block:' || block_ref, 'estate:' || estate]) as place
     from red_flags
 ),
 
+scope_terms as (
+    -- the two lists side by side: term i renews the categories in position i
+    select
+        unnest($planned_scope_terms) as term,
+        unnest($planned_scope_categories) as categories
+),
+
+programme_scopes as (
+    select
+        planned_works.programme,
+        case
+            when count(scope_terms.term) = 0 then $planned_programme_categories
+            else list_intersect(
+                $planned_programme_categories,
+                flatten(list(scope_terms.categories) filter (where scope_terms.term is not null))
+            )
+        end as scope
+    from (select distinct programme from planned_works) as planned_works
+    left join scope_terms
+        on
+            scope_terms.term != ''
+            and regexp_matches(lower(planned_works.programme), '\b' || scope_terms.term)
+    group by planned_works.programme
+),
+
 programme_places as (
     select
-        start_date,
-        end_date,
-        unnest(['property:' || property_ref, 'block:' || block_ref, 'estate:' || estate]) as place
+        planned_works.start_date,
+        planned_works.end_date,
+        programme_scopes.scope,
+        unnest([
+            'property:' || planned_works.property_ref,
+            'block:' || planned_works.block_ref,
+            'estate:' || planned_works.estate
+        ]) as place
     from planned_works
+    inner join programme_scopes on planned_works.programme = programme_scopes.programme
 ),
 
 planned as (
@@ -134,6 +171,7 @@ planned as (
             red_flag_places.place = programme_places.place
             and red_flag_places.reported_on >= programme_places.start_date
             and red_flag_places.reported_on <= coalesce(programme_places.end_date, $as_of)
+            and list_has_all(programme_places.scope, red_flag_places.categories)
 ),
 
 damage as (

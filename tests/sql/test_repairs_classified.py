@@ -174,3 +174,43 @@ def test_discounts_are_independent_booleans_and_the_reason_is_the_first_that_fir
     row = classified(ll)["J1"]
     assert row["is_void"] and row["is_tenancy_start"] and row["discount_reason"] == "void"
     assert row["is_counted"] is False
+
+
+def test_a_programme_explains_only_what_its_name_says_it_renews() -> None:
+    ll = Landlord()
+    ll.home("T1", "P1", estate="E1", block="B1")  # blocks apart: no vandalism cluster
+    ll.home("T2", "P2", estate="E2", block="B2")
+    ll.home("T3", "P3", estate="E3", block="B3")
+    ll.planned("Window Renewal Contract", "2025-04-01", "2025-05-31", estate="E1")
+    ll.planned("Door Replacement 2024-26", "2025-04-01", "2025-05-31", estate="E2")
+    ll.planned(
+        "Decent Homes 2025", "2025-04-01", "2025-05-31", estate="E3"
+    )  # names none: every planned category
+    routine = {"priority": "routine"}
+    ll.repair("J1", "P1", "T1", "2025-04-10", ("window_damage",), **routine)  # a window programme's window
+    ll.repair(
+        "J2", "P1", "T1", "2025-04-20", ("lock_change",), **routine
+    )  # a window programme never fits locks
+    ll.repair(
+        "J3", "P1", "T1", "2025-04-30", ("window_damage", "door_damage"), **routine
+    )  # the door is not its
+    ll.repair(
+        "J4", "P2", "T2", "2025-04-10", ("door_damage", "lock_change"), **routine
+    )  # a new door and its lock
+    ll.repair("J5", "P2", "T2", "2025-04-20", ("window_damage",), **routine)  # a door programme's? no
+    ll.repair("J6", "P3", "T3", "2025-04-10", ("lock_change",), **routine)
+    ll.repair("J7", "P3", "T3", "2025-04-20", ("window_damage",), **routine)
+    rows = classified(ll)
+    assert {j: rows[j]["is_planned"] for j in rows} == {
+        "J1": True,
+        "J2": False,
+        "J3": False,
+        "J4": True,
+        "J5": False,
+        "J6": True,
+        "J7": True,
+    }
+    assert rows["J2"]["is_counted"] and rows["J5"]["is_counted"]
+    # with no scope words configured, every programme covers every planned category (the rule before)
+    unscoped = classified(ll, planned_scope_terms=[""], planned_scope_categories=[[]])
+    assert all(unscoped[j]["is_planned"] for j in unscoped)

@@ -68,3 +68,11 @@ def test_the_settings_know_the_same_extracts_as_the_mapping() -> None:
     from pipelines.ingest.mapping import CANONICAL
 
     assert tuple(CANONICAL) == EXTRACT_NAMES
+
+
+def test_a_programme_scope_names_known_categories(tmp_path: Path) -> None:
+    assert load_settings().features.planned_programme_scope["window"] == ("window_damage",)
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("features:\n  planned_programme_scope:\n    window: [windows_broken]\n")
+    with pytest.raises(SettingsError, match="windows_broken"):
+        load_settings(cfg)
