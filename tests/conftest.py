@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -34,3 +35,22 @@ def db_key(monkeypatch: pytest.MonkeyPatch) -> str:
     key = "test-key-not-secret"
     monkeypatch.setenv("REDFLAGS_DB_KEY", key)
     return key
+
+
+_KEY_VARIABLES = ("REDFLAGS_DB_KEY", "REDFLAGS_NEW_DB_KEY")
+
+
+@pytest.fixture(autouse=True)
+def _restore_key_variables() -> Iterator[None]:
+    """Puts the database-key variables back as they were after every test.
+
+    `redflags demo` sets REDFLAGS_DB_KEY in its own process (it is a one-shot command), and
+    ``monkeypatch.delenv(..., raising=False)`` records nothing when the variable was absent, so without this a
+    throwaway key outlived the demo tests and silently encrypted later tests' "unencrypted" databases."""
+    before = {name: os.environ.get(name) for name in _KEY_VARIABLES}
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
