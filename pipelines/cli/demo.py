@@ -30,10 +30,6 @@ def _throwaway_key(base: Path) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pipelines.cli.run import print_summary
-    from pipelines.flows.weekly_review import quiet_prefect, weekly_review
-    from pipelines.synth.standard import write_landlord
-
     base = Path(args.dir).resolve()
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o700)
@@ -47,11 +43,27 @@ def main(args: argparse.Namespace) -> int:
         shutil.rmtree(stale, ignore_errors=True)
     for stale_db in (db, db.with_suffix(".duckdb.wal")):
         stale_db.unlink(missing_ok=True)
-    if not os.environ.get(KEY_ENV):
+    throwaway = not os.environ.get(KEY_ENV)
+    if throwaway:
         os.environ[KEY_ENV] = _throwaway_key(base)
         key_note = f"a throwaway key kept in {base / '.demo_key'} (synthetic data only)"
     else:
         key_note = f"the key in {KEY_ENV}"
+    try:
+        return _run_demo(args, base, extracts, db, out, report_dir, key_note)
+    finally:
+        # The throwaway key is the demo's alone: a caller in the same process must not inherit it.
+        if throwaway:
+            os.environ.pop(KEY_ENV, None)
+
+
+def _run_demo(
+    args: argparse.Namespace, base: Path, extracts: Path, db: Path, out: Path, report_dir: Path, key_note: str
+) -> int:
+    from pipelines.cli.run import print_summary
+    from pipelines.flows.weekly_review import quiet_prefect, weekly_review
+    from pipelines.synth.standard import write_landlord
+
     progress = get_progress()
     as_of = last_sunday(dt.date.today())
     progress.say(
