@@ -491,8 +491,16 @@ def test_own_development_set(vocab: Vocabulary) -> None:
 FROZEN_MICRO_F1_FLOOR = 0.94
 
 
-def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary) -> None:
-    frozen = pl.read_csv(FROZEN, infer_schema=False)
+@pytest.mark.parametrize(
+    ("path", "floor"),
+    [
+        (FROZEN, FROZEN_MICRO_F1_FLOOR),
+        # the third round's set, written before its changes: 0.906 at its one measurement
+        (FROZEN.with_name("robustness_set_b.csv"), 0.90),
+    ],
+)
+def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary, path: Path, floor: float) -> None:
+    frozen = pl.read_csv(path, infer_schema=False)
     assert frozen.height >= 300
     truth = frozen["categories"].fill_null("").str.split(";").to_list()
     predicted = read(vocab, *frozen["description"].to_list())["categories"].to_list()
@@ -502,7 +510,7 @@ def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary) -> None:
         assert want <= set(CATEGORIES)
         tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
     micro_f1 = 2 * tp / (2 * tp + fp + fn)
-    assert micro_f1 >= FROZEN_MICRO_F1_FLOOR
+    assert micro_f1 >= floor
     flagged_ordinary = sum(
         1 for kind, got in zip(frozen["kind"], predicted, strict=True) if kind == "ordinary" and got
     )
