@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from features.spelling import Corrector
+from features.spelling import REAL_WORD_RATIO, Corrector
 
 CATEGORIES: tuple[str, ...] = ("door_damage", "forced_entry", "lock_change", "lost_keys", "window_damage")
 LOCATIONS: tuple[str, ...] = ("external", "internal", "unknown")
@@ -128,8 +128,15 @@ class Vocabulary:
         if corrections.get("enabled", True):
             sources = [*terms.values(), *(r.patterns for r in rules), *(r.look_alikes or "" for r in rules)]
             sources += [*words.values(), *_listed(location, "location"), *_listed(neg, "negation")]
+            ratio = corrections.get("real_word_ratio", REAL_WORD_RATIO)
+            if not isinstance(ratio, int | float) or isinstance(ratio, bool) or not 0 <= ratio <= 10_000:
+                raise VocabularyError(
+                    "normalise.corrections.real_word_ratio must be a number from 0 (off) to 10000"
+                )
             corrector = Corrector.from_vocabulary(
                 sources,
+                real_word_ratio=float(ratio),
+                real_word_targets=_word_list(corrections, "real_word_targets"),
                 not_targets=_word_list(corrections, "not_targets"),
                 never_correct=_word_list(corrections, "never_correct")
                 | {w for k in words for w in k.split()},

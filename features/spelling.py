@@ -9,9 +9,15 @@ What is never corrected (each guards against a false red flag):
 
 - words shorter than 4 letters, and any word with a digit (codes, numbers, sizes: they never reach here, as
   the caller passes runs of letters only) or without a vowel (abbreviations and codes: "bthrm", "gwpp"; the
-  vocabulary's abbreviation list reads those);
+  vocabulary's abbreviation list reads those), unless the one thing wrong is a vowel hit for a key that touches
+  it and that gives exactly one vocabulary word ("lkck" -> "lock": k sits below o);
 - real English words (the 82,765-word frequency list shipped with symspellpy): "look", "block", "clock",
   "poor", "grass", "gloss", "blocked", "lost" are what they say, never "lock", "door", "glass" or "locked";
+  except a rare word one keyboard slip (swap, dropped or doubled letter, neighbouring key) from one of the
+  vocabulary's ``real_word_targets`` (its head words: door, window, keys, split...) that is at least
+  ``real_word_ratio`` times as common in English: a slip that landed on another word ("spilt" is split, "kegs"
+  keys, "loci" lock), while "lick", "luck", "broker" (too common beside their neighbour), "loft", "moor" or
+  "clocked" (not a keyboard slip of lost, door, locked) are left as written;
 - the vocabulary's own words and abbreviation keys, and the words listed in ``normalise.corrections``
   ``never_correct``;
 - a 4-letter word one letter away from one of the commonest short English words ("gass" is gas, not glass;
@@ -43,6 +49,10 @@ TWO_EDITS_FROM = 8  # words this long may take two edits ("brurglary"); shorter 
 # "doir" being read as door.
 COMMON_SHORT_WORD = 30_000_000
 _VOWEL = re.compile(r"[aeiouy]")
+# A real word is read as a vocabulary word only when that word is at least this many times as common in English:
+# "widow" (3.8 million) beside window (103 million) is a slip, "broker" (14 million) beside broken (31 million) is
+# not. Set per vocabulary (``normalise.corrections.real_word_ratio``; 0 switches it off).
+REAL_WORD_RATIO = 20.0
 # Keys that touch on a UK/US keyboard (rows staggered: a key touches the two above it and the two below it), so a
 # letter hit for its neighbour is the likelier slip: "dood" is door (d beside r), not good (d far from g).
 _KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -70,6 +80,22 @@ def _touching_key_slip(word: str, term: str) -> bool:
         return False
     diffs = [(a, b) for a, b in zip(word, term, strict=True) if a != b]
     return len(diffs) == 1 and diffs[0] in _TOUCHING
+
+
+def _keyboard_slip(word: str, term: str) -> bool:
+    """True when ``word`` is ``term`` with one keyboard slip: two neighbours swapped, a letter dropped or doubled,
+    or a key hit for one that touches it."""
+    if len(word) == len(term):
+        diffs = [i for i, (a, b) in enumerate(zip(word, term, strict=True)) if a != b]
+        if len(diffs) == 2 and diffs[1] == diffs[0] + 1:
+            i = diffs[0]
+            return word[i] == term[i + 1] and word[i + 1] == term[i]
+        return _touching_key_slip(word, term)
+    if len(word) == len(term) - 1:
+        return any(term[:i] + term[i + 1 :] == word for i in range(len(term)))
+    if len(word) == len(term) + 1:
+        return any(word[i] == word[i - 1] and word[:i] + word[i + 1 :] == term for i in range(1, len(word)))
+    return False
 
 
 # A literal word inside a vocabulary regular expression, with its optional plural ("locks?", "latch(?:es)?"):
@@ -105,8 +131,17 @@ def vocabulary_words(sources: Iterable[str]) -> set[str]:
 class Corrector:
     """Reads a misspelt word as the vocabulary word it was meant to be (see the module docstring)."""
 
-    def __init__(self, targets: Iterable[str], never_correct: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        targets: Iterable[str],
+        never_correct: Iterable[str] = (),
+        *,
+        real_word_ratio: float = REAL_WORD_RATIO,
+        real_word_targets: Iterable[str] = (),
+    ) -> None:
         self.targets = frozenset(t for t in targets if len(t) >= MIN_LETTERS)
+        self.real_word_ratio = real_word_ratio
+        self.real_word_targets = frozenset(real_word_targets) & self.targets
         self.never_correct = frozenset(never_correct) | self.targets
         english = english_words()
         self._symspell = SymSpell(max_dictionary_edit_distance=2, prefix_length=7)
@@ -117,10 +152,21 @@ class Corrector:
 
     @classmethod
     def from_vocabulary(
-        cls, sources: Iterable[str], *, not_targets: Iterable[str] = (), never_correct: Iterable[str] = ()
+        cls,
+        sources: Iterable[str],
+        *,
+        not_targets: Iterable[str] = (),
+        never_correct: Iterable[str] = (),
+        real_word_ratio: float = REAL_WORD_RATIO,
+        real_word_targets: Iterable[str] = (),
     ) -> Corrector:
         """Targets: the vocabulary's own words less ``not_targets``."""
-        return cls(vocabulary_words(sources) - set(not_targets), never_correct)
+        return cls(
+            vocabulary_words(sources) - set(not_targets),
+            never_correct,
+            real_word_ratio=real_word_ratio,
+            real_word_targets=real_word_targets,
+        )
 
     def correct(self, word: str) -> str | None:
         """The vocabulary word ``word`` (lower case letters) is a slip of, or None to leave it as it is."""
@@ -140,15 +186,12 @@ class Corrector:
         return out
 
     def _correct(self, word: str) -> str | None:
-        if (
-            len(word) < MIN_LETTERS
-            or not word.isalpha()
-            or not word.isascii()
-            or not _VOWEL.search(word)
-            or word in self.never_correct
-            or word in english_words()
-        ):
+        if len(word) < MIN_LETTERS or not word.isalpha() or not word.isascii() or word in self.never_correct:
             return None
+        if not _VOWEL.search(word):
+            return self._vowel_key_slip(word)
+        if word in english_words():
+            return self._real_word_slip(word)
         if len(word) == MIN_LETTERS and self._near_common_short_word(word):
             # ... unless two neighbouring letters swapped make a vocabulary word: a swap keeps every letter, so
             # "lsot" is lost (not "lot"), "olck" is lock; "gass" and "rnew" are still left alone
@@ -170,6 +213,36 @@ class Corrector:
             ),
         )
         return str(best.term)
+
+    def _real_word_slip(self, word: str) -> str | None:
+        """The vocabulary word a rare English word is one keyboard slip from, if that one is far commoner.
+
+        Only ``real_word_targets`` are read back, and only by the slips a keyboard makes (a swap, a dropped or
+        doubled letter, a key hit for the one beside it): "loft" is not lost (f is not beside s), "clocked" is
+        not locked (a letter added), "moor" is not door.
+        """
+        if self.real_word_ratio <= 0 or not self.real_word_targets:
+            return None
+        english = english_words()
+        floor = self.real_word_ratio * english[word]
+        found = {
+            str(s.term)
+            for s in self._symspell.lookup(word, Verbosity.ALL, max_edit_distance=1)
+            if s.term in self.real_word_targets
+            and english.get(s.term, 0) >= floor
+            and _keyboard_slip(word, str(s.term))
+        }
+        return found.pop() if len(found) == 1 else None
+
+    def _vowel_key_slip(self, word: str) -> str | None:
+        """The one vocabulary word a vowel-less word makes with one letter read as the vowel beside its key."""
+        found = {
+            word[:i] + vowel + word[i + 1 :]
+            for i, ch in enumerate(word)
+            for vowel in "aeiou"
+            if (ch, vowel) in _TOUCHING
+        } & self.targets
+        return next(iter(found)) if len(found) == 1 else None
 
     def _swapped_target(self, word: str) -> str | None:
         swaps = (word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1))

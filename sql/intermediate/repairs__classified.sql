@@ -16,8 +16,8 @@
 --                        of each $planned_scope_terms term that starts a word of it ($planned_scope_categories, the
 --                        same position), so a window programme never explains a lock change; a name with none of
 --                        the terms covers every planned category
---   is_block_cluster     damage ($block_cluster_categories) at >= $block_cluster_min_households homes of one block
---                        within $block_cluster_window_days either side
+--   is_block_cluster     damage ($block_cluster_categories, not located internal) at >= $block_cluster_min_households
+--                        homes of one block within $block_cluster_window_days either side
 --   is_police_incident   part of a police-referenced incident (a job quoting a police or crime reference and the
 --                        household's red-flag jobs within $police_ref_incident_days of it), while the household has
 --                        at most $police_ref_max_discounted_incidents such incidents in the last $long_window_days
@@ -181,7 +181,12 @@ damage as (
         block_ref,
         reported_on
     from red_flags
-    where block_ref is not null and list_has_any(categories, $block_cluster_categories)
+    -- damage inside a home (an internal door, a room's window) is not what a spree on the block reaches: it is
+    -- neither discounted as part of a cluster nor counted towards one
+    where
+        block_ref is not null
+        and list_has_any(categories, $block_cluster_categories)
+        and coalesce(location, 'unknown') != 'internal'
 ),
 
 block_clusters as (

@@ -382,6 +382,80 @@ def test_a_gap_that_never_crosses_a_dash() -> None:
     assert re.search(compile_pattern("renew ~3 door", {}), " renew lamp ~ front door ")  # "~N" crosses it
 
 
+# --- slips that land on other words, vowel keys, hinges (issue 16, third round) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("spilt", "split"),  # a swap that makes a rare English word: split is 93 times as common
+        ("kegs", "keys"),  # y hit as g (they touch)
+        ("loci", "lock"),  # k hit as i (k sits below i and o)
+        ("widows", "windows"),  # a dropped letter
+        ("lick", None),  # lock is only 6 times as common as lick: a guess too far
+        ("luck", None),
+        ("broker", None),  # broken is twice as common: left as written
+        ("loft", None),  # f does not touch s: not a keyboard slip of lost, and lofts are repaired
+        ("moor", None),  # m does not touch d
+        ("clocked", None),  # a letter added, not doubled: not a slip of locked
+        ("poor", None),  # door is hardly commoner
+        ("cleat", None),  # not a head word: only the listed targets are read back
+    ],
+)
+def test_a_slip_that_makes_another_word(word: str, expected: str | None) -> None:
+    corrector = Corrector(
+        ["split", "keys", "lock", "windows", "lost", "door", "locked", "broken", "clear"],
+        real_word_targets=["split", "keys", "lock", "windows", "lost", "door", "locked", "broken"],
+    )
+    assert corrector.correct(word) == expected
+    off = Corrector(["split", "keys"], real_word_targets=["split", "keys"], real_word_ratio=0)
+    assert off.correct("spilt") is None and off.correct("kegs") is None
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("lkck", "lock"),  # o hit as k: the only vowel-less slip a vocabulary word explains
+        ("dppr", None),  # two letters wrong
+        ("bthrm", None),  # an abbreviation, not a slip (the abbreviation list reads it)
+        ("gwpq", None),
+    ],
+)
+def test_a_vowel_hit_for_the_key_beside_it(word: str, expected: str | None) -> None:
+    assert Corrector(["lock", "door", "bathroom"]).correct(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("lounge door came off its hinges and is split down the panel", ["door_damage"]),
+        ("back door off the hinges and smashed, make safe", ["door_damage"]),
+        ("lounge door off its hinges, rehang", []),  # off its hinges alone: rehung, no damage said
+        ("wardrobe door off hinges and split", []),  # not a dwelling door
+        ("hinges on bedroom door broken", []),  # damage said of the hinges
+        ("tenant lost keys, partner took the kegs", ["lost_keys"]),
+        ("front door frame spilt after kick", ["door_damage"]),
+        ("please look at loft hatch", []),
+        ("boiler clocked up fault code, reset", []),
+    ],
+)
+def test_third_round_mends(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+def test_a_real_word_correction_shows_in_the_evidence(vocab: Vocabulary) -> None:
+    evidence = read(vocab, "bedroom door spilt down the middle")["evidence"].item()
+    assert evidence == "door_damage: door split (spilt -> split)"
+
+
+@pytest.mark.parametrize("ratio", [-1, "high", True, 20_000])
+def test_a_bad_real_word_ratio_is_named(ratio: Any) -> None:
+    data = vocab_data()
+    data["normalise"]["corrections"]["real_word_ratio"] = ratio
+    with pytest.raises(VocabularyError, match=r"normalise\.corrections\.real_word_ratio"):
+        Vocabulary.from_dict(data)
+
+
 # --- our own development set ------------------------------------------------------------------------------------
 
 # tests/data/robustness_dev.csv: 258 descriptions written for the second round of issue 16 and worked on openly
@@ -417,8 +491,16 @@ def test_own_development_set(vocab: Vocabulary) -> None:
 FROZEN_MICRO_F1_FLOOR = 0.94
 
 
-def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary) -> None:
-    frozen = pl.read_csv(FROZEN, infer_schema=False)
+@pytest.mark.parametrize(
+    ("path", "floor"),
+    [
+        (FROZEN, FROZEN_MICRO_F1_FLOOR),
+        # the third round's set, written before its changes: 0.906 at its one measurement
+        (FROZEN.with_name("robustness_set_b.csv"), 0.90),
+    ],
+)
+def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary, path: Path, floor: float) -> None:
+    frozen = pl.read_csv(path, infer_schema=False)
     assert frozen.height >= 300
     truth = frozen["categories"].fill_null("").str.split(";").to_list()
     predicted = read(vocab, *frozen["description"].to_list())["categories"].to_list()
@@ -428,7 +510,7 @@ def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary) -> None:
         assert want <= set(CATEGORIES)
         tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
     micro_f1 = 2 * tp / (2 * tp + fp + fn)
-    assert micro_f1 >= FROZEN_MICRO_F1_FLOOR
+    assert micro_f1 >= floor
     flagged_ordinary = sum(
         1 for kind, got in zip(frozen["kind"], predicted, strict=True) if kind == "ordinary" and got
     )

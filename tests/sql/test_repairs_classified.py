@@ -98,6 +98,27 @@ def test_damage_at_three_homes_of_one_block_within_the_window_is_a_cluster() -> 
     ]
 
 
+def test_damage_inside_a_home_is_not_part_of_a_block_cluster() -> None:
+    # a spree on the block reaches front doors and windows, not a door inside a home: an internal door kicked in
+    # while two neighbours' front doors were damaged is the household's own, and counts
+    ll = Landlord()
+    for i in (1, 2, 3, 4):
+        ll.home(f"T{i}", f"P{i}", block="B1")
+    door = ("door_damage",)
+    ll.repair("J1", "P1", "T1", "2025-05-01", door, "internal")
+    ll.repair("J2", "P2", "T2", "2025-05-05", door, "external")
+    ll.repair("J3", "P3", "T3", "2025-05-09", door, "unknown")
+    rows = classified(ll)
+    assert not rows["J1"]["is_block_cluster"] and rows["J1"]["is_counted"]
+    assert [rows[j]["block_homes_nearby"] for j in ("J2", "J3")] == [
+        2,
+        2,
+    ]  # P1's internal door is not counted
+    ll.repair("J4", "P4", "T4", "2025-05-07", door, "external")  # a third home's outside damage: a cluster
+    rows = classified(ll)
+    assert [rows[j]["is_block_cluster"] for j in ("J1", "J2", "J3", "J4")] == [False, True, True, True]
+
+
 def test_two_homes_are_not_a_cluster_with_the_default_minimum_of_three() -> None:
     ll = Landlord()
     ll.home("T1", "P1")
