@@ -13,9 +13,9 @@ its output reads as "the chance a reviewer refers a household like this". It nev
 listable, so it only changes their order (and with it who fits the week's capacity). Two guards keep it honest:
 
 - **Not outside what was reviewed.** Outcomes exist only for households that were listed (selection bias). A
-  household with fewer than ``min_similar`` reviewed households within ``similar_distance`` standard deviations in
-  every pattern column (points per component, occasions, other signals) is unlike anything reviewers have seen: it
-  keeps its rules score,
+  household with fewer than ``min_similar`` reviewed households with a similar pattern (the same kinds of red
+  flags and other signals, about as many occasions: ``pattern_distance`` within ``similar_distance``) is unlike
+  anything reviewers have seen: it keeps its rules score,
   so it is still listed and reviewed in the rules' order (the product's exploration).
 - **Explained.** Every household moved carries a sentence with the evidence that moved it: "reviewers referred 7 of
   9 households with a similar pattern". The rules' reasons stay first.
@@ -34,18 +34,30 @@ import polars as pl
 from models.scoring import ANOMALY_COLUMNS, COMPONENTS
 
 # What the model sees: every points component the rules gave, the statistics, and the counts behind them.
-LEARNING_FEATURES: tuple[str, ...] = (
-    *(f"pts_{c}" for c in COMPONENTS),
-    *ANOMALY_COLUMNS,
-    "anomaly_score",
-    "other_signals",
-    "corroborating_signals_long",
-)
-# What "a similar pattern" means to a reviewer: the same kinds of red flags and signals, about as many occasions.
-PATTERN_FEATURES: tuple[str, ...] = (
-    *(f"pts_{c}" for c in COMPONENTS),
-    "incidents_long",
-    "other_signals",
+# What "a similar pattern" means to a reviewer: the same kinds of red flags and of other signals, about as many
+# occasions (the kinds from the year's counts per component; a kind is present when any of its columns is > 0).
+PATTERN_KINDS: dict[str, tuple[str, ...]] = {
+    "lock_change": ("lock_change_external_long", "lock_change_internal_long", "lock_change_unknown_long"),
+    "door_damage": ("door_damage_external_long", "door_damage_internal_long", "door_damage_unknown_long"),
+    "window_damage": ("window_damage_long",),
+    "lost_keys": ("lost_keys_long",),
+    "forced_entry": ("forced_entry_long",),
+    "asb": ("asb_lens_cases_long",),
+    "recharges": ("damage_recharges_long",),
+    "arrears": ("is_arrears_near_pattern",),
+}
+OCCASIONS = "incidents_long"
+LEARNING_FEATURES: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (
+            *(f"pts_{c}" for c in COMPONENTS),
+            *ANOMALY_COLUMNS,
+            "anomaly_score",
+            "other_signals",
+            "corroborating_signals_long",
+            *(c for cols in PATTERN_KINDS.values() for c in cols),
+        )
+    )
 )
 EXAMPLE_COLUMNS: tuple[str, ...] = ("tenancy_ref", "listed_on", "reviewed_on", "outcome")
 
@@ -84,7 +96,7 @@ class Reranker:
     model: Any
     mean: np.ndarray
     scale: np.ndarray
-    pattern: np.ndarray  # reviewed examples' standardised pattern columns
+    pattern: np.ndarray  # reviewed examples' pattern_matrix
     labels: np.ndarray  # 1 = referred
     referral_rate: float
     outcomes: int
@@ -93,13 +105,11 @@ class Reranker:
 
 def feature_matrix(frame: pl.DataFrame, columns: Sequence[str] = LEARNING_FEATURES) -> np.ndarray:
     """The frame's ``columns`` as floats (booleans 0/1; a missing value or column is 0)."""
-    exprs = [
-        pl.col(c).cast(pl.Float64).fill_null(0.0).fill_nan(0.0)
-        if c in frame.columns
-        else pl.lit(0.0).alias(c)
-        for c in columns
-    ]
-    return frame.select(exprs).to_numpy().astype(float) if frame.height else np.zeros((0, len(columns)))
+    if frame.height == 0:
+        return np.zeros((0, len(columns)))
+    missing = [pl.lit(0.0).alias(c) for c in columns if c not in frame.columns]
+    full = frame.with_columns(missing) if missing else frame
+    return full.select(pl.col(c).cast(pl.Float64).fill_null(0.0).fill_nan(0.0) for c in columns).to_numpy()
 
 
 def training_examples(examples: pl.DataFrame, as_of: dt.date, rules: LearningRules) -> pl.DataFrame:
@@ -177,7 +187,7 @@ def fit_reranker(train: pl.DataFrame, rules: LearningRules) -> Reranker | str:
     x = feature_matrix(train)
     mean, scale = _standardiser(x)
     model = _fit_calibrated((x - mean) / scale, y, rules.seed)
-    pattern = feature_matrix(train, PATTERN_FEATURES)
+    pattern = pattern_matrix(train)
     weeks = train["listed_on"].cast(pl.Int64).to_numpy()
     return Reranker(
         model=model,
@@ -191,24 +201,38 @@ def fit_reranker(train: pl.DataFrame, rules: LearningRules) -> Reranker | str:
     )
 
 
+def pattern_matrix(frame: pl.DataFrame) -> np.ndarray:
+    """One row per household: a 0/1 column per kind in ``PATTERN_KINDS``, then its occasions in the year."""
+    x = feature_matrix(frame, [c for cols in PATTERN_KINDS.values() for c in cols])
+    kinds, start = [], 0
+    for cols in PATTERN_KINDS.values():
+        kinds.append((x[:, start : start + len(cols)] > 0).any(axis=1))
+        start += len(cols)
+    occasions = feature_matrix(frame, [OCCASIONS])[:, 0]
+    return np.column_stack([*kinds, occasions]) if frame.height else np.zeros((0, len(PATTERN_KINDS) + 1))
+
+
+def pattern_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distances between the rows of ``a`` and of ``b`` (``pattern_matrix`` rows): the number of kinds present in
+    one and not the other, plus half the difference in occasions. 0: the same kinds, as many occasions; 1: one
+    kind more or less, or two occasions more or less."""
+    kinds = np.abs(a[:, None, :-1] - b[None, :, :-1]).sum(axis=2)
+    return kinds + np.abs(a[:, None, -1] - b[None, :, -1]) / 2
+
+
 def similar_reviewed(
     reranker: Reranker, households: pl.DataFrame, rules: LearningRules
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For each household: how many reviewed households have a similar pattern (among its ``neighbours``
-    nearest, those within ``similar_distance`` standard deviations in every pattern column), and how
-    many of those reviewers referred."""
-    pattern = feature_matrix(households, PATTERN_FEATURES)
-    mean, scale = _standardiser(reranker.pattern)
-    ref = (reranker.pattern - mean) / scale
-    cur = (pattern - mean) / scale
+    """For each household: how many reviewed households have a similar pattern (of its ``neighbours`` nearest by
+    ``pattern_distance``, those within ``similar_distance``), and how many of those reviewers referred."""
+    cur = pattern_matrix(households)
+    ref = reranker.pattern
     if cur.shape[0] == 0 or ref.shape[0] == 0:
         return np.zeros(cur.shape[0], dtype=int), np.zeros(cur.shape[0], dtype=int)
-    # the largest difference over the pattern's parts: similar means alike in every part, not on average
-    dist = np.abs(cur[:, None, :] - ref[None, :, :]).max(axis=2)
+    dist = pattern_distance(cur, ref)
     k = min(rules.neighbours, ref.shape[0])
     nearest = np.argsort(dist, axis=1, kind="stable")[:, :k]
-    near_dist = np.take_along_axis(dist, nearest, axis=1)
-    close = near_dist <= rules.similar_distance
+    close = np.take_along_axis(dist, nearest, axis=1) <= rules.similar_distance
     similar = close.sum(axis=1)
     referred = (close & (reranker.labels[nearest] == 1)).sum(axis=1)
     return similar.astype(int), referred.astype(int)

@@ -36,6 +36,7 @@ def _examples(n_per_kind: int = 20, *, start: dt.date = dt.date(2025, 1, 5)) -> 
                 "reviewed_on": week + dt.timedelta(weeks=2),
                 "outcome": "new_concern_referred" if i % 5 else "no_concern",
                 "pts_lock_change_internal": 5.0 + (i % 3) * 0.1,
+                "lock_change_internal_long": 3.0,
                 "incidents_long": 3.0,
             }
         )
@@ -46,17 +47,21 @@ def _examples(n_per_kind: int = 20, *, start: dt.date = dt.date(2025, 1, 5)) -> 
                 "reviewed_on": week + dt.timedelta(weeks=2),
                 "outcome": "new_concern_referred" if i % 10 == 0 else "no_concern",
                 "pts_lost_keys": 5.0 + (i % 3) * 0.1,
+                "lost_keys_long": 3.0,
                 "incidents_long": 3.0,
             }
         )
-    return pl.DataFrame(rows).with_columns(
-        pl.col("pts_lock_change_internal").fill_null(0.0), pl.col("pts_lost_keys").fill_null(0.0)
-    )
+    return pl.DataFrame(rows).fill_null(0.0)
 
 
 def _week(rows: list[dict[str, object]]) -> pl.DataFrame:
     base = {"pts_lock_change_internal": 0.0, "pts_lost_keys": 0.0, "incidents_long": 3.0, "is_listable": True}
-    return pl.DataFrame([base | r for r in rows])
+    frame = pl.DataFrame([base | r for r in rows])
+    # the year's counts behind the points: what "a similar pattern" compares
+    return frame.with_columns(
+        lock_change_internal_long=(pl.col("pts_lock_change_internal") > 0).cast(pl.Float64) * 3,
+        lost_keys_long=(pl.col("pts_lost_keys") > 0).cast(pl.Float64) * 3,
+    )
 
 
 def _fitted(examples: pl.DataFrame | None = None) -> Reranker:
@@ -127,7 +132,10 @@ def test_it_moves_listable_households_by_what_reviewers_referred_and_never_other
             {"tenancy_ref": "U1", "score": 9.5, "pts_forced_entry": 9.0, "incidents_long": 10.0},
         ]
     )
-    out = rerank(week.with_columns(pl.col("pts_forced_entry").fill_null(0.0)), _fitted(), RULES)
+    week = week.with_columns(
+        pl.col("pts_forced_entry").fill_null(0.0), forced_entry_long=pl.col("pts_forced_entry")
+    )
+    out = rerank(week, _fitted(), RULES)
     adj = dict(zip(out["tenancy_ref"], out["learning_adjustment"], strict=True))
     assert adj["N2"] > 0 > adj["N1"]
     assert adj["S1"] == 0.0 and adj["U1"] == 0.0

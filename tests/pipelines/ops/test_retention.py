@@ -90,7 +90,8 @@ def _seed(wh: Warehouse) -> None:
     for list_id, as_of in (("L1", "2024-09-02"), ("L2", "2024-09-03")):
         con.execute("insert into carried_forward values (?, ?, 'T3', 'tst', 4.0)", [list_id, _d(as_of)])
         con.execute(
-            "insert into review_list_features values (?, ?, 'T1', true, true, false, '{}')", [list_id, _d(as_of)]
+            "insert into review_list_features values (?, ?, 'T1', true, true, false, '{}')",
+            [list_id, _d(as_of)],
         )
     for oid, reviewed in ((1, "2024-05-25"), (2, "2024-05-26")):
         con.execute(
