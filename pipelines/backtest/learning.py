@@ -276,7 +276,9 @@ def listing_rates(listed_sets: dict[str, list[pl.DataFrame]], homes: pl.DataFram
 def summarise(result: LearningComparison, max_ratio: float, small: int) -> dict[str, Any]:
     """Pooled over the weeks after the learning weeks: each arm's mean precision@25, recall@50 and look-alikes in
     the top 50; the largest on/off listing-rate ratio (either way) among groups with at least ``small`` listings
-    in both arms, and whether it is within ``max_ratio``."""
+    in both arms, and whether it is within ``max_ratio``; and each arm's largest disparity (either way) of a
+    group's listing rate against its attribute's largest group (the report's fairness audit), groups with at least
+    ``small`` listings."""
     after = result.weekly.filter(pl.col("week_number") > result.learning_weeks)
     out: dict[str, Any] = {
         "weeks_measured": after["week"].n_unique(),
@@ -291,6 +293,17 @@ def summarise(result: LearningComparison, max_ratio: float, small: int) -> dict[
     ratios = [max(r, 1 / r) for r in assessed["ratio"].to_list() if r]
     out["worst_group_ratio"] = max(ratios) if ratios else None
     out["groups_within_fairness"] = all(r <= max_ratio for r in ratios)
+    # the fairness audit's own measure, per arm: each group's listing rate against its attribute's largest group
+    for tag, listed, rate in (("rules", "listed_off", "rate_off"), ("learned", "listed_on", "rate_on")):
+        worst = None
+        for _, part in result.groups.group_by("attribute"):
+            reference = part.sort("households", descending=True).row(0, named=True)
+            if reference[listed] < small or not reference[rate]:
+                continue
+            for r in part.filter(pl.col(listed) >= small).iter_rows(named=True):
+                d = r[rate] / reference[rate]
+                worst = max(worst or 0.0, d, 1 / d)
+        out[f"{tag}_worst_disparity"] = worst
     return out
 
 
@@ -396,5 +409,10 @@ def print_learning_report(result: LearningComparison, out: IO[str] | None = None
         f"  largest change in a group's listing rate, on against off: {ratio_text} "
         f"({'within' if s['groups_within_fairness'] else 'OUTSIDE'} monitoring.fairness_max_ratio)\n"
     )
+    for tag, name in (("rules", RULES), ("learned", LEARNED)):
+        d = s.get(f"{tag}_worst_disparity")
+        out.write(
+            f"  largest listing disparity against the largest group, {name}: {'-' if d is None else f'{d:.2f}'}\n"
+        )
     if result.files:
         out.write(f"\nTables and learning_curve.png: {next(iter(result.files.values())).parent}\n")

@@ -107,6 +107,15 @@ def test_listing_rates_and_the_summary_by_hand() -> None:
     # North 6/5 = 1.2 within 1.25; South (4 listed with it on) is too small to assess
     assert s["worst_group_ratio"] == pytest.approx(1.2) and s["groups_within_fairness"]
     assert not summarise(result, max_ratio=1.1, small=5)["groups_within_fairness"]
+    # the fairness audit's disparity: North and South listed alike by the rules (5 of 10 each)
+    assert s["rules_worst_disparity"] == pytest.approx(1.0)
+    uneven = groups.with_columns(
+        listed_off=pl.when(pl.col("group") == "South").then(8).otherwise(pl.col("listed_off")),
+        rate_off=pl.when(pl.col("group") == "South").then(800.0).otherwise(pl.col("rate_off")),
+    )
+    assert summarise(LearningComparison([WEEK], 1, weekly, uneven), 1.25, 5)["rules_worst_disparity"] == (
+        pytest.approx(1.6)
+    )
 
 
 def test_compare_without_a_file_needs_the_answer_key(
