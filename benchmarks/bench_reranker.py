@@ -98,7 +98,8 @@ def _num(value: float | None) -> str:
 def report(rows: list[dict[str, Any]], margin: float) -> tuple[str, bool]:
     lines = [
         f"{'style':<10} {'P@25 rules':>10} {'+re-ranker':>10} {'gain':>6} | {'R@50 rules':>10} {'+re-ranker':>10} | "
-        f"{'LA@50 r':>7} {'+rr':>5} | {'worst on/off':>12} | disparity r / +rr | weeks active | run s"
+        f"{'LA@50 r':>7} {'+rr':>5} | {'list P r':>8} {'+rr':>5} | {'worst on/off':>12} | disparity r / +rr | "
+        "weeks active | run s"
     ]
     ok = True
     for r in rows:
@@ -107,7 +108,8 @@ def report(rows: list[dict[str, Any]], margin: float) -> tuple[str, bool]:
         lines.append(
             f"{r['style']:<10} {r['rules_precision_25']:>10.3f} {r['learned_precision_25']:>10.3f} {gain:>+6.3f} | "
             f"{r['rules_recall_50']:>10.3f} {r['learned_recall_50']:>10.3f} | {r['rules_lookalikes_50']:>7.3f} "
-            f"{r['learned_lookalikes_50']:>5.3f} | {'-' if ratio is None else f'{ratio:.2f}':>12} | "
+            f"{r['learned_lookalikes_50']:>5.3f} | {_num(r['rules_list_precision']):>8} "
+            f"{_num(r['learned_list_precision']):>5} | {'-' if ratio is None else f'{ratio:.2f}':>12} | "
             f"{_num(r['rules_worst_disparity']):>6} / {_num(r['learned_worst_disparity']):<6}  | "
             f"{r['weeks_active']:>3} of {r['weeks_measured']:<3}    | {r['run_s']:.0f}"
         )

@@ -288,6 +288,9 @@ def summarise(result: LearningComparison, max_ratio: float, small: int) -> dict[
         mine = after.filter(pl.col("config") == name)
         for measure in ("precision_25", "live_25", "precision_50", "recall_50", "lookalikes_50"):
             out[f"{tag}_{measure}"] = mine[measure].mean() if mine.height else None
+        # the DSSG measure: of the households the team could review (the list, cut at capacity), the share planted
+        listed = int(mine["listed"].sum()) if "listed" in mine.columns else 0
+        out[f"{tag}_list_precision"] = ratio(int(mine["listed_positive"].sum()), listed) if listed else None
     out["weeks_active"] = int(after.filter((pl.col("config") == LEARNED) & pl.col("active")).height)
     assessed = result.groups.filter((pl.col("listed_off") >= small) & (pl.col("listed_on") >= small))
     ratios = [max(r, 1 / r) for r in assessed["ratio"].to_list() if r]
@@ -402,6 +405,7 @@ def print_learning_report(result: LearningComparison, out: IO[str] | None = None
         ("precision@25 (planted patterns started)", "precision_25"),
         ("recall@50 (live patterns, or referred)", "recall_50"),
         ("look-alikes in the top 50", "lookalikes_50"),
+        ("precision of the list (at capacity)", "list_precision"),
     ):
         out.write(f"  {label:42}{_pct(s[f'rules_{key}']):>10}{_pct(s[f'learned_{key}']):>20}\n")
     ratio_text = "-" if s["worst_group_ratio"] is None else f"{s['worst_group_ratio']:.2f}"

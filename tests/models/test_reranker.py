@@ -14,6 +14,8 @@ from models.reranker import (
     Reranker,
     fit_reranker,
     moved_reason,
+    pattern_distance,
+    pattern_matrix,
     rerank,
     status_sentence,
     time_split_auc,
@@ -191,3 +193,21 @@ def test_min_similar_decides_whether_a_household_is_compared(min_similar: int) -
     out = rerank(week, _fitted(), rules)
     moved = out["learning_adjustment"][0] != 0.0
     assert moved is (min_similar <= 10)
+
+
+def test_a_similar_pattern_is_the_same_kinds_and_about_as_many_occasions() -> None:
+    frame = pl.DataFrame(
+        {
+            "lock_change_external_long": [2.0, 0.0, 2.0, 2.0],
+            "lock_change_internal_long": [0.0, 3.0, 0.0, 0.0],  # another lock change column: the same kind
+            "lost_keys_long": [0.0, 0.0, 1.0, 0.0],
+            "asb_lens_cases_long": [0.0, 0.0, 0.0, 1.0],
+            "is_arrears_near_pattern": [False, False, False, True],
+            "incidents_long": [3.0, 3.0, 3.0, 5.0],
+        }
+    )
+    m = pattern_matrix(frame)
+    d = pattern_distance(m[:1], m)[0]
+    # itself; internal instead of external lock changes (the same kind); one kind more (lost keys); two other
+    # signals more and two occasions more
+    assert d.tolist() == [0.0, 0.0, 1.0, 3.0]
