@@ -164,6 +164,9 @@ def learning_curve(weekly: pl.DataFrame, learning_weeks: int, path: Path) -> Pat
     )
     top.set_ylabel("per cent")
     top.set_ylim(0, 100)
+    from matplotlib.ticker import MaxNLocator
+
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.set_xlabel("week of the replay (week number)")
     bottom.set_ylabel("outcomes (households)")
     return _save(fig, path)
