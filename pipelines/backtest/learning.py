@@ -289,21 +289,23 @@ def summarise(result: LearningComparison, max_ratio: float, small: int) -> dict[
         for measure in ("precision_25", "live_25", "precision_50", "recall_50", "lookalikes_50"):
             out[f"{tag}_{measure}"] = mine[measure].mean() if mine.height else None
         # the DSSG measure: of the households the team could review (the list, cut at capacity), the share planted
-        listed = int(mine["listed"].sum()) if "listed" in mine.columns else 0
-        out[f"{tag}_list_precision"] = ratio(int(mine["listed_positive"].sum()), listed) if listed else None
+        on_lists = int(mine["listed"].sum()) if "listed" in mine.columns else 0
+        out[f"{tag}_list_precision"] = (
+            ratio(int(mine["listed_positive"].sum()), on_lists) if on_lists else None
+        )
     out["weeks_active"] = int(after.filter((pl.col("config") == LEARNED) & pl.col("active")).height)
     assessed = result.groups.filter((pl.col("listed_off") >= small) & (pl.col("listed_on") >= small))
     ratios = [max(r, 1 / r) for r in assessed["ratio"].to_list() if r]
     out["worst_group_ratio"] = max(ratios) if ratios else None
     out["groups_within_fairness"] = all(r <= max_ratio for r in ratios)
     # the fairness audit's own measure, per arm: each group's listing rate against its attribute's largest group
-    for tag, listed, rate in (("rules", "listed_off", "rate_off"), ("learned", "listed_on", "rate_on")):
+    for tag, count, rate in (("rules", "listed_off", "rate_off"), ("learned", "listed_on", "rate_on")):
         worst = None
         for _, part in result.groups.group_by("attribute"):
             reference = part.sort("households", descending=True).row(0, named=True)
-            if reference[listed] < small or not reference[rate]:
+            if reference[count] < small or not reference[rate]:
                 continue
-            for r in part.filter(pl.col(listed) >= small).iter_rows(named=True):
+            for r in part.filter(pl.col(count) >= small).iter_rows(named=True):
                 d = r[rate] / reference[rate]
                 worst = max(worst or 0.0, d, 1 / d)
         out[f"{tag}_worst_disparity"] = worst
