@@ -1,18 +1,19 @@
 """``redflags backtest --compare``: rules only against rules + the outcome-trained re-ranker, over simulated
 reviewers on a synthetic landlord (its answer key says what a reviewer would find).
 
-Every week both lists come from one scoring of the week (``score_week`` with learning on; the rules' list is the
-same scored frame ranked by the rules' score, which is exactly what the rules alone publish). Simulated reviewers
-review each household the first time the re-ranker's list shows it (outcomes exist only for listed households:
-the selection bias is part of the simulation) and record, a few weeks later, a referral with a set probability:
+Each week is scored once by the rules (``score_week``: eligibility, suppression and discounts are theirs in both
+arms). Simulated reviewers review each household the first time the published list (the re-ranker's; the rules'
+until it is active) shows it, and record, one to a few weeks later, a referral with a set probability:
 ``refer_pattern`` for a planted pattern that has started, ``refer_lookalike`` for a planted innocent look-alike,
-``refer_other`` (noise) for anyone else; otherwise no concern. The re-ranker learns only from outcomes recorded by
-each week's as-of date. Outcome suppression is left out of both arms alike (nothing is written to the warehouse's
-outcomes table), so the two differ only in order.
+``refer_other`` (noise) for anyone else; otherwise no concern. Outcomes exist only for listed households: the
+selection bias is part of the simulation. A household with an outcome recorded leaves the pool (a referral becomes a
+known case, a no concern is suppressed). The re-ranker learns only from outcomes recorded by each week's as-of date.
 
-Measured each week against the answer key, on the ranking (the listable households by each arm's ranking key,
-best first): precision@25 (planted patterns started), recall@50 (live patterns), look-alikes in the top 50; over
-the weeks after the learning weeks: listing rates by estate and property type, re-ranker on against off.
+Both orders are measured every week on the same pool, so they differ only in order, against the answer key, on
+the ranking (the households not yet reviewed, by each arm's ranking key, best first): precision@25 (planted
+patterns started), recall@50 (live patterns in the top 50, or already referred), look-alikes in the top 50, the
+precision of the list cut at capacity; over the weeks after the learning weeks, listing rates by estate and property
+type, re-ranker on against off.
 """
 
 from __future__ import annotations
