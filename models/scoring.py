@@ -287,7 +287,11 @@ def score_households(features: pl.DataFrame, rules: ScoringRules, routing: Routi
 
 
 def rank_households(
-    scored: pl.DataFrame, capacities: Mapping[str, int], *, overflow_team: str | None = None
+    scored: pl.DataFrame,
+    capacities: Mapping[str, int],
+    *,
+    overflow_team: str | None = None,
+    by: str = "score",
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rank listable households within their team and cut each team at its weekly capacity.
 
@@ -301,14 +305,16 @@ def rank_households(
     ``overflow_team``: that team's places go, highest score first, to its own households and to those that did
     not fit another team's capacity (its reviewers refer them on); those listed there take the team's name and
     are ranked with its own households by score. Capacity is a maximum, never a quota.
+    ``by``: the ranking key, ``score`` unless the outcome-trained re-ranker is active (``rank_score``: the score
+    plus its adjustment, models/reranker.py); the published score stays ``score``.
     """
     if "weeks_waited" not in scored.columns:
         scored = scored.with_columns(weeks_waited=pl.lit(0, dtype=pl.Int64))
     # Equal as published (two decimals): a reviewer comparing two rows of 6.31 sees the waiting one first.
     scored = scored.with_columns(
-        pl.col("weeks_waited").fill_null(0).cast(pl.Int64), _score_shown=pl.col("score").round(2)
+        pl.col("weeks_waited").fill_null(0).cast(pl.Int64), _score_shown=pl.col(by).round(2)
     )
-    order = (["_score_shown", "weeks_waited", "score", "tenancy_ref"], [True, True, True, False])
+    order = (["_score_shown", "weeks_waited", by, "tenancy_ref"], [True, True, True, False])
     ranked = (
         scored.filter(pl.col("is_listable"))
         .sort(order[0], descending=order[1])

@@ -122,3 +122,51 @@ def time_to_flag(result: BacktestResult, path: Path) -> Path:
 
 def _pct(value: float | None) -> float:
     return float("nan") if value is None else 100 * value
+
+
+def learning_curve(weekly: pl.DataFrame, learning_weeks: int, path: Path) -> Path:
+    """Top: precision@25 (%) each week, rules only and rules + re-ranker (filled markers where the re-ranker was
+    active). Bottom: simulated outcomes recorded by each week. ``weekly``: pipelines/backtest/learning.py."""
+    fig = _figure(9, 6.5)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    for i, name in enumerate(dict.fromkeys(weekly["config"].to_list())):
+        w = weekly.filter(pl.col("config") == name).sort("week")
+        top.plot(
+            w["week_number"].to_list(),
+            [_pct(v) for v in w["precision_25"].to_list()],
+            "-o",
+            ms=3,
+            color=f"C{i}",
+            label=f"precision@25: {name}",
+        )
+        top.plot(
+            w["week_number"].to_list(),
+            [_pct(v) for v in w["recall_50"].to_list()],
+            ":",
+            color=f"C{i}",
+            label=f"recall@50: {name}",
+        )
+    first = weekly.filter(pl.col("config") == weekly["config"][0]).sort("week")
+    bottom.bar(
+        first["week_number"].to_list(), first["outcomes"].to_list(), color="C2", label="outcomes recorded"
+    )
+    active = first.filter(pl.col("active"))["week_number"].to_list()
+    if active:
+        bottom.axvspan(min(active) - 0.5, max(active) + 0.5, color="C1", alpha=0.1, label="re-ranker active")
+    for ax in (top, bottom):
+        ax.axvline(learning_weeks + 0.5, color="grey", lw=1, ls="-.")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    top.set_title(
+        "Learning from simulated reviewers: planted patterns in the top 25 (precision) and live patterns in the "
+        f"top 50 (recall)\n(dash-dot line: after {learning_weeks} weeks of reviewing, the weeks measured)",
+        fontsize=10,
+    )
+    top.set_ylabel("per cent")
+    top.set_ylim(0, 100)
+    from matplotlib.ticker import MaxNLocator
+
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.set_xlabel("week of the replay (week number)")
+    bottom.set_ylabel("outcomes (households)")
+    return _save(fig, path)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from pipelines.backtest.replay import backtest_folder, default_answer_key_path, print_report
+from pipelines.cli.main import LEARNING_COMPARE
 from pipelines.core.errors import ConfigError, UserError
 from pipelines.core.settings import load_settings
 
@@ -21,6 +22,8 @@ def _config_names(config: str | None, compare: str | None) -> list[str]:
 def main(args: argparse.Namespace) -> int:
     if args.date_to < args.date_from:
         raise UserError("--to is before --from")
+    if args.compare == LEARNING_COMPARE:
+        return _compare_learning(args)
     names = _config_names(args.config, args.compare)
     configs = {names[0]: load_settings(args.config)}
     if args.compare:
@@ -45,4 +48,30 @@ def main(args: argparse.Namespace) -> int:
         allow_unencrypted=allow_unencrypted,
     )
     print_report(result)
+    return 0
+
+
+def _compare_learning(args: argparse.Namespace) -> int:
+    """Rules only against rules + the re-ranker, over simulated reviewers (they need the synthetic answer key)."""
+    from pipelines.backtest.learning import learning_backtest_folder, print_learning_report
+
+    extracts = Path(args.extracts)
+    key_path = Path(args.answer_key) if args.answer_key else default_answer_key_path(extracts)
+    if not key_path.is_file():
+        raise ConfigError(
+            f"--compare without a settings file simulates reviewers from a synthetic landlord's answer key, and "
+            f"there is none at {key_path} (give it with --answer-key)"
+        )
+    result = learning_backtest_folder(
+        extracts,
+        Path(args.mapping),
+        args.date_from,
+        args.date_to,
+        load_settings(args.config),
+        out_dir=Path(args.out),
+        answer_key=key_path,
+        db=Path(args.db) if args.db else None,
+        allow_unencrypted=bool(args.allow_unencrypted or not args.db),
+    )
+    print_learning_report(result)
     return 0

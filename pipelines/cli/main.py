@@ -28,6 +28,8 @@ _BUILT_IN_DEFAULTS = {"db": DEFAULT_DB, "out": DEFAULT_OUT, "config": None}
 
 Handler = Callable[[argparse.Namespace], int]
 _CONFIG_HELP = "a settings file overriding conf/settings.yaml"
+# `redflags backtest --compare` with no file: the re-ranker comparison (pipelines/backtest/learning.py).
+LEARNING_COMPARE = "<re-ranker>"
 
 
 def _date(text: str) -> dt.date:
@@ -262,7 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="date_to", type=_date, required=True, help="last week-ending date to replay")
     p.add_argument("--out", default="./backtest", help="where the backtest results go (default ./backtest)")
     p.add_argument("--config", default=None, help=_CONFIG_HELP)
-    p.add_argument("--compare", default=None, help="a second settings file to compare against --config")
+    p.add_argument(
+        "--compare",
+        nargs="?",
+        const=LEARNING_COMPARE,
+        default=None,
+        help="a second settings file to compare against --config; alone (no file): rules only against rules + "
+        "the outcome-trained re-ranker, over simulated reviewers on a synthetic landlord (learning_curve.png)",
+    )
     p.add_argument(
         "--answer-key", default=None, help="synthetic answer key (default: found beside the extracts)"
     )

@@ -48,6 +48,8 @@ def print_summary(result: WeeklyResult) -> None:
     out.write(
         f"Review list: {Path(result.folder) / 'review_list.xlsx'} (and review_list.csv; one folder per team)\n"
     )
+    if getattr(result, "learning", ""):
+        out.write(f"{result.learning}\n")
     if result.knowledge:
         out.write("Extracts used (knowledge time):\n")
         for line in result.knowledge:

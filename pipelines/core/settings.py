@@ -173,6 +173,12 @@ class OutcomeSettings(_Section):
     review_within_working_days: int = Field(2, ge=1, le=20)
     learning_enabled: bool = False
     learning_min_outcomes: int = Field(200, ge=20)
+    # The re-ranker (models/reranker.py): points per unit of (chance of referral - referral rate), and what counts
+    # as a household "like" the reviewed ones (fewer similar reviewed households: rules' order, not extrapolated).
+    learning_weight: float = Field(8.0, ge=0.0, le=50.0)
+    learning_neighbours: int = Field(15, ge=3, le=200)
+    learning_min_similar: int = Field(5, ge=1, le=200)
+    learning_similar_distance: float = Field(1.0, gt=0.0, le=10.0)
 
     @model_validator(mode="after")
     def _labels_are_outcomes(self) -> OutcomeSettings:

@@ -25,6 +25,7 @@ from pipelines.ingest.folder import ingest_folder
 from pipelines.ingest.knowledge import extract_knowledge, knowledge_lines, list_warnings
 from pipelines.ingest.mapping import load_mapping
 from pipelines.publishing.review_list import publish_list
+from pipelines.scoring.learning import record_features
 from pipelines.scoring.week import known_by, score_week
 from pipelines.warehouse.audit import record_list_published
 from pipelines.warehouse.connection import Warehouse, open_warehouse
@@ -53,6 +54,8 @@ class WeeklyResult:
     warnings: list[str] = field(default_factory=list)
     # of the carried households, those already waiting a week or more before this one
     waiting_weeks_2plus: int = 0
+    # whether the outcome-trained re-ranker ordered the list and, if not, why (one sentence)
+    learning: str = ""
 
 
 def rules_version(settings: Settings) -> str:
@@ -128,6 +131,17 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
         thresholds={"min_points": settings.scoring.min_points, "capacity_per_week": capacity},
         actor="redflags run",
     )
+    listed = week.listed["tenancy_ref"].to_list()
+    learning = getattr(week, "learning", None)
+    record_features(
+        wh.con,
+        list_id=list_id,
+        as_of=as_of,
+        scored=week.features,
+        listed=listed,
+        rules_listed=list(week.rules_listed) if getattr(week, "rules_listed", None) is not None else listed,
+        learning_active=bool(learning and learning.active),
+    )
     return published
 
 
@@ -180,6 +194,7 @@ def weekly_review(
             "files_failed": result.files_failed,
             "rows_quarantined": result.rows_quarantined,
             "warnings": result.warnings or None,
+            "detail": result.learning or None,  # the re-ranker's sentence: the report shows it
         }
     return result
 
@@ -216,6 +231,7 @@ def _result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> WeeklyR
         rows_quarantined=getattr(ingested, "rows_quarantined", 0),
         failures=list(getattr(ingested, "failures", [])),
         waiting_weeks_2plus=int((week.carried["weeks_waiting"] >= 2).sum()) if week.carried.height else 0,
+        learning=week.learning.sentence if getattr(week, "learning", None) is not None else "",
     )
 
 

@@ -60,6 +60,11 @@ _STATEMENTS: tuple[tuple[str, str, str], ...] = (
     ("raw_rent", "rent_snapshots_days", "delete from raw_rent where week_ending < $cutoff"),
     ("review_list_rows", "published_lists_days", "delete from review_list_rows where as_of < $cutoff"),
     ("carried_forward", "published_lists_days", "delete from carried_forward where as_of < $cutoff"),
+    (
+        "review_list_features",
+        "published_lists_days",
+        "delete from review_list_features where as_of < $cutoff",
+    ),
     ("outcomes", "outcomes_days", "delete from outcomes where reviewed_on < $cutoff"),
 )
 

@@ -14,6 +14,7 @@ from models import monitoring as mon
 from pipelines.core.settings import Settings
 from pipelines.report.data import read_marts
 from pipelines.report.fairness import groups_sections
+from pipelines.report.learning_section import learning_section
 from pipelines.report.model import Column, Context, ReportPaths, Table
 from pipelines.report.render import render_page, write_table_csv
 from pipelines.report.review_sections import lists_section, outcomes_section, reviews_section, tst_section
@@ -51,6 +52,7 @@ def build_report(
         tst_section(data, ctx),
         rates_section,
         fairness_section,
+        learning_section(data, ctx),
         runs_section(data, ctx),
     ]
     summary_lines, summary_table = this_week_summary(data, ctx, precision_counts)

@@ -68,6 +68,15 @@ def read_marts(con: duckdb.DuckDBPyConnection, ctx: Context) -> dict[str, Any]:
         "outcomes": _model(con, "monitoring_outcomes_weekly", params),
         "groups": _model(con, "monitoring_groups", params),
         "runs": _model(con, "monitoring_runs", params),
+        "learning_weekly": _model(
+            con,
+            "monitoring_learning_weekly",
+            {
+                "positive_values": [v.lower() for v in ctx.settings.outcomes.positive_values],
+                "negative_values": [v.lower() for v in ctx.settings.outcomes.negative_values],
+            },
+        ),
+        "learning_groups": _model(con, "monitoring_learning_groups", params),
         "has_age_band": _has_column(con, "raw_tenancies", "age_band"),
     }
     if data["has_age_band"]:

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from models.reasons import household_reasons
+from models.reranker import LearningStatus
 from models.scoring import (
     REPAIR_COMPONENTS,
     RoutingRules,
@@ -25,6 +26,13 @@ from models.scoring import (
     suppression_counts,
 )
 from pipelines.core.settings import Settings
+from pipelines.scoring.learning import (
+    apply_learning,
+    explain_moves,
+    finish_status,
+    learning_rules,
+    warehouse_examples,
+)
 from pipelines.warehouse.connection import checkpoint_deferred, materialise_model, query
 
 log = logging.getLogger(__name__)
@@ -95,6 +103,7 @@ class ScoredWeek:
         (live_marker, outcome_no_concern, ...).
     evidence: the records behind each listed household, in date order (EVIDENCE_COLUMNS; summary_enc is BLOB).
     discounted: red-flag repairs in the long window not counted, by look-alike rule.
+    learning: whether the outcome-trained re-ranker ordered the list, and the sentence saying so (or why not).
     """
 
     as_of: dt.date
@@ -104,6 +113,8 @@ class ScoredWeek:
     suppressed: dict[str, int]
     evidence: pl.DataFrame
     discounted: dict[str, int] = field(default_factory=dict)
+    learning: LearningStatus | None = None
+    rules_listed: tuple[str, ...] | None = None  # the households the rules alone would list (None: the same)
 
 
 def component_order(weights: dict[str, float]) -> list[str]:
@@ -207,8 +218,19 @@ def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
     return {str(r): int(n) for r, n in rows.iter_rows()}
 
 
-def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> ScoredWeek:
-    """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then."""
+def score_week(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: dt.date,
+    *,
+    learning_examples: pl.DataFrame | None = None,
+) -> ScoredWeek:
+    """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then.
+
+    With ``outcomes.learning_enabled`` the outcome-trained re-ranker may order the eligible households
+    (``pipelines/scoring/learning.py``); ``learning_examples`` (reviewed listings with their features) default to
+    the warehouse's. Off, or with too few outcomes, the week is the rules' alone.
+    """
     build_features(con, settings, as_of)
     features = query(
         con,
@@ -217,7 +239,23 @@ def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.dat
     )
     scored = score_households(features, scoring_rules(settings), routing_rules(settings))
     routing = routing_rules(settings)
-    listed, carried = rank_households(scored, routing.capacities, overflow_team=routing.overflow_team)
+    learn = learning_rules(settings)
+    if learn.enabled and learning_examples is None:
+        learning_examples = warehouse_examples(con)
+    scored, learning = apply_learning(scored, learn, as_of, learning_examples)
+    listed, carried = rank_households(
+        scored,
+        routing.capacities,
+        overflow_team=routing.overflow_team,
+        by="rank_score" if learning.active else "score",
+    )
+    moves: dict[str, str] = {}
+    rules_refs: tuple[str, ...] | None = None
+    if learning.active:
+        rules_listed, _ = rank_households(scored, routing.capacities, overflow_team=routing.overflow_team)
+        rules_refs = tuple(rules_listed["tenancy_ref"].to_list())
+        moves = explain_moves(listed, rules_listed, scored)
+        learning = finish_status(learning, learn, as_of, len(moves))
 
     evidence = query(con, "select * from household_evidence")
     evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed["tenancy_ref"].implode()))
@@ -236,6 +274,11 @@ def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.dat
         )
         for row in listed.iter_rows(named=True)
     ]
+    # the rules' evidence first; the re-ranker's sentence after it, only where it moved the household
+    reasons = [
+        f"{text}; {moves[ref]}" if ref in moves else text
+        for ref, text in zip(listed["tenancy_ref"].to_list(), reasons, strict=True)
+    ]
     listed = listed.with_columns(reasons=pl.Series(reasons, dtype=pl.String)).select(LISTED_COLUMNS)
     week = ScoredWeek(
         as_of=as_of,
@@ -245,6 +288,8 @@ def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.dat
         suppressed=suppression_counts(scored),
         evidence=evidence.select(EVIDENCE_COLUMNS),
         discounted=_discount_counts(con, settings, as_of),
+        learning=learning,
+        rules_listed=rules_refs,
     )
     log.info(
         "scored %d households: %d listed, %d carried, %d suppressed",

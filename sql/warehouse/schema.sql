@@ -240,3 +240,17 @@ create table if not exists audit_log (
     prev_hash varchar,
     row_hash varchar
 );
+
+-- Each household on a published list, or on the list the rules alone would have published, with its feature
+-- vector as scored that week (append-only, numbers only, never text): what the outcome-trained re-ranker learns
+-- from once reviewers record outcomes (models/reranker.py), and what the report compares it with (on / off).
+-- features is a JSON object {column: value}, so a later release that adds a column still reads older rows.
+create table if not exists review_list_features (
+    list_id varchar not null,
+    as_of date not null,
+    tenancy_ref varchar not null,
+    is_listed boolean not null,
+    rules_listed boolean not null,
+    learning_active boolean not null,
+    features varchar not null
+);

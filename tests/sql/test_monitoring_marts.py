@@ -256,3 +256,81 @@ def test_runs_newest_first_and_limited(wh: Warehouse) -> None:
     assert rows[0]["duration_seconds"] == 90
     assert rows[0]["status"] == "success"
     assert "detail" not in rows[0]
+
+
+def _features(
+    wh: Warehouse, list_id: str, as_of: dt.date, rows: list[tuple[str, bool, bool]], active: bool
+) -> None:
+    for tenancy, listed, rules in rows:
+        wh.con.execute(
+            "insert into review_list_features values (?, ?, ?, ?, ?, ?, '{}')",
+            [list_id, as_of, tenancy, listed, rules, active],
+        )
+
+
+def test_learning_weekly_counts_moves_and_reviewers_precision(wh: Warehouse) -> None:
+    # 22 June: re-ranker off (listed = the rules' list). 29 June: on; it moved T3 on and T2 off.
+    _list_row(wh, "L1", PREV, MON - dt.timedelta(days=7), "T1", "a")
+    _features(wh, "L1", PREV, [("T1", True, True)], active=False)
+    for t in ("T1", "T3", "T4"):
+        _list_row(wh, "L2", SUN, MON, t, "a")
+    _features(
+        wh,
+        "L2",
+        SUN,
+        [("T1", True, True), ("T2", False, True), ("T3", True, False), ("T4", True, True)],
+        True,
+    )
+    outcomes = [
+        (1, "L2", "T3", "new_concern_referred"),
+        (2, "L2", "T4", "no_concern"),
+        (3, "L2", "T1", "already_known"),
+    ]
+    outcomes.append((4, "L1", "T1", "no_concern"))
+    for n, list_id, tenancy, outcome in outcomes:
+        wh.con.execute(
+            "insert into outcomes values (?, ?, ?, ?, ?, 'x', null, ?, ?, 'f', 2)",
+            [n, list_id, SUN, tenancy, outcome, SUN, MON],
+        )
+    rows = run(
+        wh,
+        "monitoring_learning_weekly",
+        last_day=SUN,
+        weeks=2,
+        positive_values=["new_concern_referred"],
+        negative_values=["no_concern"],
+    )
+    got = {r["week_ending"]: r for r in rows}
+    assert not got[PREV]["learning_active"] and got[SUN]["learning_active"]
+    assert (got[PREV]["listed"], got[PREV]["moved_on"], got[PREV]["no_concern"]) == (1, 0, 1)
+    sun = got[SUN]
+    assert (sun["listed"], sun["moved_on"], sun["moved_off"]) == (3, 1, 1)
+    assert (sun["referred"], sun["no_concern"], sun["moved_on_referred"], sun["moved_on_no_concern"]) == (
+        1,
+        1,
+        1,
+        0,
+    )
+
+
+def test_learning_groups_count_listings_on_and_off(wh: Warehouse) -> None:
+    wh.con.execute(
+        "insert into raw_properties values ('P1', 'B', 'North', 'flat', 1, 1, 2, ?),"
+        " ('P2', 'B', 'South', 'house', 1, 1, 3, ?)",
+        [PREV, PREV],
+    )
+    wh.con.execute(
+        "insert into raw_tenancies (tenancy_ref, property_ref, start_date, end_date, file_id, source_row, known_on)"
+        " values ('T1', 'P1', '2020-01-01', null, 1, 2, ?), ('T2', 'P2', '2020-01-01', null, 1, 3, ?)",
+        [PREV, PREV],
+    )
+    _list_row(wh, "L2", SUN, MON, "T1", "a")
+    _features(wh, "L2", SUN, [("T1", True, False), ("T2", False, True)], True)
+    rows = run(wh, "monitoring_learning_groups", last_day=SUN, weeks=1)
+    got = {(r["attribute_name"], r["group_name"]): (r["listed_on"], r["listed_off"]) for r in rows}
+    assert got == {
+        ("estate", "North"): (1, 0),
+        ("estate", "South"): (0, 1),
+        ("property_type", "flat"): (1, 0),
+        ("property_type", "house"): (0, 1),
+    }

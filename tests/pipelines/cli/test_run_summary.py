@@ -38,3 +38,17 @@ def test_nobody_waiting() -> None:
     week = SimpleNamespace(carried=pl.DataFrame(schema={"weeks_waiting": pl.Int64}), suppressed={})
     published = SimpleNamespace(list_id="L", folder="/out", listed=4, carried={})
     assert _result(dt.date(2025, 6, 29), published, week, None).waiting_weeks_2plus == 0
+
+
+def test_the_summary_says_whether_the_re_ranker_ordered_the_list(capsys: pytest.CaptureFixture[str]) -> None:
+    sentence = "The re-ranker is off (outcomes.learning_enabled is false): the list is in the rules' order."
+    week = SimpleNamespace(
+        carried=pl.DataFrame(schema={"weeks_waiting": pl.Int64}),
+        suppressed={},
+        learning=SimpleNamespace(active=False, sentence=sentence),
+    )
+    published = SimpleNamespace(list_id="L", folder="/out", listed=4, carried={})
+    result = _result(dt.date(2025, 6, 29), published, week, None)
+    assert result.learning == sentence
+    print_summary(result)
+    assert sentence in capsys.readouterr().out

@@ -89,6 +89,10 @@ def _seed(wh: Warehouse) -> None:
         )
     for list_id, as_of in (("L1", "2024-09-02"), ("L2", "2024-09-03")):
         con.execute("insert into carried_forward values (?, ?, 'T3', 'tst', 4.0)", [list_id, _d(as_of)])
+        con.execute(
+            "insert into review_list_features values (?, ?, 'T1', true, true, false, '{}')",
+            [list_id, _d(as_of)],
+        )
     for oid, reviewed in ((1, "2024-05-25"), (2, "2024-05-26")):
         con.execute(
             "insert into outcomes values (?, 'L0', ?, 'T1', 'no_concern', 'rev', ?, ?, ?, 'list.csv', 2)",
@@ -126,9 +130,10 @@ def test_purge_removes_exactly_what_has_expired(wh: Warehouse) -> None:
         "raw_rent": 2,  # 12-08 and 12-11
         "review_list_rows": 2,  # both rows of L1
         "carried_forward": 1,
+        "review_list_features": 1,  # L1's, kept with its list
         "outcomes": 1,
     }
-    assert summary.total == 12
+    assert summary.total == 13
     blanked = "select {k} from {t} where {c} is null order by {k}"
     assert _column(wh, blanked.format(k="job_ref", t="raw_repairs", c="description_enc")) == [
         "J1",
@@ -147,6 +152,7 @@ def test_purge_removes_exactly_what_has_expired(wh: Warehouse) -> None:
     assert _column(wh, "select week_ending from raw_rent") == [dt.date(2024, 12, 12)]
     assert _column(wh, "select distinct list_id from review_list_rows") == ["L2"]
     assert _column(wh, "select list_id from carried_forward") == ["L2"]
+    assert _column(wh, "select list_id from review_list_features") == ["L2"]
     assert _column(wh, "select outcome_id from outcomes") == [2]
 
 

@@ -108,7 +108,8 @@ def test_report_files(built: tuple[ReportPaths, set[str]]) -> None:
     assert paths.html.name == "report.html"
     expected = {"summary", "extracts_weekly", "quarantine_reasons", "flags_weekly", "drift_this_week",
                 "drift_weekly", "lists_weekly", "reviews_weekly", "outcomes_weekly", "tst_referrals",
-                "rates_by_estate", "rates_by_property_type", "fairness", "runs"}  # fmt: skip
+                "rates_by_estate", "rates_by_property_type", "fairness", "learning_weekly", "learning_groups",
+                "runs"}  # fmt: skip
     assert set(paths.csv) == expected
     assert all(p.exists() for p in paths.csv.values())
     text = paths.html.read_text()
