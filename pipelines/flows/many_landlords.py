@@ -1,12 +1,14 @@
 """Flow ``many-landlords``: the same weekly review for several landlords at once, one landlord per task.
 
 Each landlord keeps its own extracts, mapping, database, key and output folder; nothing is shared between them,
-so the tasks can run side by side on any Prefect task runner (threads here; Dask or Ray workers on a cluster,
-see docs/scaling.md).
+so the tasks can run side by side on any Prefect task runner: threads in this process by default, or Dask worker
+processes (``dask_task_runner``: a local cluster, or the address of a running Dask scheduler; needs the optional
+extra ``pip install -e ".[distributed]"``), see docs/scaling.md.
 
 Keys: a landlord's database key is read from the environment variable its job names (``key_env``), inside the
 task, so no key is ever a flow or task parameter (Prefect stores parameters in its database). One process-wide
-``REDFLAGS_DB_KEY`` cannot serve several landlords in threads of one process.
+``REDFLAGS_DB_KEY`` cannot serve several landlords in threads of one process. On Dask the variable is read in
+the worker process, from the worker's own environment: the key never travels between processes.
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ class LandlordJob:
 
 
 @task(name="landlord-week", cache_policy=NO_CACHE)
-def landlord_week(job: LandlordJob, as_of: dt.date) -> WeeklyResult:
-    """The weekly-review steps for one landlord, with that landlord's own key; the steps are nested task runs."""
+def landlord_week(job: LandlordJob, as_of: dt.date, duckdb_threads: int | None = None) -> WeeklyResult:
+    """The weekly-review steps for one landlord, with that landlord's own key; the steps are nested task runs.
+
+    ``duckdb_threads``: DuckDB's threads for this landlord's connection (None = DuckDB's default, every core of
+    the machine). Worker processes sharing a machine set it to their share of the cores, so that two landlords
+    side by side do not each split their queries over every core."""
 
     key = os.environ.get(job.key_env) or None
     if key is None and not job.allow_unencrypted:
@@ -51,6 +57,8 @@ def landlord_week(job: LandlordJob, as_of: dt.date) -> WeeklyResult:
     settings = load_settings(job.config)
     wh = open_warehouse(job.db, allow_unencrypted=job.allow_unencrypted, key=key)
     try:
+        if duckdb_threads is not None:
+            wh.con.execute(f"set threads = {int(duckdb_threads)}")
         run_id = start_run(wh.con, "weekly-review", as_of)
         ingested = ingest_task(wh, job.extracts, job.mapping, settings, job.out)
         week = score_task(wh, settings, as_of)
@@ -74,8 +82,45 @@ _THREADS: Any = ThreadPoolTaskRunner(max_workers=4)
 
 
 @flow(name="many-landlords", task_runner=_THREADS, validate_parameters=False)
-def many_landlords(jobs: list[LandlordJob], as_of: dt.date) -> dict[str, WeeklyResult]:
+def many_landlords(
+    jobs: list[LandlordJob], as_of: dt.date, duckdb_threads: int | None = None
+) -> dict[str, WeeklyResult]:
+    """Each landlord's weekly review as one task on the flow's task runner (``with_options(task_runner=...)``:
+    see ``dask_task_runner``). Jobs start in the order given: put the largest first."""
     if len({job.db.resolve() for job in jobs}) != len(jobs):
         raise UserError("two landlords share a database file: each landlord needs its own")
-    futures = landlord_week.map(jobs, as_of=unmapped(as_of))
+    if duckdb_threads is not None and duckdb_threads < 1:
+        raise UserError(f"duckdb_threads must be at least 1, not {duckdb_threads}")
+    futures = landlord_week.map(jobs, as_of=unmapped(as_of), duckdb_threads=unmapped(duckdb_threads))
     return {job.name: future.result() for job, future in zip(jobs, futures, strict=True)}
+
+
+DISTRIBUTED_MISSING = 'the Dask task runner needs the optional extra: pip install -e ".[distributed]"'
+
+
+def dask_task_runner(*, address: str | None = None, workers: int = 2, memory_limit: str | None = None) -> Any:
+    """A Prefect ``DaskTaskRunner``: on the running Dask scheduler at ``address`` (``tcp://host:8786``), or else on
+    a local cluster of ``workers`` worker processes started for the flow run and stopped after it.
+
+    Local workers run one task at a time (one thread each: a landlord's ingest already keeps two threads busy
+    and DuckDB splits its queries over threads), and ``memory_limit`` (Dask's form, ``"4GiB"``; None = the
+    machine's memory shared out) is each worker's. Raises ``UserError`` when the extra is not installed."""
+    try:
+        from prefect_dask import DaskTaskRunner
+    except ImportError:
+        raise UserError(DISTRIBUTED_MISSING) from None
+    if address:
+        return DaskTaskRunner(address=address)
+    if workers < 1:
+        raise UserError(f"a local Dask cluster needs at least one worker, not {workers}")
+    return DaskTaskRunner(
+        cluster_class="distributed.LocalCluster",
+        cluster_kwargs={
+            "n_workers": workers,
+            "threads_per_worker": 1,
+            "processes": True,
+            # No dashboard: it would claim port 8787, which another run or user on the machine may hold.
+            "dashboard_address": None,
+            "memory_limit": memory_limit if memory_limit is not None else "auto",
+        },
+    )
