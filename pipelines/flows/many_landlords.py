@@ -13,9 +13,12 @@ the worker process, from the worker's own environment: the key never travels bet
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-from dataclasses import dataclass
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipelines.core.errors import UserError
+from pipelines.core.errors import ConfigError, UserError
 from pipelines.core.settings import load_settings
 from pipelines.flows.weekly_review import WeeklyResult, _result, ingest_task, publish_task, score_task
 from pipelines.warehouse.connection import open_warehouse
@@ -41,6 +44,60 @@ class LandlordJob:
     config: Path | None = None
     allow_unencrypted: bool = False
     key_env: str = KEY_ENV  # the environment variable holding this landlord's database key
+
+
+_REQUIRED = ("name", "extracts", "mapping", "db", "out", "key_env")
+_PATHS = ("extracts", "mapping", "db", "out", "config")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def load_landlords(path: Path) -> list[LandlordJob]:
+    """The landlords file (YAML) of ``redflags many``: a ``landlords:`` list, one entry per landlord with
+    ``name``, ``extracts``, ``mapping``, ``db``, ``out``, ``key_env`` (the *name* of the environment variable
+    holding its database key) and optionally ``config`` and ``allow_unencrypted``. Relative paths are read from
+    the file's folder. Raises ``ConfigError`` naming the file, the entry and the field."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"the landlords file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not a YAML file ({type(exc).__name__})") from None
+    entries = data.get("landlords") if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{path}: expected a 'landlords:' list with one entry per landlord")
+    known = {f.name for f in fields(LandlordJob)}
+    jobs = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"{path}: landlord {number}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} is not a mapping of name, extracts, mapping, db, out and key_env")
+        if entry.get("name") is not None:
+            where += f" ({entry['name']})"
+        unknown = sorted(set(entry) - known)
+        if unknown:
+            raise ConfigError(f"{where}: unknown field {unknown[0]!r} (expected {', '.join(sorted(known))})")
+        missing = [name for name in _REQUIRED if not entry.get(name)]
+        if missing:
+            raise ConfigError(f"{where}: {missing[0]!r} is missing")
+        if not isinstance(entry["key_env"], str) or not _VARIABLE.fullmatch(entry["key_env"]):
+            # Also what stops a key itself being written here: the file names variables, never holds keys.
+            raise ConfigError(
+                f"{where}: key_env must be the name of an environment variable (letters, digits, _)"
+            )
+        values = dict(entry)
+        for name in _PATHS:
+            if values.get(name) is not None:
+                values[name] = path.parent / Path(str(values[name])).expanduser()
+        values["name"] = str(values["name"])
+        values["allow_unencrypted"] = values.get("allow_unencrypted") is True
+        jobs.append(LandlordJob(**values))
+    names = [job.name for job in jobs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"{path}: the landlord name {repeated[0]!r} appears twice")
+    return jobs
 
 
 @task(name="landlord-week", cache_policy=NO_CACHE)
@@ -93,6 +150,27 @@ def many_landlords(
         raise UserError(f"duckdb_threads must be at least 1, not {duckdb_threads}")
     futures = landlord_week.map(jobs, as_of=unmapped(as_of), duckdb_threads=unmapped(duckdb_threads))
     return {job.name: future.result() for job, future in zip(jobs, futures, strict=True)}
+
+
+@contextlib.contextmanager
+def api_for_workers() -> Iterator[None]:
+    """Makes the Prefect API this process uses explicit, so Dask worker processes report to the same one.
+
+    With ``PREFECT_API_URL`` set (a Prefect server, as in a deployment) there is nothing to do. Without it, Prefect
+    starts a temporary server for this process, which worker processes know nothing about: each would start one of
+    its own and the landlords' task runs would be recorded apart from their flow run. This starts that temporary
+    server here (the same one this process's client would start) and puts its address in the settings that travel
+    with every task to the workers."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield
+        return
+    server = SubprocessASGIServer()
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield
 
 
 DISTRIBUTED_MISSING = 'the Dask task runner needs the optional extra: pip install -e ".[distributed]"'

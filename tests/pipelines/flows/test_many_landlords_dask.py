@@ -167,3 +167,33 @@ def test_dask_worker_processes_publish_what_sequential_runs_publish(
     recorded = json.dumps(stored, default=str)
     assert _env("north") in recorded
     assert not any(_key(name) in recorded for name, _, _ in LANDLORDS)
+
+
+@pytest.mark.slow
+def test_redflags_many_runs_a_landlords_file_on_a_local_cluster_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("prefect_dask", reason=NOT_INSTALLED)
+    pytest.importorskip("distributed", reason=NOT_INSTALLED)
+    from pipelines.cli.main import main
+
+    monkeypatch.delenv("REDFLAGS_DB_KEY", raising=False)
+    entries = []
+    for name, homes, seed in LANDLORDS[:2]:
+        write_landlord(tmp_path / name / "extracts", homes=homes, years=1, seed=seed, as_of=AS_OF)
+        monkeypatch.setenv(_env(name), _key(name))
+        entries.append(
+            f"  - name: {name}\n    extracts: {name}/extracts\n    mapping: {name}/extracts/mapping.yaml\n"
+            f"    db: {name}/rf.duckdb\n    out: {name}/out\n    key_env: {_env(name)}\n"
+        )
+    landlords = tmp_path / "landlords.yaml"
+    landlords.write_text("landlords:\n" + "".join(entries), encoding="utf-8")
+
+    code = main(["many", str(landlords), "--as-of", AS_OF.isoformat(), "--workers", "2"])
+
+    printed = capsys.readouterr().out
+    assert code == 0
+    for name, _, _ in LANDLORDS[:2]:
+        assert (tmp_path / name / "out" / AS_OF.isoformat() / "review_list.csv").is_file()
+        assert f"  {name}: listed " in printed
+    assert not any(_key(name) in printed for name, _, _ in LANDLORDS)
