@@ -28,6 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.core.errors import ConfigError, UserError
 from pipelines.core.settings import load_settings
+from pipelines.core.weeks import last_sunday
 from pipelines.flows.weekly_review import WeeklyResult, _result, ingest_task, publish_task, score_task
 from pipelines.warehouse.connection import open_warehouse
 from pipelines.warehouse.crypto import KEY_ENV
@@ -202,3 +203,38 @@ def dask_task_runner(*, address: str | None = None, workers: int = 2, memory_lim
             "memory_limit": memory_limit if memory_limit is not None else "auto",
         },
     )
+
+
+def runner_for(
+    *, scheduler: str | None, workers: int | None, worker_memory: str | None, duckdb_threads: int | None
+) -> tuple[Any, int | None]:
+    """The task runner and DuckDB threads per landlord: the Dask scheduler at ``scheduler``, else a local cluster
+    of ``workers`` processes (each landlord's queries then get that worker's share of this machine's cores unless
+    ``duckdb_threads`` says otherwise), else None: the flow's own thread pool."""
+    if scheduler:
+        return dask_task_runner(address=scheduler), duckdb_threads
+    if workers:
+        threads = duckdb_threads or max(1, (os.cpu_count() or 1) // workers)
+        return dask_task_runner(workers=workers, memory_limit=worker_memory), threads
+    return None, duckdb_threads
+
+
+@flow(name="partnership-week")
+def partnership_week(
+    landlords: str,
+    as_of: dt.date | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    worker_memory: str | None = None,
+    duckdb_threads: int | None = None,
+) -> dict[str, WeeklyResult]:
+    """The deployable entry (``redflags many`` and a Prefect deployment, docs/scaling.md): every landlord of the
+    landlords file through ``many-landlords`` for the week ending ``as_of`` (None: last Sunday), on the runner
+    ``runner_for`` picks. Parameters are paths, names and numbers only: keys stay in the workers' environment."""
+    jobs = load_landlords(Path(landlords))
+    week = as_of or last_sunday(dt.date.today())
+    runner, threads = runner_for(
+        scheduler=scheduler, workers=workers, worker_memory=worker_memory, duckdb_threads=duckdb_threads
+    )
+    run: Any = many_landlords if runner is None else many_landlords.with_options(task_runner=runner)
+    return dict(run(jobs, week, duckdb_threads=threads))

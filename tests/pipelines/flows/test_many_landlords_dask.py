@@ -96,6 +96,20 @@ def test_a_local_cluster_is_worker_processes_of_one_thread_each() -> None:
         dask_task_runner(workers=0)
 
 
+def test_the_runner_follows_scheduler_then_workers_then_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("prefect_dask", reason=NOT_INSTALLED)
+    from pipelines.flows.many_landlords import runner_for
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    remote, threads = runner_for(scheduler="tcp://s:8786", workers=4, worker_memory=None, duckdb_threads=None)
+    assert remote.address == "tcp://s:8786" and threads is None  # the remote workers' own cores
+    local, threads = runner_for(scheduler=None, workers=4, worker_memory="6GiB", duckdb_threads=None)
+    assert local.cluster_kwargs["n_workers"] == 4 and local.cluster_kwargs["memory_limit"] == "6GiB"
+    assert threads == 2  # 8 cores shared by 4 workers
+    assert runner_for(scheduler=None, workers=4, worker_memory=None, duckdb_threads=3)[1] == 3
+    assert runner_for(scheduler=None, workers=None, worker_memory=None, duckdb_threads=None) == (None, None)
+
+
 @pytest.mark.slow
 def test_dask_worker_processes_publish_what_sequential_runs_publish(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
