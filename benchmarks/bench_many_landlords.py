@@ -123,6 +123,7 @@ def _lists_digest(run_dir: Path, names: list[str]) -> str:
 
 def step_run(mode: str, work: Path, landlords: int, workers: int) -> dict[str, Any]:
     run_dir = work / f"run-{mode}-{os.getpid()}"
+    run_dir.mkdir(parents=True)
     os.environ["PREFECT_HOME"] = str(run_dir / "prefect")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -146,7 +147,7 @@ def step_run(mode: str, work: Path, landlords: int, workers: int) -> dict[str, A
 
     jobs = []
     for i, name in enumerate(names, start=1):
-        (run_dir / name).mkdir(parents=True)
+        (run_dir / name).mkdir()
         extracts = work / "extracts" / name
         jobs.append(
             LandlordJob(
@@ -182,7 +183,7 @@ def step_run(mode: str, work: Path, landlords: int, workers: int) -> dict[str, A
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 memory_limit=None,  # measured, not capped: a cap would make Dask pause or restart a worker
             )
             with cluster, distributed.Client(cluster) as client:

@@ -198,8 +198,9 @@ def dask_task_runner(*, address: str | None = None, workers: int = 2, memory_lim
             "n_workers": workers,
             "threads_per_worker": 1,
             "processes": True,
-            # No dashboard: it would claim port 8787, which another run or user on the machine may hold.
-            "dashboard_address": None,
+            # The dashboard on a free port: the default, 8787, may be held by another run or user of the machine
+            # (None does not turn it off; it means the default).
+            "dashboard_address": ":0",
             "memory_limit": memory_limit if memory_limit is not None else "auto",
         },
     )

@@ -90,6 +90,7 @@ def test_a_local_cluster_is_worker_processes_of_one_thread_each() -> None:
     assert local.cluster_kwargs["processes"] is True
     assert local.cluster_kwargs["threads_per_worker"] == 1
     assert local.cluster_kwargs["memory_limit"] == "3GiB"
+    assert local.cluster_kwargs["dashboard_address"] == ":0"  # never the fixed 8787 another run may hold
     remote = dask_task_runner(address="tcp://scheduler.example:8786", workers=3)
     assert remote.address == "tcp://scheduler.example:8786" and not remote.cluster_kwargs
     with pytest.raises(UserError, match="at least one worker"):
@@ -146,7 +147,7 @@ def test_dask_worker_processes_publish_what_sequential_runs_publish(
             monkeypatch.delenv(_env(name))
         worker_env = {_env(name): _key(name) for name, _, _ in LANDLORDS}
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=worker_env
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", env=worker_env
         ) as cluster:
             with distributed.Client(cluster) as client:
                 worker_pids = set(client.run(os.getpid).values())
