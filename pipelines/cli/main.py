@@ -362,6 +362,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_lazy("pipelines.cli.web", "main"))
 
     p = sub.add_parser(
+        "many",
+        help="the weekly review for several landlords at once (threads, or Dask worker processes)",
+        description="Run the weekly review for every landlord of a landlords file side by side: on threads in "
+        "this process, on a local Dask cluster of worker processes (--workers), or on a running Dask "
+        "scheduler (--scheduler). Each landlord's key is read from the environment variable its entry names "
+        '(key_env). Dask needs the optional extra: pip install -e ".[distributed]". See docs/scaling.md.',
+    )
+    p.add_argument("landlords", help="the landlords file (YAML, a 'landlords:' list; see docs/scaling.md)")
+    p.add_argument("--as-of", type=_date, default=None, help="the week-ending date (default: last Sunday)")
+    p.add_argument(
+        "--workers", type=_positive, default=None, help="run on a local Dask cluster of N processes"
+    )
+    p.add_argument(
+        "--scheduler", default=None, help="run on the Dask scheduler at this address (tcp://host:8786)"
+    )
+    p.add_argument("--worker-memory", default=None, help="local workers' memory limit each, e.g. 6GiB")
+    p.add_argument(
+        "--duckdb-threads",
+        type=_positive,
+        default=None,
+        help="DuckDB threads per landlord (default: all cores; with --workers, the cores shared out)",
+    )
+    p.set_defaults(handler=_lazy("pipelines.cli.many", "main"))
+
+    p = sub.add_parser(
         "rekey",
         help="re-encrypt the database under a new key (see docs/security.md)",
         description="Re-encrypt every encrypted value under a new key in one transaction, then "
