@@ -25,6 +25,7 @@ from models.scoring import (
     suppression_counts,
 )
 from pipelines.core.settings import Settings
+from pipelines.scoring import incremental as incremental_weeks
 from pipelines.warehouse.connection import checkpoint_deferred, materialise_model, query
 
 log = logging.getLogger(__name__)
@@ -188,11 +189,22 @@ def routing_rules(settings: Settings) -> RoutingRules:
     )
 
 
-def build_features(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> None:
-    """Materialise every SQL model as of ``as_of`` as a temporary table on ``con``."""
+def build_features(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date, *, incremental: bool = False
+) -> None:
+    """Materialise every SQL model as of ``as_of`` as a temporary table on ``con``.
+
+    ``incremental``: rent trajectories come from the rows kept in the warehouse by the last run, carried forward
+    by what is new (``pipelines/scoring/incremental.py``; the same rows as in full), and the kept rows are updated:
+    the weekly run's way. Replays of many weeks or settings (backtests) leave it off.
+    """
     params = model_params(settings, as_of)
     with checkpoint_deferred(con):
         for name in MODELS:
+            if incremental and name in incremental_weeks.REPLACED:
+                if name == "intermediate/rent__trajectory":
+                    incremental_weeks.rent_trajectory(con, params, settings.fingerprint())
+                continue
             materialise_model(con, name, params)
 
 
@@ -207,9 +219,12 @@ def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
     return {str(r): int(n) for r, n in rows.iter_rows()}
 
 
-def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> ScoredWeek:
-    """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then."""
-    build_features(con, settings, as_of)
+def score_week(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date, *, incremental: bool = False
+) -> ScoredWeek:
+    """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then.
+    ``incremental``: see ``build_features`` (the same result; needs a writable warehouse)."""
+    build_features(con, settings, as_of, incremental=incremental)
     features = query(
         con,
         "select household_features.*, coalesce(households__waiting.weeks_waited, 0) as weeks_waited"
