@@ -42,17 +42,7 @@ MODEL = "rent__trajectory"
 CACHE = CACHE_TABLES[MODEL]
 # The models whose SQL decides the kept rows: a change to any of them recomputes in full.
 SQL_MODELS = ("staging/stg_rent", "intermediate/rent__trajectory", "intermediate/rent__trajectory_fold")
-# rent__trajectory's columns, in its order; the cache holds them and the fold's state.
-OUTPUT_COLUMNS = (
-    "tenancy_ref",
-    "latest_week_ending",
-    "current_balance_gbp",
-    "weekly_charge_gbp",
-    "arrears_onset_on",
-    "pre_onset_balance_gbp",
-    "arrears_rise_gbp",
-    "peak_balance_since_onset_gbp",
-)
+# The kept columns the fold starts from (rent__trajectory's n_weeks and tail_balances are for it).
 STATE_COLUMNS = (
     "tenancy_ref",
     "n_weeks",
@@ -60,12 +50,6 @@ STATE_COLUMNS = (
     "arrears_onset_on",
     "pre_onset_balance_gbp",
     "peak_balance_since_onset_gbp",
-)
-# A fold from no saved weeks (the types are raw_rent's: balances decimal(14, 2)).
-_EMPTY_STATE = (
-    "create or replace temp table rent_fold_state (tenancy_ref varchar, n_weeks bigint,"
-    " tail_balances decimal(14, 2)[], arrears_onset_on date, pre_onset_balance_gbp decimal(14, 2),"
-    " peak_balance_since_onset_gbp decimal(14, 2))"
 )
 # Models that the incremental week does not run as such: rent__trajectory comes from the kept rows (and stg_rent,
 # which only it reads, is run here on the rows that need it).
@@ -99,8 +83,7 @@ def rent_trajectory(
             _rebuild(con, params)
             done = f"full: {reason}"
         _record(con, print_, as_of, known_by)
-    columns = ", ".join(OUTPUT_COLUMNS)
-    con.execute(f'create or replace temp table "{MODEL}" as select {columns} from "{CACHE}"')
+    con.execute(f'create or replace temp table "{MODEL}" as select * from "{CACHE}"')
     for table in ("rent_fold_rows", "rent_fold_state", "rent_fold_entering", "rent_fold_touched"):
         con.execute(f"drop table if exists temp.main.{table}")
     log.info("rent trajectories: %s", done.split(":")[0])
@@ -135,9 +118,11 @@ def _why_full(con: duckdb.DuckDBPyConnection, print_: str, as_of: dt.date, known
 
 
 def _rebuild(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
-    materialise_model(con, "staging/stg_rent", params, table="rent_fold_rows")
-    con.execute(_EMPTY_STATE)
-    _fold(con, params, keep_others=False)
+    """The full models, kept: rent__trajectory returns the fold's state with its rows."""
+    materialise_model(con, "staging/stg_rent", params)
+    materialise_model(con, "intermediate/rent__trajectory", params)
+    con.execute(f'create or replace table "{CACHE}" as select * from "{MODEL}"')
+    con.execute("drop table temp.main.stg_rent")
 
 
 def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
@@ -184,7 +169,7 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
         f'create or replace temp table rent_fold_state as select {state} from "{CACHE}" as kept'
         " semi join rent_fold_touched as t on kept.tenancy_ref = t.tenancy_ref and not t.is_whole"
     )
-    _fold(con, params, keep_others=True)
+    _fold(con, params)
     return touched
 
 
@@ -202,21 +187,17 @@ def _raw_rent_as(con: duckdb.DuckDBPyConnection, select: str) -> Any:
         con.execute("drop view if exists temp.main.raw_rent")
 
 
-def _fold(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any], *, keep_others: bool) -> None:
-    """Fold ``rent_fold_rows`` onto ``rent_fold_state`` and write the kept rows: the folded tenancies, plus (with
-    ``keep_others``) every kept tenancy not touched."""
+def _fold(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
+    """Fold ``rent_fold_rows`` onto ``rent_fold_state`` and write the kept rows: the folded tenancies and every
+    kept tenancy not touched."""
     folded = materialise_model(con, "intermediate/rent__trajectory_fold", params)
-    if keep_others:
-        con.execute(
-            f'create or replace temp table rent_fold_kept as select * from "{CACHE}"'
-            " anti join rent_fold_touched as t using (tenancy_ref)"
-            f" union all select * from {folded}"
-        )
-        con.execute(f'create or replace table "{CACHE}" as select * from rent_fold_kept')
-        con.execute("drop table temp.main.rent_fold_kept")
-    else:
-        con.execute(f'create or replace table "{CACHE}" as select * from {folded}')
-    con.execute(f"drop table temp.main.{folded}")
+    con.execute(
+        f'create or replace temp table rent_fold_kept as select * from "{CACHE}"'
+        " anti join rent_fold_touched as t using (tenancy_ref)"
+        f" union all select * from {folded}"
+    )
+    con.execute(f'create or replace table "{CACHE}" as select * from rent_fold_kept')
+    con.execute(f"drop table temp.main.rent_fold_kept; drop table temp.main.{folded}")
 
 
 def _record(con: duckdb.DuckDBPyConnection, print_: str, as_of: dt.date, known_by: dt.date) -> None:
