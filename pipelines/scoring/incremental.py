@@ -84,7 +84,13 @@ def rent_trajectory(
             done = f"full: {reason}"
         _record(con, print_, as_of, known_by)
     con.execute(f'create or replace temp table "{MODEL}" as select * from "{CACHE}"')
-    for table in ("rent_fold_rows", "rent_fold_state", "rent_fold_entering", "rent_fold_touched"):
+    for table in (
+        "rent_fold_rows",
+        "rent_fold_state",
+        "rent_fold_entering",
+        "rent_fold_touched",
+        "rent_fold_source",
+    ):
         con.execute(f"drop table if exists temp.main.{table}")
     log.info("rent trajectories: %s", done.split(":")[0])
     return done
@@ -130,20 +136,27 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
     saved_as_of, saved_known_by = con.execute(
         "select as_of, known_by from feature_caches where model = $m", {"m": MODEL}
     ).fetchall()[0]
-    # Rows visible now that were not last time: from files loaded since, or reached by the later dates.
+    # Rows visible now that were not last time: from files loaded since, or reached by the later dates. The new
+    # files are found first (a handful), so the scan of raw_rent tests a short list, not a join.
+    new_files = [
+        int(r[0])
+        for r in con.execute(
+            "select distinct file_id from raw_rent anti join"
+            " (select file_id from feature_cache_files where model = $m) as seen using (file_id)",
+            {"m": MODEL},
+        ).fetchall()
+    ]
     con.execute(
         "create or replace temp table rent_fold_entering as"
-        " select raw_rent.* from raw_rent"
-        " left join (select file_id from feature_cache_files where model = $m) as seen"
-        " on raw_rent.file_id = seen.file_id"
-        " where raw_rent.known_on <= $known_by and raw_rent.week_ending <= $as_of"
-        " and (seen.file_id is null or raw_rent.known_on > $saved_known_by or raw_rent.week_ending > $saved_as_of)",
+        " select * from raw_rent"
+        " where known_on <= $known_by and week_ending <= $as_of"
+        " and (known_on > $saved_known_by or week_ending > $saved_as_of or list_contains($new_files, file_id))",
         {
-            "m": MODEL,
             "as_of": params["as_of"],
             "known_by": params["known_by"],
             "saved_as_of": saved_as_of,
             "saved_known_by": saved_known_by,
+            "new_files": new_files,
         },
     )
     # A tenancy whose new rows all come after its kept weeks is carried forward; one with a new version of a kept
@@ -156,13 +169,16 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
         " group by entering.tenancy_ref"
     )
     touched = int(con.execute("select count(*) from rent_fold_touched").fetchall()[0][0])
-    with _raw_rent_as(
-        con,
-        "select * from rent_fold_entering semi join rent_fold_touched as t"
+    # The rows stg_rent is to read: the new rows of tenancies carried forward, every row of those recomputed
+    # (stg_rent reads its source three times: a table, not a view over raw_rent).
+    con.execute(
+        "create or replace temp table rent_fold_source as"
+        " select * from rent_fold_entering semi join rent_fold_touched as t"
         " on rent_fold_entering.tenancy_ref = t.tenancy_ref and not t.is_whole"
-        " union all select * from {raw_rent} semi join rent_fold_touched as t"
-        " on {raw_rent}.tenancy_ref = t.tenancy_ref and t.is_whole",
-    ):
+        " union all select * from raw_rent semi join"
+        " (select tenancy_ref from rent_fold_touched where is_whole) as t using (tenancy_ref)"
+    )
+    with _raw_rent_as(con, "select * from rent_fold_source"):
         materialise_model(con, "staging/stg_rent", params, table="rent_fold_rows")
     state = ", ".join(f"kept.{c}" for c in STATE_COLUMNS)
     con.execute(
@@ -175,12 +191,10 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
 
 @contextmanager
 def _raw_rent_as(con: duckdb.DuckDBPyConnection, select: str) -> Any:
-    """For the block, ``raw_rent`` (as the models read it) is ``select``: a temporary view of that name comes
-    before the warehouse's table, so ``stg_rent`` runs unchanged on just these rows. ``{raw_rent}`` in
-    ``select`` names the real table."""
-    database = str(con.sql("select current_database()").fetchall()[0][0]).replace('"', '""')
-    real = f'"{database}".main.raw_rent'
-    con.execute(f"create or replace temp view raw_rent as {select.format(raw_rent=real)}")
+    """For the block, ``raw_rent`` (as the models read it) is ``select`` (which must not read ``raw_rent``): a
+    temporary view of that name comes before the warehouse's table, so ``stg_rent`` runs unchanged on just these
+    rows."""
+    con.execute(f"create or replace temp view raw_rent as {select}")
     try:
         yield
     finally:

@@ -10,6 +10,8 @@
 -- Weeks are numbered on from the state's n_weeks, so "a full clear run before" ($arrears_clear_weeks rows) and the
 --   latest onset mean what they mean over the whole history. Without a new onset, the state's onset stands and its
 --   peak grows with the new weeks in arrears.
+-- Speed: added and weeks are read by several CTEs, so they are materialised once (inlined, each reader sorted the
+--   weeks again).
 -- Units: pounds; weeks. Parameters: $arrears_clear_weeks, $arrears_clear_max_gbp.
 
 with
@@ -18,7 +20,7 @@ state as (
     select * from rent_fold_state
 ),
 
-added as (
+added as materialized (
     select
         rent_fold_rows.tenancy_ref,
         rent_fold_rows.week_ending,
@@ -59,7 +61,7 @@ combined as (
     from kept
 ),
 
-weeks as (
+weeks as materialized (
     select
         tenancy_ref,
         week_ending,
