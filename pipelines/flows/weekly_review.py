@@ -85,7 +85,9 @@ def _ingest(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Setting
 def _score(wh: Warehouse, settings: Settings, as_of: dt.date) -> Any:
 
     with get_progress().stage(f"Scoring households as known on {as_of:%d %b %Y}"):
-        return score_week(wh.con, settings, as_of)
+        # The weekly run keeps rent trajectories between weeks and redoes only what new rows change (the same
+        # list as in full: pipelines/scoring/incremental.py).
+        return score_week(wh.con, settings, as_of, incremental=True)
 
 
 def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_dir: Path, run_id: int) -> Any:

@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import great_expectations as gx
-from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from pipelines.ingest.conversion import EARLIEST_EVENT, FUTURE_GRACE_DAYS, key_columns
 from pipelines.ingest.files import quote_identifier
@@ -202,9 +200,21 @@ def frame_sql(extract: CanonicalExtract, table: str, repeated: str) -> str:
 _GX_LOCK = threading.RLock()
 
 
+def _gx() -> Any:
+    """Great Expectations, imported on first use: its import costs about 2 s and 250 MiB (docs/TECH-NOTES.md),
+    and a weekly run with no new files validates nothing, so it should not pay it. Call it holding ``_GX_LOCK``:
+    two threads importing GX at once fail with ImportError (a half-initialised module), as a side-thread import
+    beside the loads did."""
+    import great_expectations
+
+    return great_expectations
+
+
 @lru_cache(maxsize=1)
 def _context() -> Any:
-    context = gx.get_context(mode="ephemeral")
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = _gx().get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
@@ -220,6 +230,7 @@ def _batch_definition() -> Any:
 @cache
 def _suite(extract_name: str) -> Any:
     context = _context()  # first: building a suite needs an active context
+    gx = _gx()
     suite = gx.ExpectationSuite(name=f"raw_{extract_name}")
     for cls_name, kwargs in suite_spec(CANONICAL[extract_name]):
         suite.add_expectation(getattr(gx.expectations, cls_name)(**kwargs))

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from pipelines.core.settings import RetentionSettings
 from pipelines.warehouse.audit import record_event
+from pipelines.warehouse.caches import forget_caches
 from pipelines.warehouse.connection import Warehouse, transaction
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ def purge(wh: Warehouse, retention: RetentionSettings, today: dt.date) -> PurgeS
     with transaction(wh.con) as con:
         for name, setting, statement in _STATEMENTS:
             counts[name] = int(con.execute(statement, {"cutoff": limits[setting]}).fetchall()[0][0])
+        if counts["raw_rent"]:
+            # Rent trajectories kept for the weekly run (pipelines/scoring/incremental.py) were built from the
+            # deleted snapshots: they go with them, and the next run recomputes them from what is left.
+            forget_caches(con)
         record_event(
             con,
             actor=_actor(),

@@ -26,6 +26,7 @@ from models.scoring import (
     suppression_counts,
 )
 from pipelines.core.settings import Settings
+from pipelines.scoring import incremental as incremental_weeks
 from pipelines.scoring.learning import (
     apply_learning,
     explain_moves,
@@ -199,11 +200,22 @@ def routing_rules(settings: Settings) -> RoutingRules:
     )
 
 
-def build_features(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> None:
-    """Materialise every SQL model as of ``as_of`` as a temporary table on ``con``."""
+def build_features(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date, *, incremental: bool = False
+) -> None:
+    """Materialise every SQL model as of ``as_of`` as a temporary table on ``con``.
+
+    ``incremental``: rent trajectories come from the rows kept in the warehouse by the last run, carried forward
+    by what is new (``pipelines/scoring/incremental.py``; the same rows as in full), and the kept rows are updated:
+    the weekly run's way. Replays of many weeks or settings (backtests) leave it off.
+    """
     params = model_params(settings, as_of)
     with checkpoint_deferred(con):
         for name in MODELS:
+            if incremental and name in incremental_weeks.REPLACED:
+                if name == "intermediate/rent__trajectory":
+                    incremental_weeks.rent_trajectory(con, params, settings.fingerprint())
+                continue
             materialise_model(con, name, params)
 
 
@@ -224,14 +236,16 @@ def score_week(
     as_of: dt.date,
     *,
     learning_examples: pl.DataFrame | None = None,
+    incremental: bool = False,
 ) -> ScoredWeek:
     """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then.
 
     With ``outcomes.learning_enabled`` the outcome-trained re-ranker may order the eligible households
     (``pipelines/scoring/learning.py``); ``learning_examples`` (reviewed listings with their features) default to
-    the warehouse's. Off, or with too few outcomes, the week is the rules' alone.
+    the warehouse's. Off, or with too few outcomes, the week is the rules' alone. ``incremental``: see
+    ``build_features`` (the same result; needs a writable warehouse).
     """
-    build_features(con, settings, as_of)
+    build_features(con, settings, as_of, incremental=incremental)
     features = query(
         con,
         "select household_features.*, coalesce(households__waiting.weeks_waited, 0) as weeks_waited"

@@ -7,6 +7,8 @@
 --   aggregates, not sorts. The sort is on tenancy_id, a number given to each tenancy in latest, not on the string
 --   tenancy_ref. A full clear run is a week number above $arrears_clear_weeks (a row count, not a second framed
 --   aggregate). Only weeks in arrears can be the peak after an onset (the onset week is one).
+-- n_weeks and tail_balances (the last $arrears_clear_weeks balances, in week order) are what the weekly run keeps to
+--   carry the trajectory forward by new weeks (rent__trajectory_fold.sql; pipelines/scoring/incremental.py).
 -- Units: pounds; weeks. Parameters: $arrears_clear_weeks, $arrears_clear_max_gbp.
 
 with
@@ -21,7 +23,9 @@ latest as (
         row_number() over () as tenancy_id,
         max(week_ending) as latest_week_ending,
         arg_max(balance_gbp, week_ending) as current_balance_gbp,
-        arg_max_null(weekly_charge_gbp, week_ending) as weekly_charge_gbp
+        arg_max_null(weekly_charge_gbp, week_ending) as weekly_charge_gbp,
+        count(*) as n_weeks,
+        list_reverse(arg_max(balance_gbp, week_ending, $arrears_clear_weeks)) as tail_balances
     from rent
     group by tenancy_ref
 ),
@@ -84,7 +88,9 @@ final as (
         onsets.week_ending as arrears_onset_on,
         onsets.previous_balance_gbp as pre_onset_balance_gbp,
         latest.current_balance_gbp - onsets.previous_balance_gbp as arrears_rise_gbp,
-        peaks.peak_balance_since_onset_gbp
+        peaks.peak_balance_since_onset_gbp,
+        latest.n_weeks,
+        latest.tail_balances
     from latest
     left join onsets on latest.tenancy_id = onsets.tenancy_id
     left join peaks on latest.tenancy_id = peaks.tenancy_id

@@ -239,6 +239,7 @@ joined as (
     select
         households.*,
         greatest(($as_of - households.counted_from + 1) / 365.0, 0.0) as exposure_years,
+        greatest($as_of - households.counted_from + 1, 0) as exposure_days,
         greatest(
             ($as_of - greatest(households.counted_from, $as_of - cast($recent_window_days as integer) + 1) + 1) / 365.0,
             0.0
@@ -323,10 +324,11 @@ peers as (
     select
         *,
         sum(flags_long) over peer_group - flags_long as peer_flags,
-        sum(exposure_years) over peer_group - exposure_years as peer_years,
-        sum(flags_long) over () / nullif(sum(exposure_years) over (), 0) as landlord_rate_per_year,
+        -- summed in days, then years: a sum of fractions depends on the rows' order (incremental weeks)
+        (sum(exposure_days) over peer_group - exposure_days) / 365.0 as peer_years,
+        sum(flags_long) over () / nullif(sum(exposure_days) over () / 365.0, 0) as landlord_rate_per_year,
         sum(incidents_long) over peer_group - incidents_long as peer_incidents,
-        sum(incidents_long) over () / nullif(sum(exposure_years) over (), 0) as landlord_incident_rate_per_year,
+        sum(incidents_long) over () / nullif(sum(exposure_days) over () / 365.0, 0) as landlord_incident_rate_per_year,
         coalesce(
             has_arrears_onset
             and arrears_onset_on >= first_flag_on - cast($economic_abuse_window_days as integer)
@@ -345,7 +347,7 @@ peers as (
 peer_rates as (
     -- the peer group's rate shrunk towards the landlord-wide rate by $peer_prior_home_years of exposure
     select
-        * exclude (peer_flags, peer_years, peer_incidents),
+        * exclude (peer_flags, peer_years, peer_incidents, exposure_days),
         coalesce(
             (peer_flags + $peer_prior_home_years * landlord_rate_per_year)
             / nullif(peer_years + $peer_prior_home_years, 0),

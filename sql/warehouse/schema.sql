@@ -254,3 +254,22 @@ create table if not exists review_list_features (
     learning_active boolean not null,
     features varchar not null
 );
+
+-- Feature rows kept between weekly runs (pipelines/scoring/incremental.py; the rows are in cache_<model>, made by
+-- that module): what each cache was built from. A run recomputes in full when the fingerprint (settings and the
+-- models' SQL) differs, the as-of date or knowledge date went back, or rows of the files it saw were deleted
+-- (rows_seen); otherwise only the households with rows new since (files not in feature_cache_files, or rows whose
+-- knowledge or event date the new as-of date reaches).
+create table if not exists feature_caches (
+    model varchar not null,
+    fingerprint varchar not null,
+    as_of date not null,
+    known_by date not null,
+    rows_seen bigint not null,
+    built_at timestamp not null
+);
+
+create table if not exists feature_cache_files (
+    model varchar not null,
+    file_id integer not null
+);

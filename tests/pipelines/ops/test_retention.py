@@ -177,6 +177,21 @@ def test_a_second_purge_finds_nothing(wh: Warehouse) -> None:
     assert _column(wh, "select count(*) from audit_log") == [2]  # each purge is recorded, even an empty one
 
 
+def test_purge_drops_the_rent_trajectories_kept_from_deleted_snapshots(wh: Warehouse) -> None:
+    from pipelines.core.settings import load_settings
+    from pipelines.scoring.incremental import rent_trajectory
+    from pipelines.scoring.week import model_params
+
+    settings = load_settings()
+    rent_trajectory(wh.con, model_params(settings, TODAY), settings.fingerprint())
+    assert _column(wh, "select count(*) from cache_rent__trajectory") == [2]  # RENTGONE77 and RENTKEPT88
+    purge(wh, RETENTION, TODAY)
+    assert _column(wh, "select count(*) from feature_caches") == [0]
+    tables = _column(wh, "select table_name from duckdb_tables() where not temporary")
+    assert "cache_rent__trajectory" not in tables
+    assert purge(wh, RETENTION, TODAY).counts["raw_rent"] == 0
+
+
 def test_purge_is_all_or_nothing(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> int:
         raise RuntimeError("audit trail unavailable")
