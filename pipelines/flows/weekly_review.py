@@ -82,7 +82,7 @@ def _ingest(wh: Warehouse, extracts: Path, mapping_path: Path, settings: Setting
 def _score(wh: Warehouse, settings: Settings, as_of: dt.date) -> Any:
 
     with get_progress().stage(f"Scoring households as known on {as_of:%d %b %Y}"):
-        return score_week(wh.con, settings, as_of)
+        return score_week(wh.con, settings, as_of, cipher=wh.cipher)
 
 
 def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_dir: Path, run_id: int) -> Any:
@@ -127,6 +127,7 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
         rules_version=rules,
         thresholds={"min_points": settings.scoring.min_points, "capacity_per_week": capacity},
         actor="redflags run",
+        cipher=wh.cipher,
     )
     return published
 

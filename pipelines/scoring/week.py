@@ -26,6 +26,8 @@ from models.scoring import (
 )
 from pipelines.core.settings import Settings
 from pipelines.warehouse.connection import checkpoint_deferred, materialise_model, query
+from pipelines.warehouse.crypto import FieldCipher
+from pipelines.warehouse.references import REFERENCE_COLUMNS, reveal
 
 log = logging.getLogger(__name__)
 
@@ -207,20 +209,34 @@ def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
     return {str(r): int(n) for r, n in rows.iter_rows()}
 
 
-def score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> ScoredWeek:
-    """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then."""
+def score_week(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    as_of: dt.date,
+    *,
+    cipher: FieldCipher | None = None,
+) -> ScoredWeek:
+    """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then.
+
+    ``cipher``: the warehouse's (required for an encrypted one): the households' references are turned back from
+    pseudonyms here, in memory, so the scores' order and ties (by tenancy_ref) and every frame returned hold the
+    landlord's references. Nothing of them is written back to DuckDB."""
     build_features(con, settings, as_of)
     features = query(
         con,
         "select household_features.*, coalesce(households__waiting.weeks_waited, 0) as weeks_waited"
         " from household_features left join households__waiting using (tenancy_ref)",
     )
+    keys = cipher or FieldCipher(None)
+    features = reveal(con, keys, features, REFERENCE_COLUMNS)
     scored = score_households(features, scoring_rules(settings), routing_rules(settings))
     routing = routing_rules(settings)
     listed, carried = rank_households(scored, routing.capacities, overflow_team=routing.overflow_team)
 
     evidence = query(con, "select * from household_evidence")
-    evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed["tenancy_ref"].implode()))
+    listed_keys = pl.Series(keys.pseudonyms(listed["tenancy_ref"].to_list()), dtype=pl.String)
+    evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed_keys.implode()))
+    evidence = reveal(con, keys, evidence, ("tenancy_ref", "record_ref"))
     events_by_household: dict[str, list[dict[str, Any]]] = {}
     for row in evidence.iter_rows(named=True):
         events_by_household.setdefault(row["tenancy_ref"], []).append(row)

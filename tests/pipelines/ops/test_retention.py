@@ -83,7 +83,7 @@ def _seed(wh: Warehouse) -> None:
     for rank, (list_id, as_of, tenancy) in enumerate(lists, start=1):
         con.execute(
             "insert into review_list_rows (list_id, as_of, published_at, tenancy_ref, team, rank, score,"
-            " reasons, config_version, rules_version)"
+            " reasons_enc, config_version, rules_version)"
             " values (?, ?, ?, ?, 'tst', ?, 9.5, 'lock changes', 'v', 'r')",
             [list_id, _d(as_of), _ts(as_of + " 06:00"), tenancy, rank],
         )
