@@ -27,7 +27,7 @@ from models.scoring import (
 from pipelines.core.settings import Settings
 from pipelines.warehouse.connection import checkpoint_deferred, materialise_model, query
 from pipelines.warehouse.crypto import FieldCipher
-from pipelines.warehouse.references import REFERENCE_COLUMNS, reveal
+from pipelines.warehouse.references import REFERENCE_COLUMNS, reveal, reveal_quoted
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,20 @@ def score_week(
     evidence = query(con, "select * from household_evidence")
     listed_keys = pl.Series(keys.pseudonyms(listed["tenancy_ref"].to_list()), dtype=pl.String)
     evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed_keys.implode()))
-    evidence = reveal(con, keys, evidence, ("tenancy_ref", "record_ref"))
+    evidence = reveal_quoted(con, keys, evidence, "summary", "summary_ref")
+    # in the mart's order (household, date, source, record) by the landlord's references; a rent week's arrears
+    # onset before its balance (the two share household, date and source, and DuckDB's sort is not stable)
+    evidence = reveal(con, keys, evidence, ("tenancy_ref", "record_ref")).sort(
+        [
+            pl.col("tenancy_ref"),
+            pl.col("on"),
+            pl.col("source"),
+            pl.col("record_ref"),
+            pl.col("note").eq("balance").fill_null(False),
+        ],
+        nulls_last=True,
+        maintain_order=True,
+    )
     events_by_household: dict[str, list[dict[str, Any]]] = {}
     for row in evidence.iter_rows(named=True):
         events_by_household.setdefault(row["tenancy_ref"], []).append(row)

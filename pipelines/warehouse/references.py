@@ -71,12 +71,13 @@ def pseudonymise_chunk(
     when the database is unencrypted (the insert then takes the references as they are)."""
     if not cipher.encrypts or not columns:
         return None
-    union = " union ".join(
+    union = " union all ".join(
         f"select {quote_identifier_sql(c)} as ref from {source} where not __bad and {quote_identifier_sql(c)}"
         " is not null"
         for c in columns
     )
-    refs = query(con, union)["ref"]
+    # distinct: the insert joins this map once per reference column, so a repeated reference would repeat rows
+    refs = query(con, f"select distinct ref from ({union})")["ref"]
     frame = pl.DataFrame(
         {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
     )
@@ -133,6 +134,24 @@ def reveal(
     return frame.with_columns(
         pl.col(c).cast(pl.String).replace(mapping["pseudonym"], mapping["ref"]) for c in present
     )
+
+
+def reveal_quoted(
+    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, frame: pl.DataFrame, text: str, quoted: str
+) -> pl.DataFrame:
+    """``frame`` with the pseudonym of column ``quoted`` that column ``text`` quotes (SQL-built facts such as
+    "for job <ref>") replaced by the reference, and ``quoted`` dropped."""
+    if quoted not in frame.columns:
+        return frame
+    if cipher.encrypts and not frame.is_empty():
+        clear = reveal(con, cipher, frame.select(pl.col(quoted).alias("__clear")), ("__clear",))["__clear"]
+        # a few rows (the listed households' records): one replacement per row
+        texts = [
+            t if t is None or p is None or c is None else t.replace(p, c)
+            for t, p, c in zip(frame[text].to_list(), frame[quoted].to_list(), clear.to_list(), strict=True)
+        ]
+        frame = frame.with_columns(pl.Series(text, texts, dtype=pl.String))
+    return frame.drop(quoted)
 
 
 def lookup(con: duckdb.DuckDBPyConnection, cipher: FieldCipher, pseudonyms: pl.Series) -> pl.DataFrame:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.warehouse.connection import Warehouse, model_sql, query
-from pipelines.warehouse.references import decrypt_columns, pseudonymise, reveal
+from pipelines.warehouse.references import decrypt_columns, pseudonymise, reveal, reveal_quoted
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,7 @@ def list_records(
         model_sql("web/list_records"),
         {"list_id": list_id, "date_from": as_of - dt.timedelta(days=window_days), "as_of": as_of},
     )
+    frame = reveal_quoted(wh.con, wh.cipher, frame, "facts", "facts_ref")
     frame = reveal(wh.con, wh.cipher, frame, ("tenancy_ref", "record_ref")).sort(
         ["tenancy_ref", "on", "source", "record_ref"], nulls_last=True, maintain_order=True
     )
