@@ -88,7 +88,8 @@ def _needles(landlord: Path, out: Path) -> dict[str, set[str]]:
 
 
 def _found_in_bytes(data: bytes, needles: dict[str, set[str]]) -> dict[str, set[str]]:
-    return {k: {v for v in vs if v.encode() in data} for k, vs in needles.items() if any(v.encode() in data for v in vs)}
+    found = {k: {v for v in vs if v.encode() in data} for k, vs in needles.items()}
+    return {k: v for k, v in found.items() if v}
 
 
 def _text_values(db: Path) -> set[str]:
@@ -105,7 +106,9 @@ def _text_values(db: Path) -> set[str]:
         for table, column, kind in columns:
             expr = f'unnest("{column}")' if kind == "VARCHAR[]" else f'"{column}"'
             values |= {
-                str(v) for (v,) in con.sql(f'select distinct {expr} from "{table}"').fetchall() if v is not None
+                str(v)
+                for (v,) in con.sql(f'select distinct {expr} from "{table}"').fetchall()
+                if v is not None
             }
         return values
     finally:
@@ -160,9 +163,13 @@ def test_a_run_leaves_no_household_reviewer_or_reason_in_clear(
         data = db.read_bytes() + Path(f"{db}.wal").read_bytes()
         copy = _copy_open_files(db, tmp_path / "copy")
         # the control: with the key the same rows read back as the landlord's references and the names typed
-        stored = reveal(wh.con, wh.cipher, query(wh.con, "select tenancy_ref from outcomes"), REFERENCE_COLUMNS)
+        stored = reveal(
+            wh.con, wh.cipher, query(wh.con, "select tenancy_ref from outcomes"), REFERENCE_COLUMNS
+        )
         assert set(stored["tenancy_ref"]) == needles["listed tenancy"]
-        names = wh.cipher.decrypt_many([r[0] for r in wh.con.sql("select reviewer_enc from outcomes").fetchall()])
+        names = wh.cipher.decrypt_many(
+            [r[0] for r in wh.con.sql("select reviewer_enc from outcomes").fetchall()]
+        )
         assert set(names) == set(REVIEWERS)
     finally:
         wh.close()
