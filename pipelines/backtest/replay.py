@@ -52,7 +52,7 @@ from pipelines.ingest.classifier import classifier_from_settings
 from pipelines.ingest.folder import ingest_folder
 from pipelines.ingest.mapping import load_mapping
 from pipelines.scoring.week import known_by, score_week
-from pipelines.warehouse.connection import Warehouse, open_warehouse, query, run_model
+from pipelines.warehouse.connection import Warehouse, open_warehouse, query, remove_warehouse, run_model
 from pipelines.warehouse.crypto import FieldCipher
 from pipelines.warehouse.references import reveal
 from pipelines.warehouse.runs import finish_run, start_run
@@ -481,8 +481,7 @@ def backtest_folder(
         finally:
             wh.close()
             if temporary:
-                for leftover in (path, Path(f"{path}.wal")):
-                    leftover.unlink(missing_ok=True)
+                remove_warehouse(path)
     result = _merge(results, configs)
     write_outputs(result, out_dir, plots=plots)
     return result

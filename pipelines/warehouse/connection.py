@@ -137,6 +137,16 @@ def temp_folder(db_path: str) -> Path:
     return folder
 
 
+def remove_warehouse(db_path: str | os.PathLike[str]) -> None:
+    """Delete a (closed) throw-away warehouse: the file, its write-ahead log and its spill folder."""
+    import shutil
+
+    path = Path(db_path)
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+    shutil.rmtree(f"{path}.tmp", ignore_errors=True)
+
+
 def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` with owner-only files and the spill folder beside the database (never /tmp)."""
     if path == ":memory:":
