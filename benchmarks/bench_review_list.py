@@ -168,7 +168,7 @@ def run_landlord(
     ingest_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    week = score_week(wh.con, settings, as_of)
+    week = score_week(wh.con, settings, as_of, cipher=wh.cipher)
     score_s = time.perf_counter() - started
 
     ours = measures(staff_ranking(week.listed, week.carried), key, as_of)

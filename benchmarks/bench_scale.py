@@ -195,7 +195,9 @@ def step_week(work: Path, folder: str, db_name: str, base: str | None) -> dict[s
     t0 = time.perf_counter()
     summary = ingest_folder(wh, work / folder, mapping, classify=classify, out_dir=out, today=AS_OF)
     t1 = time.perf_counter()
-    week = score_week(wh.con, settings, AS_OF, incremental=True)  # as the weekly flow scores
+    week = score_week(
+        wh.con, settings, AS_OF, incremental=True, cipher=wh.cipher
+    )  # as the weekly flow scores
     t2 = time.perf_counter()
     _publish(wh, week, settings, AS_OF, out, run_id)
     finish_run(wh.con, run_id, "ok")

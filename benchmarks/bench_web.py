@@ -62,7 +62,7 @@ def build(work: Path, homes: int) -> Path:
     print(f"ingested in {time.perf_counter() - started:.0f} s")
     for week in (AS_OF - dt.timedelta(days=7), AS_OF):
         run_id = start_run(wh.con, "weekly-review", week)
-        scored = score_week(wh.con, settings, week)
+        scored = score_week(wh.con, settings, week, cipher=wh.cipher)
         _publish(wh, scored, settings, week, work / "out", run_id)
         finish_run(wh.con, run_id, "ok")
         print(

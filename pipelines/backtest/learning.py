@@ -173,7 +173,7 @@ def compare_learning(
     with get_progress().stage(f"Replaying {len(weeks)} weeks with simulated reviewers"):
         for i, week in enumerate(weeks):
             # the week scored by the rules (eligibility, suppression and discounts are theirs in both arms)
-            base = score_week(wh.con, rules_settings, week).features
+            base = score_week(wh.con, rules_settings, week, cipher=wh.cipher).features
             truth = answer_key_truth(answer_key, week)
             homes = base.select("tenancy_ref", *(pl.col(c).cast(pl.String) for c in GROUP_COLUMNS))
             # households with an outcome recorded leave the pool: referred (the specialist team holds them now,

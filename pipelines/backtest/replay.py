@@ -16,6 +16,7 @@ any file; the CSVs hold counts and rates only.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import sys
 import time
@@ -51,7 +52,9 @@ from pipelines.ingest.classifier import classifier_from_settings
 from pipelines.ingest.folder import ingest_folder
 from pipelines.ingest.mapping import load_mapping
 from pipelines.scoring.week import known_by, score_week
-from pipelines.warehouse.connection import Warehouse, open_warehouse, query, run_model
+from pipelines.warehouse.connection import Warehouse, open_warehouse, query, remove_warehouse, run_model
+from pipelines.warehouse.crypto import FieldCipher
+from pipelines.warehouse.references import reveal
 from pipelines.warehouse.runs import finish_run, start_run
 
 log = logging.getLogger(__name__)
@@ -126,9 +129,11 @@ def latest_outcomes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 # ----------------------------------------------------------------------------------------------
 
 
-def _score_week(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date) -> Any:
+def _score_week(
+    con: duckdb.DuckDBPyConnection, settings: Settings, as_of: dt.date, *, cipher: FieldCipher
+) -> Any:
 
-    return score_week(con, settings, as_of)
+    return score_week(con, settings, as_of, cipher=cipher)
 
 
 def sweep_candidates(scored: Any, settings: Settings) -> tuple[str, pl.DataFrame]:
@@ -201,14 +206,14 @@ def run_backtest(
     """
     if not weeks:
         raise UserError("the date range holds no week-ending Sunday")
-    scorer = scorer or _score_week
+    scorer = scorer or functools.partial(_score_week, cipher=wh.cipher)
     progress = get_progress()
     missing_is_negative = answer_key is not None
     static_truth = None
     if answer_key is None:
         first = next(iter(configs.values()))
         static_truth = outcome_truth(
-            latest_outcomes(wh.con),
+            reveal(wh.con, wh.cipher, latest_outcomes(wh.con), ("tenancy_ref",)),
             positive_values=first.outcomes.positive_values,
             negative_values=first.outcomes.negative_values,
         )
@@ -235,7 +240,12 @@ def run_backtest(
                 refs = scored.listed["tenancy_ref"].to_list()
                 m = week_metrics(refs, truth, missing_is_negative=missing_is_negative)
                 if week not in baselines:
-                    baselines[week] = _baseline(wh.con, next(iter(configs.values())), week)
+                    baselines[week] = reveal(
+                        wh.con,
+                        wh.cipher,
+                        _baseline(wh.con, next(iter(configs.values())), week),
+                        ("tenancy_ref",),
+                    )
                 base_refs = top_k(
                     baselines[week],
                     m.list_size,
@@ -471,8 +481,7 @@ def backtest_folder(
         finally:
             wh.close()
             if temporary:
-                for leftover in (path, Path(f"{path}.wal")):
-                    leftover.unlink(missing_ok=True)
+                remove_warehouse(path)
     result = _merge(results, configs)
     write_outputs(result, out_dir, plots=plots)
     return result

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipelines.core.progress import get_progress
 from pipelines.core.weeks import last_sunday, week_endings
+from pipelines.warehouse.connection import remove_warehouse
 from pipelines.warehouse.crypto import KEY_ENV
 
 DEMO_WEEKS = 4  # a month of weekly lists, so the monitoring report has something to compare
@@ -41,8 +42,7 @@ def main(args: argparse.Namespace) -> int:
     )
     for stale in (extracts, out, report_dir):  # a fresh demo each time; only folders the demo itself made
         shutil.rmtree(stale, ignore_errors=True)
-    for stale_db in (db, db.with_suffix(".duckdb.wal")):
-        stale_db.unlink(missing_ok=True)
+    remove_warehouse(db)
     throwaway = not os.environ.get(KEY_ENV)
     if throwaway:
         os.environ[KEY_ENV] = _throwaway_key(base)

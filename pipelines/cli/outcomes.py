@@ -11,6 +11,7 @@ from pipelines.outcomes.history import format_history, household_history
 from pipelines.outcomes.records import ImportResult, OutcomesError, _os_user, import_outcomes
 from pipelines.warehouse.audit import record_event
 from pipelines.warehouse.connection import open_warehouse
+from pipelines.warehouse.references import pseudonymise
 
 
 def main_import(args: argparse.Namespace) -> int:
@@ -38,7 +39,7 @@ def main_history(args: argparse.Namespace) -> int:
             wh.con,
             actor=_os_user(),
             action="history_viewed",
-            tenancy_ref=args.tenancy_ref,
+            tenancy_ref=pseudonymise(wh.cipher, [args.tenancy_ref])[0],
             detail={
                 "found": not history.is_empty,
                 "listings": history.listings.height,

@@ -22,8 +22,8 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"{KEY_ENV} is not set: set it to the database's current key")
     if new_key is None:
         raise UserError(f"{NEW_KEY_ENV} is not set: set it to the new key")
-    counts = rotate_key(args.db, old_key, new_key)
+    rotate_key(args.db, old_key, new_key)
     out = sys.stdout
-    out.write(f"Re-encrypted {sum(counts.values()):,} value(s) under the new key and rewrote {args.db}.\n")
+    out.write(f"The data key of {args.db} is now locked by the new key; the file was rewritten.\n")
     out.write(f"From now on set {KEY_ENV} to the new key; then unset {NEW_KEY_ENV}.\n")
     return 0

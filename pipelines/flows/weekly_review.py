@@ -87,7 +87,7 @@ def _score(wh: Warehouse, settings: Settings, as_of: dt.date) -> Any:
     with get_progress().stage(f"Scoring households as known on {as_of:%d %b %Y}"):
         # The weekly run keeps rent trajectories between weeks and redoes only what new rows change (the same
         # list as in full: pipelines/scoring/incremental.py).
-        return score_week(wh.con, settings, as_of, incremental=True)
+        return score_week(wh.con, settings, as_of, incremental=True, cipher=wh.cipher)
 
 
 def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_dir: Path, run_id: int) -> Any:
@@ -132,6 +132,7 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
         rules_version=rules,
         thresholds={"min_points": settings.scoring.min_points, "capacity_per_week": capacity},
         actor="redflags run",
+        cipher=wh.cipher,
     )
     listed = week.listed["tenancy_ref"].to_list()
     learning = getattr(week, "learning", None)
@@ -143,6 +144,7 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
         listed=listed,
         rules_listed=list(week.rules_listed) if getattr(week, "rules_listed", None) is not None else listed,
         learning_active=bool(learning and learning.active),
+        cipher=wh.cipher,
     )
     return published
 

@@ -62,7 +62,13 @@ from pipelines.ingest.readers import (
     row_number_sql,
     row_offsets,
 )
-from pipelines.warehouse.connection import Warehouse, next_id, query, transaction
+from pipelines.warehouse.connection import Warehouse, next_id, query, temp_folder, transaction
+from pipelines.warehouse.references import (
+    REFERENCE_COLUMNS,
+    map_joins,
+    pseudonymise_chunk,
+    store_new_references,
+)
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +208,8 @@ def load_extract(
         return
     loaded_hashes = {r[0] for r in con.sql("select sha256 from loaded_files").fetchall()}
     with (
-        tempfile.TemporaryDirectory(prefix="redflags-ingest-") as tmp,
+        # Re-encoded copies of files hold clear references: beside the database's own spill files, owner-only.
+        tempfile.TemporaryDirectory(prefix="redflags-ingest-", dir=_spill_dir(wh)) as tmp,
         ThreadPoolExecutor(HASH_THREADS, thread_name_prefix="redflags-hash") as pool,
     ):
         new: list[SourceFile] = []
@@ -303,13 +310,18 @@ def unreadable(file_name: str, extract: str, exc: BaseException) -> FileProblem:
     )
 
 
+def _spill_dir(wh: Warehouse) -> str | None:
+    """The warehouse's owner-only spill folder (``<database>.tmp``); None (the system's) for an in-memory one."""
+    return None if wh.path == ":memory:" else str(temp_folder(wh.path))
+
+
 def _drop_chunk_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Remove what a failed chunk load left behind (the stage, conversion and staging tables)."""
     drop_stage(con, "__stage")
     con.execute(
         "drop view if exists __conv; drop table if exists __conv_t; drop table if exists __repeated; "
         "drop table if exists __quar; drop table if exists __free; drop table if exists __vres; "
-        "drop table if exists __files"
+        "drop table if exists __files; drop table if exists __refmap"
     )
 
 
@@ -392,6 +404,9 @@ def _load_chunk(
         _stage_validation_results(con, vresults)
     with timed("free_text"):
         free_cols = _prepare_free_text(wh, extract, classify, labels_seen)
+    ref_cols = [c for c in extract.column_names if c in REFERENCE_COLUMNS]
+    with timed("pseudonymise"):
+        new_refs = pseudonymise_chunk(con, wh.cipher, "__conv", ref_cols)
     reject_rows: dict[int, set[int]] = {}
     for r in rejects:
         reject_rows.setdefault(r.file_idx, set()).add(r.row)
@@ -417,7 +432,7 @@ def _load_chunk(
         )
     with timed("insert"):
         try:
-            _load_files(wh, extract, files, loaded, free_cols, run_id, summary, file_ids)
+            _load_files(wh, extract, files, loaded, free_cols, run_id, summary, file_ids, ref_cols, new_refs)
         except Exception as exc:
             raise _WriteFailed(exc) from exc
     for i, outcome in loaded:
@@ -594,8 +609,11 @@ def _load_files(
     run_id: int | None,
     summary: IngestSummary,
     file_ids: list[int],
+    ref_cols: list[str],
+    new_refs: pl.DataFrame | None,
 ) -> None:
-    """The chunk's good files in one transaction: raw rows, quarantine rows, validation results, loaded_files.
+    """The chunk's good files in one transaction: raw rows (references as pseudonyms, new references sealed in a
+    book), quarantine rows, validation results, loaded_files.
 
     Each file is still all or nothing (its rows and its ``loaded_files`` row commit together); a transaction per
     file cost a WAL sync and four statements each, which at weekly files over five years was most of the load.
@@ -625,25 +643,36 @@ def _load_files(
         con.unregister("__files_view")
     free_names = {c.name for c in extract.columns if c.is_free_text}
     target_cols = [quote_identifier(c) for c in extract.column_names if c not in free_names]
-    select_cols = [f"c.{c}" for c in target_cols] + [f"f.{quote_identifier(c)}" for c in free_cols]
+    # References go in as their pseudonyms (joined from the chunk's map) when the database is encrypted.
+    aliases, ref_joins = map_joins(ref_cols) if new_refs is not None else ({}, "")
+    select_cols = [
+        f"{aliases[name]}.pseudonym" if name in aliases else f"c.{col}"
+        for name, col in zip(
+            [c for c in extract.column_names if c not in free_names], target_cols, strict=True
+        )
+    ] + [f"f.{quote_identifier(c)}" for c in free_cols]
     target_cols += [quote_identifier(c) for c in free_cols]
-    _insert_chunk(con, extract, loaded, target_cols, select_cols, free_cols, run_id)
+    _insert_chunk(wh, extract, loaded, target_cols, select_cols, free_cols, run_id, ref_joins, new_refs)
     _report_loaded(con, loaded, summary)
 
 
 def _insert_chunk(
-    con: duckdb.DuckDBPyConnection,
+    wh: Warehouse,
     extract: CanonicalExtract,
     loaded: list[tuple[int, FileOutcome]],
     target_cols: list[str],
     select_cols: list[str],
     free_cols: list[str],
     run_id: int | None,
+    ref_joins: str,
+    new_refs: pl.DataFrame | None,
 ) -> None:
-    # Each row finds its text's ciphertext and labels by the text itself (a parallel hash join on the chunk's
-    # distinct texts).
-    source = _free_join(extract) if free_cols else "__conv c"
+    # Each row finds its text's ciphertext and labels by the text itself, and its references' pseudonyms by the
+    # references (parallel hash joins on the chunk's distinct values).
+    con = wh.con
+    source = (_free_join(extract) if free_cols else "__conv c") + (f" {ref_joins}" if ref_joins else "")
     with transaction(con):
+        store_new_references(con, wh.cipher, new_refs)
         if any(o.rows_loaded for _, o in loaded):
             con.execute(
                 f"insert into {quote_identifier(extract.table)} ({', '.join(target_cols)}, file_id, "

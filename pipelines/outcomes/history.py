@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipelines.warehouse.connection import Warehouse, query
+from pipelines.warehouse.references import decrypt_columns, pseudonymise
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,14 @@ class History:
 
 
 def household_history(wh: Warehouse, tenancy_ref: str) -> History:
-    params = {"ref": tenancy_ref}
+    params = {"ref": pseudonymise(wh.cipher, [tenancy_ref])[0]}
     listings = query(
         wh.con,
-        "select as_of, list_id, team, rank, score, reasons, published_at from review_list_rows"
+        "select as_of, list_id, team, rank, score, reasons_enc, published_at from review_list_rows"
         " where tenancy_ref = $ref order by as_of, published_at, list_id",
         params,
     )
+    listings = decrypt_columns(wh.cipher, listings, ("reasons_enc",))
     carried = query(
         wh.con,
         "select as_of, list_id, team, score from carried_forward where tenancy_ref = $ref"
@@ -45,15 +47,12 @@ def household_history(wh: Warehouse, tenancy_ref: str) -> History:
     )
     outcomes = query(
         wh.con,
-        "select reviewed_on, list_id, as_of, outcome, reviewer, rationale_enc, imported_at,"
+        "select reviewed_on, list_id, as_of, outcome, reviewer_enc, rationale_enc, imported_at,"
         " row_number() over (partition by list_id order by outcome_id) > 1 as is_correction"
         " from outcomes where tenancy_ref = $ref order by reviewed_on, imported_at, outcome_id",
         params,
     )
-    rationale = pl.Series(
-        "rationale", wh.cipher.decrypt_many(outcomes["rationale_enc"].to_list()), dtype=pl.String
-    )
-    outcomes = outcomes.drop("rationale_enc").insert_column(5, rationale)
+    outcomes = decrypt_columns(wh.cipher, outcomes, ("reviewer_enc", "rationale_enc"))
     return History(tenancy_ref, listings, carried, outcomes)
 
 

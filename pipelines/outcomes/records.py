@@ -29,6 +29,7 @@ from pipelines.core.errors import UserError
 from pipelines.core.spreadsheets import restore_cell
 from pipelines.warehouse.audit import atomic, record_event, utc_now
 from pipelines.warehouse.connection import Warehouse, query
+from pipelines.warehouse.references import pseudonymise
 
 log = logging.getLogger(__name__)
 
@@ -248,9 +249,10 @@ def _list_dates(
     """The as-of date of each list named, and which (list_id, tenancy_ref) pairs were really on it."""
     if not pairs:
         return {}, set()
+    refs = [p[1] for p in pairs]
     wanted = pl.DataFrame(
-        {"list_id": [p[0] for p in pairs], "tenancy_ref": [p[1] for p in pairs]},
-        schema={"list_id": pl.String, "tenancy_ref": pl.String},
+        {"list_id": [p[0] for p in pairs], "tenancy_ref": refs, "key": pseudonymise(wh.cipher, refs)},
+        schema={"list_id": pl.String, "tenancy_ref": pl.String, "key": pl.String},
     )
     wh.con.register("_wanted_pairs", wanted)
     try:
@@ -261,8 +263,8 @@ def _list_dates(
         )
         on_list = query(
             wh.con,
-            "select distinct r.list_id, r.tenancy_ref from review_list_rows r"
-            " join _wanted_pairs w on r.list_id = w.list_id and r.tenancy_ref = w.tenancy_ref",
+            "select distinct r.list_id, w.tenancy_ref from review_list_rows r"
+            " join _wanted_pairs w on r.list_id = w.list_id and r.tenancy_ref = w.key",
         )
     finally:
         wh.con.unregister("_wanted_pairs")
@@ -376,26 +378,39 @@ def _recorded(wh: Warehouse, outcomes: Sequence[Outcome]) -> dict[tuple[str, str
     """Outcomes already recorded for the households in the file, rationale decrypted for comparison only."""
     if not outcomes:
         return {}
+    refs = [o.tenancy_ref for o in outcomes]
     keys = pl.DataFrame(
-        {"list_id": [o.list_id for o in outcomes], "tenancy_ref": [o.tenancy_ref for o in outcomes]}
+        {
+            "list_id": [o.list_id for o in outcomes],
+            "tenancy_ref": refs,
+            "key": pseudonymise(wh.cipher, refs),
+        }
     ).unique()
     wh.con.register("_import_keys", keys)
     try:
         existing = query(
             wh.con,
-            "select o.list_id, o.tenancy_ref, o.outcome, o.reviewer, o.rationale_enc, o.reviewed_on"
-            " from outcomes o join _import_keys k on o.list_id = k.list_id and o.tenancy_ref = k.tenancy_ref"
+            "select o.list_id, k.tenancy_ref, o.outcome, o.reviewer_enc, o.rationale_enc, o.reviewed_on"
+            " from outcomes o join _import_keys k on o.list_id = k.list_id and o.tenancy_ref = k.key"
             " order by o.outcome_id",
         )
     finally:
         wh.con.unregister("_import_keys")
     rationales = wh.cipher.decrypt_many(existing["rationale_enc"].to_list())
+    reviewers = wh.cipher.decrypt_many(existing["reviewer_enc"].to_list())
     found: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row, rationale in zip(existing.iter_rows(named=True), rationales, strict=True):
+    for row, reviewer, rationale in zip(existing.iter_rows(named=True), reviewers, rationales, strict=True):
         found.setdefault((row["list_id"], row["tenancy_ref"]), []).append(
-            (row["outcome"], row["reviewer"], rationale, row["reviewed_on"])
+            (row["outcome"], reviewer, rationale, row["reviewed_on"])
         )
     return found
+
+
+def _key(wh: Warehouse, tenancy_ref: str) -> str:
+    """The household's reference as the database holds it (its pseudonym)."""
+    (key,) = pseudonymise(wh.cipher, [tenancy_ref])
+    assert key is not None
+    return key
 
 
 def _is_recorded(o: Outcome, earlier: Sequence[tuple[Any, ...]]) -> bool:
@@ -455,9 +470,9 @@ def import_outcomes(
                     next_outcome_id,
                     o.list_id,
                     o.as_of,
-                    o.tenancy_ref,
+                    _key(wh, o.tenancy_ref),
                     o.outcome,
-                    o.reviewer,
+                    wh.cipher.encrypt(o.reviewer),
                     wh.cipher.encrypt(o.rationale),
                     o.reviewed_on,
                     imported_at,
@@ -468,7 +483,7 @@ def import_outcomes(
             next_outcome_id += 1
         if new_rows:
             wh.con.executemany(
-                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer,"
+                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc,"
                 " rationale_enc, reviewed_on, imported_at, source_file, source_row)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 new_rows,
@@ -569,15 +584,15 @@ def record_one_outcome(
         status = "already_recorded" if _is_recorded(o, earlier) else "correction" if earlier else "recorded"
         if status != "already_recorded":
             wh.con.execute(
-                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer,"
+                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc,"
                 " rationale_enc, reviewed_on, imported_at, source_file, source_row)"
                 " select coalesce(max(outcome_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from outcomes",
                 [
                     o.list_id,
                     o.as_of,
-                    o.tenancy_ref,
+                    _key(wh, o.tenancy_ref),
                     o.outcome,
-                    o.reviewer,
+                    wh.cipher.encrypt(o.reviewer),
                     wh.cipher.encrypt(o.rationale),
                     o.reviewed_on,
                     utc_now(),
@@ -589,7 +604,7 @@ def record_one_outcome(
             wh.con,
             actor=reviewer,
             action="outcomes_imported",
-            tenancy_ref=o.tenancy_ref,
+            tenancy_ref=_key(wh, o.tenancy_ref),
             detail={
                 "file": source,
                 "rows_with_outcome": 1,

@@ -31,6 +31,7 @@ from models.reranker import (
 )
 from pipelines.core.settings import Settings
 from pipelines.warehouse.connection import query
+from pipelines.warehouse.crypto import FieldCipher
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +121,13 @@ def record_features(
     listed: list[str],
     rules_listed: list[str],
     learning_active: bool,
+    cipher: FieldCipher | None = None,
 ) -> int:
     """Keep, with the published list, the feature vectors of the households listed and of those the rules alone
-    would have listed (append-only; joins the caller's transaction, if any). Returns the rows inserted."""
+    would have listed (append-only; joins the caller's transaction, if any). Returns the rows inserted.
+
+    ``scored`` and the lists hold the landlord's references (as ``score_week`` returns them); with the
+    warehouse's ``cipher`` they are stored as its pseudonyms, as every other table holds them (docs/security.md)."""
     refs = list(dict.fromkeys([*listed, *rules_listed]))
     frame = features_json(scored, refs).with_columns(
         list_id=pl.lit(list_id),
@@ -133,6 +138,10 @@ def record_features(
     )
     if frame.height == 0:
         return 0
+    if cipher is not None:
+        frame = frame.with_columns(
+            tenancy_ref=pl.Series(cipher.pseudonyms(frame["tenancy_ref"].to_list()), dtype=pl.String)
+        )
     con.register("__list_features", frame.to_arrow())
     try:
         con.execute(

@@ -35,6 +35,8 @@ from pipelines.scoring.learning import (
     warehouse_examples,
 )
 from pipelines.warehouse.connection import checkpoint_deferred, materialise_model, query
+from pipelines.warehouse.crypto import FieldCipher
+from pipelines.warehouse.references import REFERENCE_COLUMNS, reveal, reveal_quoted
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +232,15 @@ def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
     return {str(r): int(n) for r, n in rows.iter_rows()}
 
 
+def _encrypted(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse's references are pseudonyms (its meta says so); a bare connection has no meta."""
+    try:
+        row = con.execute("select value from meta where key = 'encryption'").fetchone()
+    except duckdb.CatalogException:
+        return False
+    return row is not None and row[0] != "none"
+
+
 def score_week(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -237,6 +248,7 @@ def score_week(
     *,
     learning_examples: pl.DataFrame | None = None,
     incremental: bool = False,
+    cipher: FieldCipher | None = None,
 ) -> ScoredWeek:
     """Features, scores, reasons, routing and capacity for the week ending ``as_of``, as known then.
 
@@ -244,13 +256,21 @@ def score_week(
     (``pipelines/scoring/learning.py``); ``learning_examples`` (reviewed listings with their features) default to
     the warehouse's. Off, or with too few outcomes, the week is the rules' alone. ``incremental``: see
     ``build_features`` (the same result; needs a writable warehouse).
-    """
+
+    ``cipher``: the warehouse's (required for an encrypted one): the households' references are turned back from
+    pseudonyms here, in memory, so the scores' order and ties (by tenancy_ref) and every frame returned hold the
+    landlord's references. Nothing of them is written back to DuckDB."""
+    if cipher is None and _encrypted(con):
+        # without it every frame would hold pseudonyms where a reviewer reads references: a caller's mistake
+        raise RuntimeError("score_week on an encrypted warehouse needs its cipher (cipher=wh.cipher)")
     build_features(con, settings, as_of, incremental=incremental)
     features = query(
         con,
         "select household_features.*, coalesce(households__waiting.weeks_waited, 0) as weeks_waited"
         " from household_features left join households__waiting using (tenancy_ref)",
     )
+    keys = cipher or FieldCipher(None)
+    features = reveal(con, keys, features, REFERENCE_COLUMNS)
     scored = score_households(features, scoring_rules(settings), routing_rules(settings))
     routing = routing_rules(settings)
     learn = learning_rules(settings)
@@ -272,7 +292,22 @@ def score_week(
         learning = finish_status(learning, learn, as_of, len(moves))
 
     evidence = query(con, "select * from household_evidence")
-    evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed["tenancy_ref"].implode()))
+    listed_keys = pl.Series(keys.pseudonyms(listed["tenancy_ref"].to_list()), dtype=pl.String)
+    evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed_keys.implode()))
+    evidence = reveal_quoted(con, keys, evidence, "summary", "summary_ref")
+    # in the mart's order (household, date, source, record) by the landlord's references; a rent week's arrears
+    # onset before its balance (the two share household, date and source, and DuckDB's sort is not stable)
+    evidence = reveal(con, keys, evidence, ("tenancy_ref", "record_ref")).sort(
+        [
+            pl.col("tenancy_ref"),
+            pl.col("on"),
+            pl.col("source"),
+            pl.col("record_ref"),
+            pl.col("note").eq("balance").fill_null(False),
+        ],
+        nulls_last=True,
+        maintain_order=True,
+    )
     events_by_household: dict[str, list[dict[str, Any]]] = {}
     for row in evidence.iter_rows(named=True):
         events_by_household.setdefault(row["tenancy_ref"], []).append(row)

@@ -26,6 +26,8 @@ import polars as pl
 
 from pipelines.core.errors import UserError
 from pipelines.warehouse.connection import next_id, query
+from pipelines.warehouse.crypto import FieldCipher
+from pipelines.warehouse.references import pseudonymise_frame
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +226,11 @@ def record_list_published(
     rules_version: str,
     thresholds: Mapping[str, Any],
     actor: str,
+    cipher: FieldCipher,
 ) -> None:
     """Record one published list: its rows, the households carried forward and an audit event, all or nothing.
+
+    ``cipher``: the warehouse's; references are stored as their pseudonyms and reasons encrypted.
 
     ``listed``: one row per listed household (rank, tenancy_ref, property_ref, team, score, points_score,
     surprise_score, anomaly_score, is_complex_case, reasons as text or list of text).
@@ -239,8 +244,10 @@ def record_list_published(
         _CARRIED_REQUIRED,
         "carried",
     )
-    published_at = utc_now()
+    # Counted before the references become pseudonyms and the reasons ciphertext.
     per_team = rows.group_by("team").len().sort("team")
+    reasons = pl.Series("reasons", cipher.encrypt_many(rows["reasons"].to_list()), dtype=pl.Binary)
+    published_at = utc_now()
     detail = {
         "list_id": list_id,
         "as_of": as_of.isoformat(),
@@ -259,10 +266,12 @@ def record_list_published(
         "config_version": config_version,
         "rules_version": rules_version,
     }
-    con.register("_audit_listed", rows)
-    con.register("_audit_carried", carried_rows)
     try:
         with atomic(con):
+            rows = pseudonymise_frame(con, cipher, rows, ("tenancy_ref", "property_ref"))
+            carried_rows = pseudonymise_frame(con, cipher, carried_rows, ("tenancy_ref",))
+            con.register("_audit_listed", rows.with_columns(reasons))
+            con.register("_audit_carried", carried_rows)
             already = con.sql(
                 "select count(*) from review_list_rows where list_id = $list_id", params={"list_id": list_id}
             ).fetchall()[0][0]
@@ -270,7 +279,7 @@ def record_list_published(
                 raise AuditError(f"list {list_id} was already published; a published list is never replaced")
             con.execute(
                 "insert into review_list_rows (list_id, as_of, published_at, tenancy_ref, property_ref, team,"
-                " rank, score, points_score, surprise_score, anomaly_score, reasons, is_complex_case,"
+                " rank, score, points_score, surprise_score, anomaly_score, reasons_enc, is_complex_case,"
                 " config_version, rules_version)"
                 " select $list_id, $as_of, $published_at, tenancy_ref, property_ref, team, rank, score,"
                 " points_score, surprise_score, anomaly_score, reasons, is_complex_case, $config_version,"

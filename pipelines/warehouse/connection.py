@@ -5,6 +5,7 @@ Every command opens the database through :func:`open_warehouse`; nothing else ca
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -20,11 +21,18 @@ import polars as pl
 
 from pipelines.core.errors import UserError
 from pipelines.core.paths import sql_text
-from pipelines.warehouse.crypto import KEY_ENV, FieldCipher, KeyError_, derive_key
+from pipelines.warehouse.crypto import (
+    KEY_ENV,
+    FieldCipher,
+    KeyError_,
+    new_data_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: references as keyed pseudonyms, a wrapped data key
 
 
 class WarehouseError(UserError):
@@ -111,6 +119,49 @@ def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql_text("warehouse/schema"))
 
 
+def owner_only() -> None:
+    """Make every file and folder this process creates from now on owner-only (umask 077; it only tightens).
+
+    DuckDB creates the database, its write-ahead log (at the first write after each checkpoint) and its spill
+    files itself, with the process's umask: only a umask makes them 0600 from their first byte. The product's
+    other files (lists, reports) are owner-only already, so the process keeps it."""
+    current = os.umask(0o077)
+    os.umask(current | 0o077)
+
+
+def temp_folder(db_path: str) -> Path:
+    """DuckDB's spill folder for this database: ``<database>.tmp`` beside it, created 0700."""
+    folder = Path(f"{db_path}.tmp")
+    folder.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder
+
+
+def remove_warehouse(db_path: str | os.PathLike[str]) -> None:
+    """Delete a (closed) throw-away warehouse: the file, its write-ahead log and its spill folder."""
+    import shutil
+
+    path = Path(db_path)
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+    shutil.rmtree(f"{path}.tmp", ignore_errors=True)
+
+
+def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` with owner-only files and the spill folder beside the database (never /tmp)."""
+    if path == ":memory:":
+        return duckdb.connect(path)
+    owner_only()
+    parent = Path(path).parent
+    if not parent.exists():
+        parent.mkdir(mode=0o700, parents=True)
+    config: dict[str, str | bool | int | float | list[str]] = {"temp_directory": str(temp_folder(path))}
+    con = duckdb.connect(path, read_only=read_only, config=config)
+    with contextlib.suppress(OSError):  # a file made by an older version, or by another owner
+        os.chmod(path, 0o600)
+    return con
+
+
 def open_warehouse(
     db_path: str | os.PathLike[str],
     *,
@@ -135,7 +186,7 @@ def open_warehouse(
             "(set the key, or pass --allow-unencrypted for test data only)"
         )
     try:
-        con = duckdb.connect(path, read_only=read_only and exists)
+        con = _connect(path, read_only=read_only and exists)
     except duckdb.IOException as exc:
         holder = _lock_holder(str(exc))
         if holder is not None:
@@ -182,11 +233,17 @@ def _check_key(
             )
             return FieldCipher(None)
         salt = secrets.token_bytes(16)
-        cipher = FieldCipher(derive_key(passphrase, salt))
+        data_key = new_data_key()
+        cipher = FieldCipher(data_key)
         con.execute(
-            "insert into meta values ('encryption', 'aes-256-gcm/scrypt'), ('schema_version', ?),"
-            " ('kdf_salt', ?), ('key_check', ?)",
-            [SCHEMA_VERSION, salt.hex(), cipher.check_token().hex()],
+            "insert into meta values ('encryption', 'aes-256-gcm/scrypt-wrapped'), ('schema_version', ?),"
+            " ('kdf_salt', ?), ('wrapped_key', ?), ('key_check', ?)",
+            [
+                SCHEMA_VERSION,
+                salt.hex(),
+                wrap_data_key(data_key, passphrase, salt).hex(),
+                cipher.check_token().hex(),
+            ],
         )
         return cipher
     meta = dict(con.sql("select key, value from meta").fetchall())
@@ -198,8 +255,15 @@ def _check_key(
         return FieldCipher(None)
     if passphrase is None:
         raise WarehouseError(f"this database is encrypted: set {KEY_ENV} to its key")
-    cipher = FieldCipher(derive_key(passphrase, bytes.fromhex(meta["kdf_salt"])))
+    if "wrapped_key" not in meta:
+        raise WarehouseError(
+            "this database was made by an earlier version, which kept references in clear; load the extracts "
+            "into a new database (pass a new --db) and keep the old file only as long as policy requires"
+        )
     try:
+        cipher = FieldCipher(
+            unwrap_data_key(bytes.fromhex(meta["wrapped_key"]), passphrase, bytes.fromhex(meta["kdf_salt"]))
+        )
         cipher.verify_check_token(bytes.fromhex(meta["key_check"]))
     except KeyError_ as exc:
         raise WarehouseError(str(exc)) from None
@@ -224,7 +288,7 @@ def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, re
     if not Path(path).exists():
         raise WarehouseError(f"there is no database at {path}; run `redflags run` first or pass --db")
     try:
-        con = duckdb.connect(path, read_only=read_only)
+        con = _connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy("the database is being updated; try again in a minute") from None
@@ -274,14 +338,12 @@ def checkpoint_deferred(con: duckdb.DuckDBPyConnection, threshold: str = "1GB") 
 
 
 def next_id(con: duckdb.DuckDBPyConnection, sequence: str) -> int:
-    if sequence not in {"seq_file_id", "seq_run_id", "seq_audit_id"}:
+    if sequence not in {"seq_file_id", "seq_run_id", "seq_audit_id", "seq_ref_book"}:
         raise ValueError(sequence)
     return int(con.sql(f"select nextval('{sequence}')").fetchall()[0][0])
 
 
 # --- Compaction and key rotation (docs/security.md) ---------------------------------------------------------
-
-_REKEY_BATCH_ROWS = 50_000
 
 
 def quote_identifier_sql(name: str) -> str:
@@ -289,21 +351,6 @@ def quote_identifier_sql(name: str) -> str:
     if not name or not name.replace("_", "a").isalnum() or not name.isascii() or name != name.lower():
         raise ValueError(f"not a plain identifier: {name!r}")
     return f'"{name}"'
-
-
-def encrypted_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
-    """Every ``*_enc`` BLOB column of the warehouse's own tables: table -> columns (in table order)."""
-    rows = con.sql(
-        "select c.table_name, c.column_name from information_schema.columns c"
-        " join information_schema.tables t using (table_catalog, table_schema, table_name)"
-        " where c.table_catalog = current_database() and c.table_schema = 'main'"
-        " and t.table_type = 'BASE TABLE' and c.column_name like '%\\_enc' escape '\\'"
-        " and c.data_type = 'BLOB' order by c.table_name, c.ordinal_position"
-    ).fetchall()
-    columns: dict[str, list[str]] = {}
-    for table, column in rows:
-        columns.setdefault(str(table), []).append(str(column))
-    return columns
 
 
 def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
@@ -320,7 +367,7 @@ def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
     folder = Path(tempfile.mkdtemp(prefix=".redflags-compact-", dir=path.parent))  # created 0o700
     fresh = folder / path.name
     try:
-        con = duckdb.connect(str(path))
+        con = _connect(str(path), read_only=False)
         try:
             source = str(con.sql("select current_database()").fetchall()[0][0]).replace('"', '""')
             con.execute("attach ? as redflags_fresh", [str(fresh)])
@@ -335,38 +382,3 @@ def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     log.info("database rewritten without free blocks")
-
-
-def _reencrypt_table(
-    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], old: FieldCipher, new: FieldCipher
-) -> int:
-    quoted_table = quote_identifier_sql(table)
-    quoted = [quote_identifier_sql(c) for c in columns]
-    any_value = " or ".join(f"{c} is not null" for c in quoted)
-    low, high = con.sql(f"select min(rowid), max(rowid) from {quoted_table}").fetchall()[0]
-    if low is None:
-        return 0
-    done = 0
-    assignments = ", ".join(f"{c} = n.{c}" for c in quoted)
-    for start in range(int(low), int(high) + 1, _REKEY_BATCH_ROWS):
-        batch = query(
-            con,
-            f"select rowid as _rid, {', '.join(quoted)} from {quoted_table}"
-            f" where rowid >= $lo and rowid < $hi and ({any_value})",
-            {"lo": start, "hi": start + _REKEY_BATCH_ROWS},
-        )
-        if batch.is_empty():
-            continue
-        fresh = batch.select("_rid").with_columns(
-            pl.Series(c, new.encrypt_many(old.decrypt_many(batch[c].to_list())), pl.Binary) for c in columns
-        )
-        done += sum(fresh.height - fresh[c].null_count() for c in columns)
-        con.register("_rekey_batch", fresh)
-        try:
-            con.execute(
-                f"update {quoted_table} set {assignments} from _rekey_batch n"
-                f" where {quoted_table}.rowid = n._rid"
-            )
-        finally:
-            con.unregister("_rekey_batch")
-    return done

@@ -1,16 +1,26 @@
-"""Field-level encryption of free text before it reaches the database.
+"""Field encryption and keyed pseudonyms: what keeps households out of the database file without the key.
 
 DuckDB 2.0 writes encrypted database files only with its httpfs extension's crypto, which a closed network
-cannot download, so the pipeline encrypts the free-text columns itself (AES-256-GCM, one random 96-bit nonce per
-value; ingest encrypts each distinct text of a load chunk once, see docs/security.md) with a key derived from the
-passphrase in ``REDFLAGS_DB_KEY``. The key-derivation salt and a key-check token live in the database's ``meta``
-table: a wrong key is detected before anything is read or written.
+cannot download, so the pipeline protects the identifying values itself (docs/security.md):
+
+- free text, list reasons, reviewers' names and rationales are encrypted (AES-256-GCM, one random 96-bit nonce
+  per value; ingest encrypts each distinct text of a load chunk once);
+- every reference (tenancy, property, job, case, recharge) is stored as a keyed pseudonym (BLAKE2b keyed with
+  a secret derived from the data key, 72 bits, 12 URL-safe base64 characters: short enough for DuckDB to keep
+  inline, so joins stay as fast as on the references), and each clear reference once, encrypted, in a
+  "book" of references (``pipelines/warehouse/references.py``) for publishing and display.
+
+All of it is keyed by one random 256-bit data key. The passphrase in ``REDFLAGS_DB_KEY`` only wraps it: the
+key-derivation salt and the wrapped data key live in the database's ``meta`` table, so a wrong passphrase is
+detected before anything is read or written and ``redflags rekey`` rewraps the data key without touching data.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import hashlib
 import os
 import secrets
 import tempfile
@@ -27,11 +37,13 @@ if TYPE_CHECKING:
 
 KEY_ENV = "REDFLAGS_DB_KEY"
 NEW_KEY_ENV = "REDFLAGS_NEW_DB_KEY"  # `redflags rekey`: the key to rotate to
-_CHECK_PLAINTEXT = b"repairs-red-flags key check v1"
 # First byte of every stored value says how it was stored.
 _PLAIN = b"\x00"  # --allow-unencrypted databases only
 _AESGCM_V1 = b"\x01"
 _NONCE_BYTES = 12
+_CHECK_PLAINTEXT = b"repairs-red-flags key check v1"
+_PSEUDONYM_BYTES = 9  # 72 bits: 12 base64 characters; a collision among 100 M references has odds about 1e-5
+_WRAP_CONTEXT = b"repairs-red-flags data key v2"
 
 
 class KeyError_(Exception):
@@ -43,11 +55,41 @@ def derive_key(passphrase: str, salt: bytes) -> bytes:
     return Scrypt(salt=salt, length=32, n=2**14, r=8, p=1).derive(passphrase.encode("utf-8"))
 
 
+def new_data_key() -> bytes:
+    """A fresh random data key (256 bits) for a new database."""
+    return secrets.token_bytes(32)
+
+
+def wrap_data_key(data_key: bytes, passphrase: str, salt: bytes) -> bytes:
+    """The data key sealed under the passphrase's key (scrypt with ``salt``), for the ``meta`` table."""
+    nonce = os.urandom(_NONCE_BYTES)
+    return nonce + AESGCM(derive_key(passphrase, salt)).encrypt(nonce, data_key, _WRAP_CONTEXT)
+
+
+def unwrap_data_key(wrapped: bytes, passphrase: str, salt: bytes) -> bytes:
+    """The data key from :func:`wrap_data_key`; a wrong passphrase raises :class:`KeyError_` (nothing read)."""
+    try:
+        return AESGCM(derive_key(passphrase, salt)).decrypt(
+            wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], _WRAP_CONTEXT
+        )
+    except InvalidTag as exc:
+        raise KeyError_(
+            f"the key in {KEY_ENV} is not the key this database was created with; nothing was read or written"
+        ) from exc
+
+
 class FieldCipher:
-    """Encrypts and decrypts text values; ``key=None`` stores them as plain UTF-8 (explicitly allowed only)."""
+    """Encrypts and decrypts values and computes references' pseudonyms under one data key.
+
+    ``key=None`` (``--allow-unencrypted``, test data only) stores text as plain UTF-8 and references as they are.
+    """
 
     def __init__(self, key: bytes | None) -> None:
         self._aead = AESGCM(key) if key is not None else None
+        # A separate key for pseudonyms, derived from (never equal to) the data key.
+        self._pseudonym_key = (
+            hashlib.blake2b(b"reference pseudonyms v1", key=key, digest_size=32).digest() if key else None
+        )
 
     @property
     def encrypts(self) -> bool:
@@ -91,6 +133,44 @@ class FieldCipher:
             else _AESGCM_V1 + (nonce := nonces[i * n : i * n + n]) + seal(nonce, v.encode(), None)
             for i, v in enumerate(values)
         ]
+
+    def pseudonyms(self, values: Sequence[str | None]) -> list[str | None]:
+        """The keyed pseudonym of each reference (the same reference always gives the same pseudonym under
+        one data key; without the key it cannot be computed or reversed). Unencrypted databases keep references.
+
+        Input: references as text (None stays None). Output: 12-character URL-safe base64 strings."""
+        key = self._pseudonym_key
+        if key is None:
+            return list(values)
+        blake = hashlib.blake2b
+        size = _PSEUDONYM_BYTES
+        digests = [
+            b"" if v is None else blake(v.encode(), key=key, digest_size=size).digest() for v in values
+        ]
+        # 9 bytes encode to exactly 12 characters, so one encoding of the joined digests slices cleanly.
+        text = base64.urlsafe_b64encode(b"".join(digests)).decode("ascii")
+        width = size * 4 // 3
+        out: list[str | None] = [text[i * width : (i + 1) * width] for i in range(len(values))]
+        return [None if v is None else p for v, p in zip(values, out, strict=True)]
+
+    def seal_bytes(self, data: bytes) -> bytes:
+        """Encrypt one binary value (a book of references); plain databases mark it as plain."""
+        if self._aead is None:
+            return _PLAIN + data
+        nonce = os.urandom(_NONCE_BYTES)
+        return _AESGCM_V1 + nonce + self._aead.encrypt(nonce, data, None)
+
+    def open_bytes(self, token: bytes) -> bytes:
+        token = bytes(token)
+        kind, body = token[:1], token[1:]
+        if kind == _PLAIN:
+            return body
+        if self._aead is None:
+            raise KeyError_(f"this value is encrypted: set {KEY_ENV} to the database key")
+        try:
+            return self._aead.decrypt(body[:_NONCE_BYTES], body[_NONCE_BYTES:], None)
+        except InvalidTag as exc:
+            raise KeyError_("the database key does not match the key this value was written with") from exc
 
     def decrypt_many(self, tokens: Sequence[bytes | None]) -> list[str | None]:
         decrypt = self.decrypt

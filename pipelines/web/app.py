@@ -34,6 +34,7 @@ from pipelines.outcomes.records import OutcomesError, record_one_outcome
 from pipelines.warehouse.audit import record_event
 from pipelines.warehouse.connection import Warehouse, WarehouseBusy, WarehouseError, open_for_request
 from pipelines.warehouse.crypto import FieldCipher
+from pipelines.warehouse.references import pseudonymise
 from pipelines.web import queries
 from pipelines.web.access import Access, HouseholdKeys, Lockout, Session, Sessions, access_for
 from pipelines.web.users import ANALYST, UsersFileError, UserStore, roles
@@ -390,7 +391,7 @@ def create_app(
                 wh.con,
                 actor=session.user,
                 action="history_viewed",
-                tenancy_ref=row["tenancy_ref"],
+                tenancy_ref=pseudonymise(wh.cipher, [row["tenancy_ref"]])[0],
                 detail={
                     "found": True,
                     "via": "web",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.warehouse.connection import Warehouse, model_sql, query
+from pipelines.warehouse.references import decrypt_columns, pseudonymise, reveal, reveal_quoted
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,14 @@ def worklist(wh: Warehouse, list_id: str, teams: Sequence[str]) -> list[dict[str
         "  select tenancy_ref, arg_max(outcome, outcome_id) as outcome,"
         "    arg_max(reviewed_on, outcome_id) as reviewed_on, count(*) as outcomes"
         "  from outcomes where list_id = $list_id group by tenancy_ref)"
-        " select r.team, r.rank, r.tenancy_ref, r.score, r.reasons, r.is_complex_case,"
+        " select r.team, r.rank, r.tenancy_ref, r.score, r.reasons_enc, r.is_complex_case,"
         "   l.outcome, l.reviewed_on, coalesce(l.outcomes, 0) as outcomes"
         " from review_list_rows r left join latest l on r.tenancy_ref = l.tenancy_ref"
         " where r.list_id = $list_id and list_contains($teams, r.team)"
         " order by r.team, r.rank, r.tenancy_ref",
         {"list_id": list_id, "teams": list(teams)},
     )
+    frame = decrypt_columns(wh.cipher, reveal(wh.con, wh.cipher, frame, ("tenancy_ref",)), ("reasons_enc",))
     return list(frame.iter_rows(named=True))
 
 
@@ -70,11 +72,14 @@ def listing(wh: Warehouse, list_id: str, tenancy_ref: str) -> dict[str, Any] | N
     frame = query(
         wh.con,
         "select list_id, as_of, cast(published_at as date) as published_on, tenancy_ref, property_ref, team,"
-        " rank, score, reasons, is_complex_case from review_list_rows"
+        " rank, score, reasons_enc, is_complex_case from review_list_rows"
         " where list_id = $list_id and tenancy_ref = $tenancy_ref limit 1",
-        {"list_id": list_id, "tenancy_ref": tenancy_ref},
+        {"list_id": list_id, "tenancy_ref": pseudonymise(wh.cipher, [tenancy_ref])[0]},
     )
-    return frame.row(0, named=True) if frame.height else None
+    if not frame.height:
+        return None
+    frame = reveal(wh.con, wh.cipher, frame, ("tenancy_ref", "property_ref"))
+    return decrypt_columns(wh.cipher, frame, ("reasons_enc",)).row(0, named=True)
 
 
 def list_records(
@@ -87,6 +92,10 @@ def list_records(
         wh.con,
         model_sql("web/list_records"),
         {"list_id": list_id, "date_from": as_of - dt.timedelta(days=window_days), "as_of": as_of},
+    )
+    frame = reveal_quoted(wh.con, wh.cipher, frame, "facts", "facts_ref")
+    frame = reveal(wh.con, wh.cipher, frame, ("tenancy_ref", "record_ref")).sort(
+        ["tenancy_ref", "on", "source", "record_ref"], nulls_last=True, maintain_order=True
     )
     by_household: dict[str, list[dict[str, Any]]] = {}
     for row in frame.iter_rows(named=True):
@@ -140,5 +149,9 @@ def backlog(wh: Warehouse, list_id: str, teams: Sequence[str]) -> list[dict[str,
         " from this t join earlier e on t.tenancy_ref = e.tenancy_ref"
         " order by t.team, t.score desc, t.tenancy_ref",
         {"list_id": list_id, "teams": list(teams)},
+    )
+    # ties in score fall in the landlord's reference order, as on the published list
+    frame = reveal(wh.con, wh.cipher, frame, ("tenancy_ref",)).sort(
+        ["team", "score", "tenancy_ref"], descending=[False, True, False], maintain_order=True
     )
     return list(frame.iter_rows(named=True))

@@ -5,7 +5,8 @@
 -- evidence: for repairs, the classifier's matched vocabulary per category ("lock_change: renew cylinder").
 -- Text: summary_enc is the record's encrypted free text (repair description, recharge reason, ASB description),
 --   passed through as BLOB for the publisher to decrypt; summary holds only coded facts (priority, trade, amounts,
---   roles, the classifier's evidence words), never free text.
+--   roles, the classifier's evidence words), never free text; summary_ref is the reference a summary quotes (a
+--   recharge's job), for the publisher to turn back from its pseudonym in the text.
 -- Units: pounds. Parameters: $as_of (date).
 
 with
@@ -73,6 +74,7 @@ recharge_rows as (
             'status ' || recharges.status,
             'for job ' || recharges.job_ref
         ) as summary,
+        recharges.job_ref as summary_ref,
         recharges.reason_enc as summary_enc
     from recharges
     inner join households on recharges.tenancy_ref = households.tenancy_ref
@@ -164,6 +166,7 @@ final as (
         evidence,
         amount_gbp,
         summary,
+        summary_ref,
         summary_enc
     from unioned
     where "on" <= $as_of

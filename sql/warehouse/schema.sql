@@ -6,16 +6,32 @@
 -- Knowledge time: known_on = the file's extract date (the date in its name, else the mapping's known_on rule).
 -- Free text (repairs.description, recharges.reason, asb.description) is stored encrypted (BLOB, AES-GCM);
 -- the red-flag classification of that text is computed in memory before storage and stored beside it.
+-- References (tenancy_ref, property_ref, job_ref, case_ref, recharge_ref) hold keyed pseudonyms, never the
+-- landlord's references (pipelines/warehouse/references.py); each clear reference is kept once, encrypted, in
+-- ref_books. List reasons and reviewers' names are encrypted like free text.
 -- Ciphertext does not compress: its columns skip DuckDB's compression analysis (a third of a load's insert).
 -- `using compression` is not in sqlfluff's DuckDB grammar, hence `noqa: PRS` on those tables.
 
 create sequence if not exists seq_file_id start 1;
 create sequence if not exists seq_run_id start 1;
 create sequence if not exists seq_audit_id start 1;
+create sequence if not exists seq_ref_book start 1;
 
 create table if not exists meta (
     key varchar primary key,
     value varchar not null
+);
+
+-- The clear references, encrypted: one book per load chunk (an Arrow IPC table of pseudonym, reference, sealed
+-- with AES-GCM), and which book holds each pseudonym (pseudonyms are not secret).
+create table if not exists ref_books ( -- noqa: PRS
+    book_id bigint not null,
+    book_sealed blob using compression uncompressed
+);
+
+create table if not exists ref_index (
+    pseudonym varchar not null,
+    book_id bigint not null
 );
 
 create table if not exists loaded_files (
@@ -195,7 +211,7 @@ create table if not exists review_list_rows (
     points_score double,
     surprise_score double,
     anomaly_score double,
-    reasons varchar not null,
+    reasons_enc blob not null,
     is_complex_case boolean,
     config_version varchar not null,
     rules_version varchar not null
@@ -217,7 +233,7 @@ create table if not exists outcomes ( -- noqa: PRS
     as_of date not null,
     tenancy_ref varchar not null,
     outcome varchar not null,
-    reviewer varchar not null,
+    reviewer_enc blob not null,
     rationale_enc blob using compression uncompressed,
     reviewed_on date not null,
     imported_at timestamp not null,

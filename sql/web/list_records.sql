@@ -6,7 +6,8 @@
 --   source_row), as in the staging models; rows are filtered on the list's households first, so only their own
 --   versions are sorted. One pass serves the whole list: a page's first household view reads the big tables once.
 -- Text: text_enc is the record's encrypted free text (decrypted by the web page for a signed-in reviewer); facts holds
---   coded facts only (priority, trade, status, amounts, roles, the classifier's words), never free text.
+--   coded facts only (priority, trade, status, amounts, roles, the classifier's words), never free text; facts_ref is
+--   the reference facts quotes (a recharge's job), turned back from its pseudonym by the page.
 -- Units: pounds. Parameters: $list_id, $date_from (date), $as_of (date: the list's week ending).
 
 with
@@ -139,6 +140,7 @@ recharge_rows as (
             'status ' || lower(trim(status)),
             'for job ' || job_ref
         ) as facts,
+        job_ref as facts_ref,
         reason_enc as text_enc
     from recharges
 ),
@@ -193,6 +195,7 @@ final as (
         categories,
         location,
         facts,
+        facts_ref,
         text_enc
     from unioned
     where "on" between $date_from and $as_of

@@ -36,15 +36,16 @@ ESTATES = [("Northfield", 40, 20, 0), ("Southgate", 30, 10, 0), ("Riverside", 0,
 
 def secrets_in(wh: Warehouse) -> set[str]:
     """Every reference and text value in the fixture (all carry "SECRET"): none may reach the report."""
-    found: set[str] = {QUARANTINE_VALUE}
+    # reasons and reviewers are stored encrypted (plain-marked here, the database being unencrypted)
+    found: set[str] = {QUARANTINE_VALUE, "SECRET reason: two external lock changes", "Reviewer SECRET"}
     for table, columns in {
         "raw_repairs": ["job_ref", "property_ref", "tenancy_ref", "evidence"],
         "raw_properties": ["property_ref", "block_ref"],
         "raw_tenancies": ["tenancy_ref", "property_ref"],
         "raw_asb": ["case_ref", "tenancy_ref"],
-        "review_list_rows": ["tenancy_ref", "property_ref", "reasons", "list_id"],
+        "review_list_rows": ["tenancy_ref", "property_ref", "list_id"],
         "carried_forward": ["tenancy_ref"],
-        "outcomes": ["tenancy_ref", "reviewer", "source_file"],
+        "outcomes": ["tenancy_ref", "source_file"],
         "audit_log": ["tenancy_ref", "detail"],
         "runs": ["detail"],
         "quarantine": ["reason", "file_name"],
@@ -260,7 +261,7 @@ def make_history(path: Path, *, weeks: int = WEEKS, age_band: bool = False) -> W
                 points_score=5.0,
                 surprise_score=2.0,
                 anomaly_score=0.5,
-                reasons="SECRET reason: two external lock changes",
+                reasons_enc=b"\x00SECRET reason: two external lock changes",
                 is_complex_case=False,
                 config_version="v1",
                 rules_version="r1",
@@ -274,7 +275,7 @@ def make_history(path: Path, *, weeks: int = WEEKS, age_band: bool = False) -> W
                     as_of=week_end,
                     tenancy_ref=tenancy,
                     outcome=outcome[rank],
-                    reviewer="Reviewer SECRET",
+                    reviewer_enc=b"\x00Reviewer SECRET",
                     rationale_enc=b"\x00enc",
                     reviewed_on=published.date() + dt.timedelta(days=5 if late else 1),
                     imported_at=published,

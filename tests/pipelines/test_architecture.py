@@ -145,3 +145,46 @@ def test_features_and_models_never_import_pipelines() -> None:
         if any(i == "pipelines" or i.startswith("pipelines.") for i in imports_of(path, m))
     )
     assert offenders == []
+
+
+def private_imports(path: Path, module: str) -> list[str]:
+    """``module.name`` for every underscored name ``path`` imports from another module of ours (``from a import
+    _b``): a module's private helpers are its own; what another module needs is part of its public face."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            if base.split(".")[0] not in ("pipelines", "features", "models"):
+                continue
+            found += [
+                f"{base}.{alias.name}"
+                for alias in node.names
+                if alias.name.startswith("_") and not alias.name.startswith("__")
+            ]
+    return found
+
+
+def test_private_imports_finds_an_underscored_name_of_ours_only(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(
+        "from pipelines.core.errors import _hidden, shown\nfrom os import _exit\n"
+        "def f():\n    from .sibling import _helper\n"
+    )
+    assert private_imports(source, "pipelines.x.m") == [
+        "pipelines.core.errors._hidden",
+        "pipelines.x.sibling._helper",
+    ]
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    offenders = sorted(
+        f"{m} imports {name}"
+        for package in ("pipelines", "features", "models")
+        for m, path in _sources(package).items()
+        for name in private_imports(path, m)
+    )
+    assert offenders == []

@@ -70,7 +70,7 @@ def test_reviews_on_time_late_overdue_and_awaiting(wh: Warehouse) -> None:
     for i, team in enumerate(["a", "a", "a", "a", "b"]):
         wh.con.execute(
             "insert into review_list_rows (list_id, as_of, published_at, tenancy_ref, team, rank, score,"
-            " reasons, config_version, rules_version) values ('L1', ?, ?, ?, ?, ?, 1, 'r', 'v', 'r')",
+            " reasons_enc, config_version, rules_version) values ('L1', ?, ?, ?, ?, ?, 1, 'r', 'v', 'r')",
             [SUN, MON, f"T{i}", team, i + 1],
         )
 
@@ -116,7 +116,7 @@ def _list_row(
 ) -> None:
     wh.con.execute(
         "insert into review_list_rows (list_id, as_of, published_at, tenancy_ref, property_ref, team, rank,"
-        " score, reasons, config_version, rules_version) values (?, ?, ?, ?, ?, ?, 1, 1, 'r', 'v', 'r')",
+        " score, reasons_enc, config_version, rules_version) values (?, ?, ?, ?, ?, ?, 1, 1, 'r', 'v', 'r')",
         [list_id, as_of, published, tenancy, f"P-{tenancy}", team],
     )
 

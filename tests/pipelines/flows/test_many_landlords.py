@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipelines.synth.standard import write_landlord
-from pipelines.warehouse.connection import WarehouseError, open_warehouse
+from pipelines.warehouse.connection import WarehouseError, open_warehouse, query
+from pipelines.warehouse.references import reveal
 
 AS_OF = dt.date(2025, 6, 29)
 pytestmark = pytest.mark.slow
@@ -63,7 +64,8 @@ def test_two_landlords_run_concurrently_and_stay_apart(
         with open_warehouse(job.db, must_exist=True, key=key) as wh:
             repairs = wh.con.sql("select count(*) from raw_repairs").fetchall()[0][0]
             paths = {r[0] for r in wh.con.sql("select file_path from loaded_files").fetchall()}
-            tenancies = {r[0] for r in wh.con.sql("select tenancy_ref from raw_tenancies").fetchall()}
+            stored = query(wh.con, "select tenancy_ref from raw_tenancies")
+            tenancies = set(reveal(wh.con, wh.cipher, stored, ("tenancy_ref",))["tenancy_ref"])
         # Exactly this landlord's repairs (the two landlords differ in size), only its own files...
         assert repairs == written[job.name].rows["repairs"]
         assert paths and all(Path(p).is_relative_to(job.extracts) for p in paths)

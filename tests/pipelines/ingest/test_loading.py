@@ -242,18 +242,26 @@ def test_free_text_is_classified_then_encrypted(tmp_path: Path, db_key: str) -> 
         ],
     )
     mapping = write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING)
-    from pipelines.warehouse.connection import open_warehouse
+    from pipelines.warehouse.connection import open_warehouse, query
+    from pipelines.warehouse.references import REFERENCE_COLUMNS, reveal
 
     wh = open_warehouse(tmp_path / "enc.duckdb")
     assert wh.cipher.encrypts
     ingest(wh, folder, mapping)
-    rows = table(
-        wh,
-        "select job_ref, description_enc, categories, location, has_police_ref from raw_repairs order by 1",
+    stored = query(
+        wh.con,
+        "select job_ref, description_enc, categories, location, has_police_ref, property_ref, tenancy_ref"
+        " from raw_repairs",
     )
-    assert [(r[0], r[2], r[3], r[4]) for r in rows] == [
-        ("J1", ["lock_change"], "external", True),
-        ("J2", [], None, False),
+    # references are stored as their keyed pseudonyms, and read back as the landlord's
+    assert sorted(stored["job_ref"].to_list()) == sorted(wh.cipher.pseudonyms(["J1", "J2"]))
+    assert not {"J1", "J2", "P1", "P2", "T1"} & set(
+        stored.unpivot(on=["job_ref", "property_ref", "tenancy_ref"])["value"].to_list()
+    )
+    rows = reveal(wh.con, wh.cipher, stored, REFERENCE_COLUMNS).sort("job_ref").rows()
+    assert [(r[0], r[2], r[3], r[4], r[5], r[6]) for r in rows] == [
+        ("J1", ["lock_change"], "external", True, "P1", "T1"),
+        ("J2", [], None, False, "P2", None),
     ]
     assert b"lock" not in bytes(rows[0][1])
     assert wh.cipher.decrypt(rows[0][1]) == "Renew lock - police ref 123"

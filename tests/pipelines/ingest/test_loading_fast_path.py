@@ -12,6 +12,8 @@ import pytest
 from pipelines.ingest import folder as ingest_extracts
 from pipelines.ingest import loading
 from pipelines.synth.standard import write_landlord
+from pipelines.warehouse.connection import query
+from pipelines.warehouse.references import REFERENCE_COLUMNS, reveal
 from tests.pipelines.ingest.ingest_helpers import (
     REPAIRS_MAPPING,
     ingest,
@@ -220,10 +222,13 @@ def test_a_chunk_encrypts_each_distinct_text_once_and_every_row_keeps_its_own_te
     assert (
         loading_ingest(wh, folder, write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING), spy).rows_loaded == 5
     )
-    stored = table(
-        wh, "select job_ref, description_enc, categories, has_police_ref from raw_repairs order by 1"
-    )
-    assert [(job, wh.cipher.decrypt(enc), cats, police) for job, enc, cats, police in stored] == [
+    stored = reveal(
+        wh.con,
+        wh.cipher,
+        query(wh.con, "select job_ref, description_enc, categories, has_police_ref from raw_repairs"),
+        REFERENCE_COLUMNS,
+    ).sort("job_ref")
+    assert [(job, wh.cipher.decrypt(enc), cats, police) for job, enc, cats, police in stored.rows()] == [
         ("J1", "renew lock", ["lock_change"], False),
         ("J2", "renew lock", ["lock_change"], False),
         ("J3", "renew lock", ["lock_change"], False),
@@ -237,7 +242,7 @@ def test_a_chunk_encrypts_each_distinct_text_once_and_every_row_keeps_its_own_te
         ("renew lock", "S1"),
         ("renew lock", "S2"),
     ]
-    tokens = {job: enc for job, enc, _, _ in stored}
+    tokens = {job: enc for job, enc, _, _ in stored.rows()}
     assert tokens["J1"] == tokens["J2"]  # one chunk, same words and code: one ciphertext
     assert tokens["J6"] != tokens["J1"]  # another chunk: a fresh nonce
     assert len({tokens["J1"], tokens["J3"], tokens["J4"]}) == 3

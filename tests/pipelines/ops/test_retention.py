@@ -83,7 +83,7 @@ def _seed(wh: Warehouse) -> None:
     for rank, (list_id, as_of, tenancy) in enumerate(lists, start=1):
         con.execute(
             "insert into review_list_rows (list_id, as_of, published_at, tenancy_ref, team, rank, score,"
-            " reasons, config_version, rules_version)"
+            " reasons_enc, config_version, rules_version)"
             " values (?, ?, ?, ?, 'tst', ?, 9.5, 'lock changes', 'v', 'r')",
             [list_id, _d(as_of), _ts(as_of + " 06:00"), tenancy, rank],
         )
@@ -235,7 +235,10 @@ def test_cli_purge_rewrites_the_file_so_deleted_rows_leave_it(
     assert b"RENTKEPT88" in data
     assert not Path(f"{path}.wal").exists()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["retention.yaml", "w.duckdb"]  # no temporary left
+    # no temporary left: the spill folder beside the database (owner-only) is empty
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["retention.yaml", "w.duckdb", "w.duckdb.tmp"]
+    spill = tmp_path / "w.duckdb.tmp"
+    assert not list(spill.iterdir()) and stat.S_IMODE(spill.stat().st_mode) == 0o700
     reopened = open_warehouse(path, key=KEY)
     assert _column(reopened, "select count(*) from raw_rent") == [1]
     assert verify_audit_chain(reopened.con).ok

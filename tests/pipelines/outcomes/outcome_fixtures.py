@@ -63,6 +63,7 @@ def publish(
         rules_version="rules-1",
         thresholds={"min_points": 4.0, "capacity": {"repairs_admin": 25, "tst": 10}},
         actor="test-runner",
+        cipher=wh.cipher,
     )
 
 

@@ -25,10 +25,11 @@ def _import(wh: Warehouse, path: Path, today: dt.date = TODAY):  # type: ignore[
 
 
 def _outcomes(wh: Warehouse) -> list[tuple[object, ...]]:
-    return wh.con.sql(
-        "select outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer, reviewed_on, source_file,"
+    rows = wh.con.sql(
+        "select outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc, reviewed_on, source_file,"
         " source_row from outcomes order by outcome_id"
     ).fetchall()
+    return [(*r[:5], wh.cipher.decrypt(r[5]), *r[6:]) for r in rows]
 
 
 def _row(ref: str, list_id: str = LIST1, **filled: str) -> dict[str, str]:

@@ -89,6 +89,7 @@ def test_the_same_input_gives_the_same_list() -> None:
 
 def _publish(con: object, week: object, as_of: dt.date) -> None:
     from pipelines.warehouse.audit import record_list_published
+    from pipelines.warehouse.crypto import FieldCipher
 
     record_list_published(
         con,  # type: ignore[arg-type]
@@ -101,6 +102,7 @@ def _publish(con: object, week: object, as_of: dt.date) -> None:
         rules_version="test",
         thresholds={},
         actor="test",
+        cipher=FieldCipher(None),  # the test's warehouse is unencrypted
     )
 
 

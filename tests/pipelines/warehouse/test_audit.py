@@ -24,7 +24,7 @@ from pipelines.warehouse.audit import (
     record_list_published,
     verify_audit_chain,
 )
-from pipelines.warehouse.connection import Warehouse, encrypted_columns, transaction
+from pipelines.warehouse.connection import Warehouse, transaction
 from tests.pipelines.outcomes.outcome_fixtures import (
     LIST1,
     WEEK1,
@@ -66,9 +66,10 @@ def test_record_list_published_writes_rows_carried_and_one_event(tmp_path: Path)
         carried=[("T3", "repairs_admin", 5.0)],
     )
     rows = wh.con.sql(
-        "select list_id, as_of, tenancy_ref, team, rank, score, reasons, config_version, rules_version"
+        "select list_id, as_of, tenancy_ref, team, rank, score, reasons_enc, config_version, rules_version"
         " from review_list_rows order by rank"
     ).fetchall()
+    rows = [(*r[:6], wh.cipher.decrypt(r[6]), *r[7:]) for r in rows]
     assert rows == [
         (LIST1, WEEK1, "T1", "repairs_admin", 1, 9.5, "3 lock changes", "2026.11-1", "rules-1"),
         (LIST1, WEEK1, "T2", "tst", 2, 7.0, "door damaged", "2026.11-1", "rules-1"),
@@ -97,9 +98,12 @@ def test_reasons_given_as_a_list_are_joined(tmp_path: Path) -> None:
     record_list_published(
         wh.con, list_id="L", as_of=WEEK1, listed=listed,
         carried=listed.select("tenancy_ref", "team", "score").clear(), config_version="v",
-        config_fingerprint="f", rules_version="r", thresholds={}, actor="x",
+        config_fingerprint="f", rules_version="r", thresholds={}, actor="x", cipher=wh.cipher,
     )  # fmt: skip
-    assert wh.con.sql("select reasons, property_ref from review_list_rows").fetchall() == [("a; b", None)]
+    ((reasons, property_ref),) = wh.con.sql(
+        "select reasons_enc, property_ref from review_list_rows"
+    ).fetchall()
+    assert (wh.cipher.decrypt(reasons), property_ref) == ("a; b", None)
 
 
 def test_publishing_a_list_twice_is_refused_and_changes_nothing(tmp_path: Path) -> None:
@@ -205,10 +209,27 @@ def test_no_source_file_updates_or_deletes_the_append_only_tables() -> None:
     assert not any("audit_log" in statement for _, statement in found)
 
 
-def test_key_rotation_cannot_reach_the_audit_trail(tmp_path: Path) -> None:
-    # rotate_key re-encrypts every *_enc column generically; audit_log has none, so it is never rewritten
-    wh = new_warehouse(tmp_path)
-    assert "audit_log" not in encrypted_columns(wh.con)
+def test_key_rotation_rewrites_only_the_wrapped_key_and_appends_one_event(
+    tmp_path: Path, db_key: str
+) -> None:
+    # rotate_key rewraps the data key: every other table, the audit trail included, comes through unchanged
+    from pipelines.warehouse.connection import open_warehouse
+    from pipelines.warehouse.rotation import rotate_key
+
+    wh = open_warehouse(tmp_path / "wh.duckdb")
+    two_weeks(wh)
+    tables = [
+        t for (t,) in wh.con.sql("select table_name from duckdb_tables() where not temporary").fetchall()
+    ]
+    before = {t: wh.con.sql(f"select * from {t}").fetchall() for t in tables}
+    wh.close()
+    rotate_key(tmp_path / "wh.duckdb", db_key, "a-new-and-longer-test-passphrase")
+    wh = open_warehouse(tmp_path / "wh.duckdb", key="a-new-and-longer-test-passphrase")
+    after = {t: wh.con.sql(f"select * from {t}").fetchall() for t in tables}
+    changed = {t for t in tables if after[t] != before[t]}
+    assert changed == {"meta", "audit_log"}
+    assert after["audit_log"][:-1] == before["audit_log"] and after["audit_log"][-1][3] == "key_rotated"
+    wh.close()
 
 
 def _snapshot(wh: Warehouse) -> dict[str, list[tuple[object, ...]]]:

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from web_fixtures import LIST1, LIST2, PASSWORD, TODAY, FakeClock, make_app
 
 from pipelines.warehouse.connection import open_warehouse, query
+from pipelines.warehouse.references import REFERENCE_COLUMNS, decrypt_columns, pseudonymise_frame, reveal
 from pipelines.web.queries import due_date
 
 pytestmark = pytest.mark.usefixtures("db_key")
@@ -62,10 +64,15 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def db_rows(tmp_path: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+def db_rows(tmp_path: Path, sql: str, *, clear: bool = False) -> list[tuple]:  # type: ignore[type-arg]
+    """The rows as stored; with ``clear``, references revealed and ``reviewer_enc`` decrypted, as a person reads."""
     wh = open_warehouse(tmp_path / "wh.duckdb", read_only=True)
     try:
-        return list(query(wh.con, sql).iter_rows())
+        frame = query(wh.con, sql)
+        if clear:
+            frame = reveal(wh.con, wh.cipher, frame, REFERENCE_COLUMNS)
+            frame = decrypt_columns(wh.cipher, frame, [c for c in frame.columns if c == "reviewer_enc"])
+        return list(frame.iter_rows())
     finally:
         wh.close()
 
@@ -278,7 +285,9 @@ def test_household_page_evidence_in_date_order_decrypted_and_escaped(
     # the form: configured values in a dropdown, reviewed_on defaulting to today
     assert '<option value="new_concern_referred">' in html
     assert f'name="reviewed_on" type="date" value="{TODAY.isoformat()}"' in html
-    viewed = db_rows(tmp_path, "select actor, tenancy_ref from audit_log where action = 'history_viewed'")
+    viewed = db_rows(
+        tmp_path, "select actor, tenancy_ref from audit_log where action = 'history_viewed'", clear=True
+    )
     assert viewed == [("alex", "T1"), ("alex", "T1")]
 
 
@@ -325,13 +334,17 @@ def test_outcome_recorded_under_the_signed_in_name(alex: TestClient, tmp_path: P
     page = alex.get(r.headers["location"]).text
     assert "Outcome recorded." in page and "Spoke to tenant; burglary." in page
     rows = db_rows(
-        tmp_path, "select list_id, tenancy_ref, outcome, reviewer, reviewed_on, source_file from outcomes"
+        tmp_path,
+        "select list_id, tenancy_ref, outcome, reviewer_enc, reviewed_on, source_file from outcomes",
+        clear=True,
     )
     assert rows == [(LIST2, "T1", "no_concern", "alex", TODAY, "web")]
     stored = db_rows(tmp_path, "select rationale_enc from outcomes")[0][0]
     assert b"burglary" not in bytes(stored)  # encrypted at rest
     audit = db_rows(
-        tmp_path, "select actor, tenancy_ref, detail from audit_log where action = 'outcomes_imported'"
+        tmp_path,
+        "select actor, tenancy_ref, detail from audit_log where action = 'outcomes_imported'",
+        clear=True,
     )
     assert audit[0][:2] == ("alex", "T1") and '"applied":{"no_concern":1}' in audit[0][2]
     assert "no concern" in alex.get("/").text
@@ -516,10 +529,19 @@ def test_a_file_loaded_after_a_view_shows_on_the_next_view(alex: TestClient, tmp
             " (99, 'repairs', 'late.csv', '/x/late.csv', 'abc', 1, 1, 1, 0, ?, now(), null)",
             [dt.date(2025, 3, 15)],
         )
+        refs = pl.DataFrame({"job_ref": ["J7"], "property_ref": ["P-T1"], "tenancy_ref": ["T1"]})
+        job, prop, tenancy = pseudonymise_frame(wh.con, wh.cipher, refs, REFERENCE_COLUMNS).row(0)
         wh.con.execute(
             "insert into raw_repairs (job_ref, property_ref, tenancy_ref, reported_at, description_enc, categories,"
-            " file_id, source_row, known_on) values ('J7', 'P-T1', 'T1', ?, ?, ['forced_entry'], 99, 2, ?)",
-            [dt.datetime(2025, 3, 14, 8), wh.cipher.encrypt("late file: door forced"), dt.date(2025, 3, 15)],
+            " file_id, source_row, known_on) values (?, ?, ?, ?, ?, ['forced_entry'], 99, 2, ?)",
+            [
+                job,
+                prop,
+                tenancy,
+                dt.datetime(2025, 3, 14, 8),
+                wh.cipher.encrypt("late file: door forced"),
+                dt.date(2025, 3, 15),
+            ],
         )
     finally:
         wh.close()

@@ -1,0 +1,219 @@
+"""References as keyed pseudonyms: the one place that turns a landlord's references into what the database holds,
+and back.
+
+Inside DuckDB every reference column (:data:`REFERENCE_COLUMNS`) holds the reference's keyed pseudonym
+(:meth:`pipelines.warehouse.crypto.FieldCipher.pseudonyms`), so staging, features and joins work unchanged and
+the file says nothing about which household a row is about. Each clear reference is kept once, encrypted, in a
+*book*: one per load chunk, an Arrow IPC table ``(pseudonym, reference)`` sealed with AES-GCM (one encryption
+per chunk, not per reference: four million job references cost one call), with ``ref_index`` saying which book
+holds each pseudonym.
+
+- In: :func:`pseudonymise_chunk` (ingest, SQL over a chunk's distinct references) and :func:`pseudonymise`
+  (values a person typed: an outcome sheet, a web form, a command's argument).
+- Out: :func:`reveal` (a frame read from DuckDB, when publishing or showing it to a person).
+
+Unencrypted databases (``--allow-unencrypted``, test data only) keep references as they are: every function
+here is then the identity.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import duckdb
+import polars as pl
+
+from pipelines.warehouse.connection import next_id, query, quote_identifier_sql
+from pipelines.warehouse.crypto import FieldCipher
+
+# Every column, in any table, that holds a landlord's reference to a household, home or record.
+REFERENCE_COLUMNS: tuple[str, ...] = ("tenancy_ref", "property_ref", "job_ref", "case_ref", "recharge_ref")
+
+MAP_TABLE = "__refmap"  # a chunk's (ref, pseudonym), a temporary table of the loading cursor
+
+
+def pseudonymise(cipher: FieldCipher, values: Sequence[str | None]) -> list[str | None]:
+    """The pseudonyms of references a person gave (None stays None)."""
+    return cipher.pseudonyms(values)
+
+
+def pseudonymise_frame(
+    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, frame: pl.DataFrame, columns: Sequence[str]
+) -> pl.DataFrame:
+    """``frame`` with each of ``columns`` (those present) replaced by its pseudonyms, before it goes to DuckDB;
+    references not in any book yet are sealed in a new one (call inside the transaction that writes the frame)."""
+    present = [c for c in columns if c in frame.columns]
+    if not cipher.encrypts or not present or frame.is_empty():
+        return frame
+    refs = pl.concat([frame[c].cast(pl.String) for c in present]).drop_nulls().unique().alias("ref")
+    mapping = pl.DataFrame(
+        {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
+    )
+    con.register("__refs_known_view", mapping.to_arrow())
+    try:
+        new = query(con, "select pseudonym, ref from __refs_known_view anti join ref_index using (pseudonym)")
+    finally:
+        con.unregister("__refs_known_view")
+    store_new_references(con, cipher, new)
+    return frame.with_columns(
+        pl.col(c).cast(pl.String).replace_strict(mapping["ref"], mapping["pseudonym"], default=None)
+        for c in present
+    )
+
+
+def pseudonymise_chunk(
+    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, source: str, columns: Sequence[str]
+) -> pl.DataFrame | None:
+    """Pseudonyms for the distinct references in ``columns`` of the temporary relation ``source`` (rows not
+    ``__bad``), as the temporary table ``__refmap (ref, pseudonym)`` for the insert to join; returns the
+    references not yet in any book (for :func:`store_new_references`, inside the insert's transaction), or None
+    when the database is unencrypted (the insert then takes the references as they are)."""
+    if not cipher.encrypts or not columns:
+        return None
+    union = " union all ".join(
+        f"select {quote_identifier_sql(c)} as ref from {source} where not __bad and {quote_identifier_sql(c)}"
+        " is not null"
+        for c in columns
+    )
+    # distinct: the insert joins this map once per reference column, so a repeated reference would repeat rows
+    refs = query(con, f"select distinct ref from ({union})")["ref"]
+    frame = pl.DataFrame(
+        {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
+    )
+    con.register("__refmap_view", frame.to_arrow())
+    try:
+        con.execute(f"create or replace temp table {MAP_TABLE} as select * from __refmap_view")
+    finally:
+        con.unregister("__refmap_view")
+    return query(con, f"select pseudonym, ref from {MAP_TABLE} m anti join ref_index i using (pseudonym)")
+
+
+def store_new_references(
+    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, new: pl.DataFrame | None
+) -> None:
+    """Seal ``new`` (pseudonym, ref) as one book and index it; call inside the transaction that writes the rows.
+
+    Two extracts loading side by side may both store a reference first seen by each: a pseudonym in two books is
+    harmless (both hold the same reference)."""
+    if new is None or new.is_empty():
+        return
+    book_id = next_id(con, "seq_ref_book")
+    buffer = io.BytesIO()
+    new.select("pseudonym", "ref").write_ipc(buffer, compression="lz4")
+    con.execute("insert into ref_books values (?, ?)", [book_id, cipher.seal_bytes(buffer.getvalue())])
+    con.register("__refnew_view", new.select("pseudonym").to_arrow())
+    try:
+        con.execute("insert into ref_index select pseudonym, $b from __refnew_view", {"b": book_id})
+    finally:
+        con.unregister("__refnew_view")
+
+
+def map_joins(columns: Sequence[str]) -> tuple[dict[str, str], str]:
+    """(column -> alias, the LEFT JOINs of ``__refmap`` that give each reference column of ``__conv c`` its
+    pseudonym)."""
+    aliases = {c: f"__r{i}" for i, c in enumerate(columns)}
+    joins = " ".join(
+        f"left join {MAP_TABLE} {a} on {a}.ref = c.{quote_identifier_sql(c)}" for c, a in aliases.items()
+    )
+    return aliases, joins
+
+
+def reveal(
+    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, frame: pl.DataFrame, columns: Sequence[str]
+) -> pl.DataFrame:
+    """``frame`` with each of ``columns`` (those present) turned back from pseudonyms into the landlord's
+    references, for a person to read. Only the books holding the frame's pseudonyms are opened."""
+    present = [c for c in columns if c in frame.columns]
+    if not cipher.encrypts or not present or frame.is_empty():
+        return frame
+    wanted = pl.concat([frame[c].cast(pl.String) for c in present]).drop_nulls().unique().alias("pseudonym")
+    if wanted.is_empty():
+        return frame
+    mapping = lookup(con, cipher, wanted)
+    return frame.with_columns(
+        pl.col(c).cast(pl.String).replace(mapping["pseudonym"], mapping["ref"]) for c in present
+    )
+
+
+def reveal_quoted(
+    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, frame: pl.DataFrame, text: str, quoted: str
+) -> pl.DataFrame:
+    """``frame`` with the pseudonym of column ``quoted`` that column ``text`` quotes (SQL-built facts such as
+    "for job <ref>") replaced by the reference, and ``quoted`` dropped."""
+    if quoted not in frame.columns:
+        return frame
+    if cipher.encrypts and not frame.is_empty():
+        clear = reveal(con, cipher, frame.select(pl.col(quoted).alias("__clear")), ("__clear",))["__clear"]
+        # a few rows (the listed households' records): one replacement per row
+        texts = [
+            t if t is None or p is None or c is None else t.replace(p, c)
+            for t, p, c in zip(frame[text].to_list(), frame[quoted].to_list(), clear.to_list(), strict=True)
+        ]
+        frame = frame.with_columns(pl.Series(text, texts, dtype=pl.String))
+    return frame.drop(quoted)
+
+
+def lookup(con: duckdb.DuckDBPyConnection, cipher: FieldCipher, pseudonyms: pl.Series) -> pl.DataFrame:
+    """(pseudonym, ref) for each of ``pseudonyms`` found in the books."""
+    con.register("__reveal_view", pl.DataFrame({"pseudonym": pseudonyms}).to_arrow())
+    try:
+        books = con.sql(
+            "select book_sealed from ref_books where book_id in"
+            " (select distinct book_id from ref_index semi join __reveal_view using (pseudonym))"
+        ).fetchall()
+    finally:
+        con.unregister("__reveal_view")
+    if not books:
+        return pl.DataFrame(schema={"pseudonym": pl.String, "ref": pl.String})
+    opened = pl.concat([pl.read_ipc(io.BytesIO(cipher.open_bytes(b))) for (b,) in books])
+    return opened.filter(pl.col("pseudonym").is_in(pseudonyms.implode())).unique("pseudonym", keep="first")
+
+
+def decrypt_columns(cipher: FieldCipher, frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """``frame`` with each ``<name>_enc`` of ``columns`` decrypted into ``<name>``, in the same place."""
+    return frame.with_columns(
+        pl.Series(c, cipher.decrypt_many(frame[c].to_list()), dtype=pl.String) for c in columns
+    ).rename({c: c.removesuffix("_enc") for c in columns})
+
+
+def pseudonymise_in_place(
+    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, tables: Sequence[str] | None = None
+) -> int:
+    """Replace the clear references held in ``tables`` (default: every table with a reference column) by their
+    pseudonyms, each reference sealed in a book. For a database written before references were pseudonymised,
+    and for rows a test writes by hand. Returns the number of distinct references. Call inside a transaction."""
+    if not cipher.encrypts:
+        return 0
+    found = con.sql(
+        "select c.table_name, c.column_name from information_schema.columns c"
+        " join information_schema.tables t using (table_catalog, table_schema, table_name)"
+        " where c.table_catalog = current_database() and c.table_schema = 'main'"
+        " and t.table_type = 'BASE TABLE' and list_contains($cols, c.column_name)"
+        " order by c.table_name, c.ordinal_position",
+        params={"cols": list(REFERENCE_COLUMNS)},
+    ).fetchall()
+    targets = [(str(t), str(c)) for t, c in found if tables is None or t in tables]
+    if not targets:
+        return 0
+    union = " union ".join(
+        f"select {quote_identifier_sql(c)} as ref from {quote_identifier_sql(t)}"
+        f" where {quote_identifier_sql(c)} is not null"
+        for t, c in targets
+    )
+    refs = query(con, union)["ref"]
+    frame = pl.DataFrame(
+        {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
+    )
+    store_new_references(con, cipher, frame)
+    con.register("__inplace_view", frame.to_arrow())
+    try:
+        for t, c in targets:
+            col = quote_identifier_sql(c)
+            con.execute(
+                f"update {quote_identifier_sql(t)} set {col} = m.pseudonym from __inplace_view m"
+                f" where {quote_identifier_sql(t)}.{col} = m.ref"
+            )
+    finally:
+        con.unregister("__inplace_view")
+    return frame.height
