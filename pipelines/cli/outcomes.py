@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.core.errors import UserError
 from pipelines.outcomes.history import format_history, household_history
-from pipelines.outcomes.records import ImportResult, OutcomesError, _os_user, import_outcomes
+from pipelines.outcomes.records import ImportResult, OutcomesError, import_outcomes, os_user
 from pipelines.warehouse.audit import record_event
 from pipelines.warehouse.connection import open_warehouse
 from pipelines.warehouse.references import pseudonymise
@@ -37,7 +37,7 @@ def main_history(args: argparse.Namespace) -> int:
         # Who looked at whose record is itself recorded (information is shared on a need-to-know basis).
         record_event(
             wh.con,
-            actor=_os_user(),
+            actor=os_user(),
             action="history_viewed",
             tenancy_ref=pseudonymise(wh.cipher, [args.tenancy_ref])[0],
             detail={

@@ -29,7 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from pipelines.core.errors import ConfigError, UserError
 from pipelines.core.settings import load_settings
 from pipelines.core.weeks import last_sunday
-from pipelines.flows.weekly_review import WeeklyResult, _result, ingest_task, publish_task, score_task
+from pipelines.flows.weekly_review import WeeklyResult, ingest_task, publish_task, score_task, weekly_result
 from pipelines.warehouse.connection import open_warehouse
 from pipelines.warehouse.crypto import KEY_ENV
 from pipelines.warehouse.runs import finish_run, start_run
@@ -121,7 +121,7 @@ def landlord_week(job: LandlordJob, as_of: dt.date, duckdb_threads: int | None =
         ingested = ingest_task(wh, job.extracts, job.mapping, settings, job.out)
         week = score_task(wh, settings, as_of)
         published = publish_task(wh, week, settings, as_of, job.out, run_id)
-        result = _result(as_of, published, week, ingested)
+        result = weekly_result(as_of, published, week, ingested)
         finish_run(
             wh.con,
             run_id,

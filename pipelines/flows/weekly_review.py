@@ -191,7 +191,7 @@ def weekly_review(
         )
         week = score_task(wh, settings, as_of)
         published = publish_task(wh, week, settings, as_of, Path(out), run.run_id)
-        result = _with_knowledge(wh, settings, _result(as_of, published, week, ingested), week)
+        result = _with_knowledge(wh, settings, weekly_result(as_of, published, week, ingested), week)
         run.status = "failed-files" if result.files_failed else "ok"
         run.counts = {
             "files_loaded": result.files_loaded,
@@ -222,7 +222,7 @@ def _with_knowledge(wh: Warehouse, settings: Settings, result: WeeklyResult, wee
     return replace(result, knowledge=knowledge_lines(knowledge), warnings=warnings)
 
 
-def _result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> WeeklyResult:
+def weekly_result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> WeeklyResult:
     return WeeklyResult(
         as_of=as_of,
         list_id=published.list_id,

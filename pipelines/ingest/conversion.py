@@ -84,7 +84,7 @@ RAW_EXTRA = {
 }
 
 
-def _p(name: str) -> str:
+def param_name(name: str) -> str:
     """A bound-parameter name for a canonical column (identifiers are canonical, never the landlord's)."""
     if not re.fullmatch(r"[a-z_]+", name):
         raise ValueError(name)
@@ -95,7 +95,7 @@ def _text_sql(col: str) -> str:
     return f"nullif(trim({quote_identifier(col)}), '')"
 
 
-def _date_formats(spec: ExtractMapping) -> list[str]:
+def accepted_date_formats(spec: ExtractMapping) -> list[str]:
     """The formats a date may be written in: the mapping's ``date_format`` or day-first ones, and ISO."""
     return list(DMY_FORMATS + ISO_FORMATS) if spec.date_format is None else [spec.date_format, *ISO_FORMATS]
 
@@ -124,7 +124,7 @@ def convert_sql(
     """
     params: dict[str, Any] = {}
     dayfirst_default = spec.date_format is None
-    date_formats = _date_formats(spec)
+    date_formats = accepted_date_formats(spec)
     params["earliest"] = EARLIEST_EVENT
     value_map = spec.value_map
     ids = ["__file_idx"] if source_sql is not None else ["__file_idx", "__row"]
@@ -144,7 +144,7 @@ def convert_sql(
         pre = c.name in typed
         text_layer.append(f"{q} as {text}" if pre else f"{_text_sql(c.name)} as {text}")
         blank = f"when {text} is null then 'blank'" if c.required else ""
-        pn = _p(c.name)
+        pn = param_name(c.name)
         if c.name in value_map:
             params[f"vk_{pn}"] = list(value_map[c.name])
             params[f"vv_{pn}"] = list(value_map[c.name].values())

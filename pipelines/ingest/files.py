@@ -235,7 +235,7 @@ def _locate_offset(path: Path, offset: int) -> tuple[int, str]:
     line_start = head.rfind(b"\n") + 1
     first = path.open("rb").readline().decode("utf-8", "replace")
     delimiter = sniff_delimiter(first)
-    headers = _parse_header_line(first, delimiter)
+    headers = parse_header_line(first, delimiter)
     col_idx = head[line_start:].count(delimiter.encode())
     column = f", column '{headers[col_idx]}'" if col_idx < len(headers) else f", field {col_idx + 1}"
     return row, column
@@ -263,7 +263,7 @@ def sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _parse_header_line(text: str, delimiter: str) -> list[str]:
+def parse_header_line(text: str, delimiter: str) -> list[str]:
     try:
         row = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"'), [])
     except csv.Error:  # a stray carriage return or NUL: not a header of names; the caller says so

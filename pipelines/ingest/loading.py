@@ -40,9 +40,9 @@ from pipelines.core.progress import Progress
 from pipelines.ingest import validation
 from pipelines.ingest.conversion import (
     RAW_EXTRA,
-    _date_formats,
-    _p,
+    accepted_date_formats,
     convert_sql,
+    param_name,
     used_params,
 )
 from pipelines.ingest.files import FileProblem, SourceFile, fingerprint, quote_identifier, resolve_files
@@ -53,7 +53,7 @@ from pipelines.ingest.mapping import (
     CanonicalExtract,
     ExtractMapping,
 )
-from pipelines.ingest.quarantine import _collect_quarantine, _dayfirst_failures, _formats_by_use
+from pipelines.ingest.quarantine import collect_quarantine, dayfirst_failures, formats_by_use
 from pipelines.ingest.readers import (
     drop_stage,
     plan_typed_read,
@@ -379,17 +379,17 @@ def _load_chunk(
             params["known_on"] = known_on
             for c in extract.columns:
                 if c.kind in ("date", "timestamp"):
-                    key = f"date_formats_{_p(c.name)}"
-                    params[key] = _formats_by_use(con, "__stage", c.name, params[key])
+                    key = f"date_formats_{param_name(c.name)}"
+                    params[key] = formats_by_use(con, "__stage", c.name, params[key])
             con.execute(sql, used_params(sql, params))
             drop_stage(con, "__stage")
             con.execute("create or replace temp view __conv as select *, rowid as __rid from __conv_t")
-        failed.update(_dayfirst_failures(con, extract, spec, files, failed, typed or {}))
+        failed.update(dayfirst_failures(con, extract, spec, files, failed, typed or {}))
         header_params = {
-            f"hdr_{_p(c)}": [f.headers[f.positions[c]] if c in f.positions else c for f in files]
+            f"hdr_{param_name(c)}": [f.headers[f.positions[c]] if c in f.positions else c for f in files]
             for c in extract.column_names
         }
-        _collect_quarantine(con, extract, files, rejects, header_params)
+        collect_quarantine(con, extract, files, rejects, header_params)
         stats = {
             int(i): (int(n), int(bad))
             for i, n, bad in con.sql(
@@ -478,7 +478,7 @@ def read_typed(
     Rows are numbered from the table's rowid: DuckDB keeps the files' order and the rows' order within each
     file, so ``rowid - (rows of earlier files) + 2`` is the row as a spreadsheet shows it (header = row 1).
     """
-    plan = plan_typed_read(con, files, extract, spec, _date_formats(spec))
+    plan = plan_typed_read(con, files, extract, spec, accepted_date_formats(spec))
     if plan is None:
         return None
     sql, params = convert_sql(extract, spec, "", "__conv_t", plan.typed, source_sql=plan.sql)

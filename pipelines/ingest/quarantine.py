@@ -9,12 +9,12 @@ from collections.abc import Mapping, Sequence
 import duckdb
 import numpy as np
 
-from pipelines.ingest.conversion import _p, key_columns, used_params
+from pipelines.ingest.conversion import key_columns, param_name, used_params
 from pipelines.ingest.mapping import CanonicalExtract, ExtractMapping
 from pipelines.ingest.readers import FileProblem, RowReject, SourceFile, format_hits, quote_identifier
 
 
-def _formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, formats: list[str]) -> list[str]:
+def formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, formats: list[str]) -> list[str]:
     """The accepted formats, most used first in a sample of the batch. try_strptime tries a list in order, so a
     file of '03/07/2023 01:30' should not fail three formats on every row before finding its own."""
     [(_, hits)], _ = format_hits(
@@ -24,7 +24,7 @@ def _formats_by_use(con: duckdb.DuckDBPyConnection, stage: str, column: str, for
     return [formats[i] for i in order]
 
 
-def _dayfirst_failures(
+def dayfirst_failures(
     con: duckdb.DuckDBPyConnection,
     extract: CanonicalExtract,
     spec: ExtractMapping,
@@ -91,7 +91,7 @@ def repeated_keys(con: duckdb.DuckDBPyConnection, extract: CanonicalExtract, tab
     con.execute("drop table __candidates")
 
 
-def _collect_quarantine(
+def collect_quarantine(
     con: duckdb.DuckDBPyConnection,
     extract: CanonicalExtract,
     files: Sequence[SourceFile],
@@ -103,7 +103,7 @@ def _collect_quarantine(
     parts = []
     for c in extract.columns:
         parts.append(
-            f"select __file_idx, __row, $hdr_{_p(c.name)}[__file_idx + 1] as column_name, "
+            f"select __file_idx, __row, $hdr_{param_name(c.name)}[__file_idx + 1] as column_name, "
             f"'{c.name}: ' || {quote_identifier(c.name + '__problem')} as reason "
             f"from __conv where {quote_identifier(c.name + '__problem')} is not null"
         )

@@ -32,7 +32,7 @@ from pipelines.ingest.files import (
     FileProblem,
     RowReject,
     SourceFile,
-    _parse_header_line,
+    parse_header_line,
     quote_identifier,
     sniff_delimiter,
 )
@@ -71,7 +71,7 @@ def read_csv_header(src: SourceFile, delimiter: str | None) -> None:
             if not more:
                 break
             text += more
-    headers = _parse_header_line(text, src.delimiter)
+    headers = parse_header_line(text, src.delimiter)
     if any(_CONTROL.search(h) for h in headers):
         raise FileProblem(src.name, "row 1 (the header) is not text: it holds control characters")
     src.headers = tuple(headers)

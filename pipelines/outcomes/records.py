@@ -435,7 +435,7 @@ def import_outcomes(
     """
     path = Path(path)
     today = today or dt.date.today()
-    actor = actor or _os_user()
+    actor = actor or os_user()
     rows = read_review_rows(path)
     outcomes, problems, without, half = validate_rows(wh, rows, values=values, today=today)
     filled = sum(1 for r in rows if r.values.get("outcome", ""))
@@ -513,7 +513,7 @@ def import_outcomes(
     return result
 
 
-def _os_user() -> str:
+def os_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no login name in some containers

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipelines.cli.run import print_summary
-from pipelines.flows.weekly_review import _result
+from pipelines.flows.weekly_review import weekly_result
 
 
 def test_the_summary_says_how_many_wait(capsys: pytest.CaptureFixture[str]) -> None:
@@ -26,7 +26,7 @@ def test_the_summary_says_how_many_wait(capsys: pytest.CaptureFixture[str]) -> N
     published = SimpleNamespace(
         list_id="L", folder="/out/2025-06-29", listed=35, carried={"tst": 2, "repairs_admin": 1}
     )
-    result = _result(dt.date(2025, 6, 29), published, week, None)
+    result = weekly_result(dt.date(2025, 6, 29), published, week, None)
     assert result.waiting_weeks_2plus == 2  # T2 (3 weeks) and T3 (2 weeks); T1 is new this week
     print_summary(result)
     out = capsys.readouterr().out
@@ -37,7 +37,7 @@ def test_the_summary_says_how_many_wait(capsys: pytest.CaptureFixture[str]) -> N
 def test_nobody_waiting() -> None:
     week = SimpleNamespace(carried=pl.DataFrame(schema={"weeks_waiting": pl.Int64}), suppressed={})
     published = SimpleNamespace(list_id="L", folder="/out", listed=4, carried={})
-    assert _result(dt.date(2025, 6, 29), published, week, None).waiting_weeks_2plus == 0
+    assert weekly_result(dt.date(2025, 6, 29), published, week, None).waiting_weeks_2plus == 0
 
 
 def test_the_summary_says_whether_the_re_ranker_ordered_the_list(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,7 +48,7 @@ def test_the_summary_says_whether_the_re_ranker_ordered_the_list(capsys: pytest.
         learning=SimpleNamespace(active=False, sentence=sentence),
     )
     published = SimpleNamespace(list_id="L", folder="/out", listed=4, carried={})
-    result = _result(dt.date(2025, 6, 29), published, week, None)
+    result = weekly_result(dt.date(2025, 6, 29), published, week, None)
     assert result.learning == sentence
     print_summary(result)
     assert sentence in capsys.readouterr().out
