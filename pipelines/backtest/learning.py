@@ -348,7 +348,7 @@ def learning_backtest_folder(
     """Ingest ``extracts`` once (a temporary warehouse in ``out_dir`` unless ``db``), replay the Sundays from
     ``date_from`` to ``date_to`` with simulated reviewers, and write the tables and learning_curve.png."""
     from pipelines.backtest.replay import ingest_once, read_answer_key
-    from pipelines.warehouse.connection import open_warehouse
+    from pipelines.warehouse.connection import open_warehouse, remove_warehouse
 
     extracts, mapping, out_dir = Path(extracts), Path(mapping), Path(out_dir)
     if not extracts.is_dir():
@@ -362,7 +362,7 @@ def learning_backtest_folder(
     out_dir.mkdir(parents=True, exist_ok=True)
     path = Path(db) if db is not None else out_dir / ".backtest-learning.duckdb"
     if db is None:
-        path.unlink(missing_ok=True)
+        remove_warehouse(path)
     wh = open_warehouse(path, allow_unencrypted=allow_unencrypted)
     try:
         with get_progress().stage("Loading the extracts"):
@@ -373,8 +373,7 @@ def learning_backtest_folder(
     finally:
         wh.close()
         if db is None:
-            for leftover in (path, Path(f"{path}.wal")):
-                leftover.unlink(missing_ok=True)
+            remove_warehouse(path)  # the file, its write-ahead log and its spill folder
     write_learning_outputs(result, out_dir)
     return result
 

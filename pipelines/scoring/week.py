@@ -235,10 +235,10 @@ def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
 def _encrypted(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the warehouse's references are pseudonyms (its meta says so); a bare connection has no meta."""
     try:
-        row = con.execute("select value from meta where key = 'encryption'").fetchone()
+        rows = con.execute("select value from meta where key = 'encryption'").fetchall()
     except duckdb.CatalogException:
         return False
-    return row is not None and row[0] != "none"
+    return bool(rows) and rows[0][0] != "none"
 
 
 def score_week(
