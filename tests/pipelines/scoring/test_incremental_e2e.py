@@ -77,10 +77,17 @@ def _published(out: Path, as_of: dt.date) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.csv"))}
 
 
+class _Listen(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 @pytest.mark.parametrize("style", ["standard", "riverside"])
-def test_eight_incremental_weeks_publish_what_a_full_recomputation_does(
-    tmp_path: Path, style: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_eight_incremental_weeks_publish_what_a_full_recomputation_does(tmp_path: Path, style: str) -> None:
     source = tmp_path / "exports"
     if style == "standard":
         write_landlord(source, homes=500, years=2, seed=23, as_of=END, rent_years=1)
@@ -94,8 +101,15 @@ def test_eight_incremental_weeks_publish_what_a_full_recomputation_does(
     classify = classifier_from_settings(base.classification)
     ways = {"incremental": True, "full": False}
     whs = {way: open_warehouse(tmp_path / f"{way}.duckdb", allow_unencrypted=True) for way in ways}
-    caplog.set_level(logging.INFO, logger="pipelines.scoring.incremental")
+    # a handler of the module's own logger sees each of its records once, whatever handlers and levels earlier
+    # tests in this process left on the root or "pipelines" loggers (caplog's root handler saw them twice)
     kept: list[str] = []
+    seen = _Listen()
+    logger = logging.getLogger("pipelines.scoring.incremental")
+    level, disabled = logger.level, logger.disabled
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    logger.addHandler(seen)
     try:
         for n, as_of in enumerate(WEEKS):
             settings = base if n < SETTINGS_FROM else _changed(base)
@@ -107,10 +121,10 @@ def test_eight_incremental_weeks_publish_what_a_full_recomputation_does(
             for way, incremental in ways.items():
                 wh = whs[way]
                 ingest_folder(wh, arrived, mapping, classify=classify, today=as_of + dt.timedelta(days=1))
-                caplog.clear()
+                seen.messages.clear()
                 week = score_week(wh.con, settings, as_of, incremental=incremental)
                 if incremental:
-                    kept += [r.getMessage() for r in caplog.records]
+                    kept += seen.messages
                 _publish(wh, week, settings, as_of, tmp_path / f"out-{way}", run_id=100 + n)
                 published[way] = _published(tmp_path / f"out-{way}", as_of)
                 features[way] = week.features
@@ -122,6 +136,9 @@ def test_eight_incremental_weeks_publish_what_a_full_recomputation_does(
                 features["incremental"], features["full"], check_exact=False, rel_tol=1e-12, abs_tol=0
             )
     finally:
+        logger.removeHandler(seen)
+        logger.setLevel(level)
+        logger.disabled = disabled
         for wh in whs.values():
             wh.close()
     # the kept rows were used: recomputed in full only the first week and when the settings changed
