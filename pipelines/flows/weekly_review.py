@@ -25,8 +25,7 @@ from pipelines.ingest.folder import ingest_folder
 from pipelines.ingest.knowledge import extract_knowledge, knowledge_lines, list_warnings
 from pipelines.ingest.mapping import load_mapping
 from pipelines.publishing.review_list import publish_list
-from pipelines.scoring.learning import record_features
-from pipelines.scoring.week import known_by, score_week
+from pipelines.scoring.week import known_by, record_week_features, score_week
 from pipelines.warehouse.audit import record_list_published
 from pipelines.warehouse.connection import Warehouse, open_warehouse
 from pipelines.warehouse.runs import recorded_run
@@ -134,18 +133,7 @@ def _publish(wh: Warehouse, week: Any, settings: Settings, as_of: dt.date, out_d
         actor="redflags run",
         cipher=wh.cipher,
     )
-    listed = week.listed["tenancy_ref"].to_list()
-    learning = getattr(week, "learning", None)
-    record_features(
-        wh.con,
-        list_id=list_id,
-        as_of=as_of,
-        scored=week.features,
-        listed=listed,
-        rules_listed=list(week.rules_listed) if getattr(week, "rules_listed", None) is not None else listed,
-        learning_active=bool(learning and learning.active),
-        cipher=wh.cipher,
-    )
+    record_week_features(wh.con, list_id, week, cipher=wh.cipher)
     return published
 
 

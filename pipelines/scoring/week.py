@@ -32,6 +32,7 @@ from pipelines.scoring.learning import (
     explain_moves,
     finish_status,
     learning_rules,
+    record_features,
     warehouse_examples,
 )
 from pipelines.warehouse.connection import checkpoint_deferred, materialise_model, query
@@ -230,6 +231,24 @@ def _discount_counts(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: 
         {"as_of": as_of, "days": settings.features.long_window_days},
     )
     return {str(r): int(n) for r, n in rows.iter_rows()}
+
+
+def record_week_features(
+    con: duckdb.DuckDBPyConnection, list_id: str, week: ScoredWeek, *, cipher: FieldCipher | None
+) -> int:
+    """Keep the feature rows of the week's listed households and of those the rules alone would have listed
+    (``review_list_features``: what the re-ranker learns from), under the warehouse's pseudonyms."""
+    listed = week.listed["tenancy_ref"].to_list()
+    return record_features(
+        con,
+        list_id=list_id,
+        as_of=week.as_of,
+        scored=week.features,
+        listed=listed,
+        rules_listed=list(week.rules_listed) if week.rules_listed is not None else listed,
+        learning_active=bool(week.learning and week.learning.active),
+        cipher=cipher,
+    )
 
 
 def _encrypted(con: duckdb.DuckDBPyConnection) -> bool:
