@@ -174,6 +174,18 @@ def api_for_workers() -> Iterator[None]:
         yield
 
 
+def worker_environment(workers: int) -> dict[str, str]:
+    """Environment for local worker processes: each thread pool sized to the worker's share of the cores.
+
+    Polars (every query result converts through it) starts a pool of one thread per core in every process, and an
+    idle pool spins before it sleeps: two workers on two cores each ran a pool of two, and the spinning took CPU
+    from the other worker's landlord (measured: 8 CPU-seconds of 58 for two 20,000-home landlords on two workers).
+    Dask itself already caps the BLAS/OpenMP pools at one thread. Workers of a standing cluster (``dask worker``)
+    get the same from the node's environment: docs/scaling.md."""
+    share = max(1, (os.cpu_count() or 1) // max(1, workers))
+    return {"POLARS_MAX_THREADS": str(share)}
+
+
 DISTRIBUTED_MISSING = 'the Dask task runner needs the optional extra: pip install -e ".[distributed]"'
 
 
@@ -202,6 +214,8 @@ def dask_task_runner(*, address: str | None = None, workers: int = 2, memory_lim
             # (None does not turn it off; it means the default).
             "dashboard_address": ":0",
             "memory_limit": memory_limit if memory_limit is not None else "auto",
+            # Set in each worker process before it starts (Dask's Nanny): see worker_environment.
+            "env": worker_environment(workers),
         },
     )
 

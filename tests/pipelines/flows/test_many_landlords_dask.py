@@ -82,7 +82,7 @@ def test_without_the_extra_the_dask_runner_says_how_to_install_it(monkeypatch: p
 def test_a_local_cluster_is_worker_processes_of_one_thread_each() -> None:
     pytest.importorskip("prefect_dask", reason=NOT_INSTALLED)
     from pipelines.core.errors import UserError
-    from pipelines.flows.many_landlords import dask_task_runner
+    from pipelines.flows.many_landlords import dask_task_runner, worker_environment
 
     local = dask_task_runner(workers=3, memory_limit="3GiB")
     assert local.address is None
@@ -91,10 +91,40 @@ def test_a_local_cluster_is_worker_processes_of_one_thread_each() -> None:
     assert local.cluster_kwargs["threads_per_worker"] == 1
     assert local.cluster_kwargs["memory_limit"] == "3GiB"
     assert local.cluster_kwargs["dashboard_address"] == ":0"  # never the fixed 8787 another run may hold
+    assert local.cluster_kwargs["env"] == worker_environment(3)
     remote = dask_task_runner(address="tcp://scheduler.example:8786", workers=3)
     assert remote.address == "tcp://scheduler.example:8786" and not remote.cluster_kwargs
     with pytest.raises(UserError, match="at least one worker"):
         dask_task_runner(workers=0)
+
+
+def test_each_local_worker_sizes_its_polars_pool_to_its_share_of_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two workers on an 8-core machine: each worker process's polars pool has 4 threads, not 8 (the environment
+    is set before the worker imports polars; set afterwards it would change nothing)."""
+    pytest.importorskip("prefect_dask", reason=NOT_INSTALLED)
+    import distributed
+
+    from pipelines.flows.many_landlords import worker_environment
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    env = worker_environment(2)
+    assert env == {"POLARS_MAX_THREADS": "4"}
+    assert worker_environment(16) == {"POLARS_MAX_THREADS": "1"}
+
+    def pool_size() -> int:
+        import polars
+
+        return int(polars.thread_pool_size())
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", env=env
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert sorted(client.run(pool_size).values()) == [4, 4]
 
 
 def test_the_runner_follows_scheduler_then_workers_then_threads(monkeypatch: pytest.MonkeyPatch) -> None:
