@@ -40,6 +40,10 @@ def print_summary(result: WeeklyResult) -> None:
         )
     for failure in result.failures:
         out.write(f"  FAILED: {failure}\n")
+    for name in result.unmatched:
+        out.write(
+            f"  NOT LOADED: {name}: no extract of the mapping matches its name (the mapping's `files`)\n"
+        )
     carried = sum(result.carried.values())
     out.write(f"Listed {result.listed} household(s) for review; {carried} carried forward beyond capacity.\n")
     out.write(

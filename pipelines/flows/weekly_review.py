@@ -55,6 +55,8 @@ class WeeklyResult:
     waiting_weeks_2plus: int = 0
     # whether the outcome-trained re-ranker ordered the list and, if not, why (one sentence)
     learning: str = ""
+    # data files in the extracts folder that no extract of the mapping matched (not loaded), relative names
+    unmatched: list[str] = field(default_factory=list)
 
 
 def rules_version(settings: Settings) -> str:
@@ -207,6 +209,11 @@ def _with_knowledge(wh: Warehouse, settings: Settings, result: WeeklyResult, wee
         long_window_days=settings.features.long_window_days,
         stale_after_days=settings.knowledge.stale_after_days,
     )
+    if result.unmatched:
+        warnings.append(
+            f"{len(result.unmatched)} file(s) in the extracts folder match no extract of the mapping and were "
+            "not loaded (the run's output names them)."
+        )
     return replace(result, knowledge=knowledge_lines(knowledge), warnings=warnings)
 
 
@@ -222,6 +229,7 @@ def weekly_result(as_of: dt.date, published: Any, week: Any, ingested: Any) -> W
         files_failed=getattr(ingested, "files_failed", 0),
         rows_quarantined=getattr(ingested, "rows_quarantined", 0),
         failures=list(getattr(ingested, "failures", [])),
+        unmatched=list(getattr(ingested, "unmatched", [])),
         waiting_weeks_2plus=int((week.carried["weeks_waiting"] >= 2).sum()) if week.carried.height else 0,
         learning=week.learning.sentence if getattr(week, "learning", None) is not None else "",
     )

@@ -15,7 +15,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -112,6 +112,33 @@ def resolve_files(extracts_dir: Path, patterns: Sequence[str]) -> list[Path]:
             if p.is_file() and not p.name.startswith(("~$", ".")):
                 found[p] = None
     return sorted(found, key=lambda p: natural_key(str(p.relative_to(extracts_dir))))
+
+
+def unmatched_files(extracts_dir: Path, patterns: Sequence[str], matched: Iterable[Path]) -> list[str]:
+    """Data files (CSV, Excel, Parquet) lying in the folders the mapping's patterns look in that no pattern
+    matched, as names relative to the extracts folder, in natural order.
+
+    A new export named differently from the mapping ("Repairs Dec.csv" where the mapping says ``repairs_*.csv``)
+    is otherwise never loaded and never mentioned. Only the extracts folder itself and the folders the patterns
+    point into are looked at (a pattern's folder part, its wildcards expanded; a ``**`` part is not followed), so
+    an archive folder beside them is not reported. Hidden files and Excel's lock files (``~$``) are left out, as
+    ``resolve_files`` leaves them out."""
+    seen = set(matched)
+    folders: dict[Path, None] = {extracts_dir: None}  # a new export is often dropped at the top
+    for pattern in patterns:
+        parent = Path(pattern).parent
+        if "**" in parent.parts:
+            parent = Path(*parent.parts[: parent.parts.index("**")])
+        for match in glob.glob(str(extracts_dir / parent)):
+            if Path(match).is_dir():
+                folders[Path(match)] = None
+    found = [
+        p
+        for folder in folders
+        for p in folder.iterdir()
+        if p.is_file() and file_format(p) is not None and not p.name.startswith(("~$", ".")) and p not in seen
+    ]
+    return sorted((str(p.relative_to(extracts_dir)) for p in found), key=natural_key)
 
 
 def fingerprint(path: Path, name: str, declared_encoding: str | None, tmp_dir: Path) -> SourceFile:

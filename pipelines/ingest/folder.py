@@ -22,7 +22,7 @@ from pipelines.core.progress import Progress, get_progress
 from pipelines.core.settings import load_settings
 from pipelines.ingest import validation
 from pipelines.ingest.classifier import classifier_from_settings
-from pipelines.ingest.files import resolve_files
+from pipelines.ingest.files import resolve_files, unmatched_files
 from pipelines.ingest.loading import Classifier, IngestSummary, load_extract
 from pipelines.ingest.mapping import CANONICAL, Mapping
 from pipelines.warehouse.connection import Warehouse, checkpoint_deferred, open_warehouse
@@ -57,6 +57,7 @@ def ingest_folder(
         with checkpoint_deferred(wh.con):
             try:
                 names = [n for n in CANONICAL if n in mapping.extracts]
+                summary.unmatched = _unmatched(extracts_dir, mapping)
                 parts = _load_extracts(wh, extracts_dir, mapping, names, classify, run_id, today, progress)
                 # The summary lists extracts in contract order, whatever order they finished in.
                 for name in names:
@@ -81,6 +82,12 @@ def ingest_folder(
         if wh.path != ":memory:":
             with summary.timed("checkpoint"):
                 wh.con.execute("checkpoint")
+    if summary.unmatched:
+        shown = ", ".join(summary.unmatched[:3]) + (" ..." if len(summary.unmatched) > 3 else "")
+        progress.say(
+            f"Not loaded: {len(summary.unmatched)} file(s) in the extracts folder match no extract of the mapping "
+            f"({shown}); if they are exports, add their names to the mapping's `files` patterns."
+        )
     if out_dir is not None:
         validation.write_quality_page(Path(out_dir), summary, mapping.landlord)
     progress.say(
@@ -89,6 +96,13 @@ def ingest_folder(
         f"{summary.rows_quarantined:,} quarantined ({summary.seconds:.1f} s)"
     )
     return summary
+
+
+def _unmatched(extracts_dir: Path, mapping: Mapping) -> list[str]:
+    """Data files beside the extracts that no extract of the mapping claims (``files.unmatched_files``)."""
+    patterns = [pattern for spec in mapping.extracts.values() for pattern in spec.files]
+    matched = [path for spec in mapping.extracts.values() for path in resolve_files(extracts_dir, spec.files)]
+    return unmatched_files(extracts_dir, patterns, matched)
 
 
 # Two extracts load side by side: one's Python work (Great Expectations, encryption) runs while the other's

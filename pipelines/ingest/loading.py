@@ -105,6 +105,9 @@ class IngestSummary:
     # Seconds per step (read, convert, validate, free_text, insert, ...), summed over extracts: for the
     # benchmark.
     timings: dict[str, float] = field(default_factory=dict)
+    # Data files in the extracts' folders that no extract of the mapping matched (names relative to the folder):
+    # never loaded, so said (folder.ingest_folder).
+    unmatched: list[str] = field(default_factory=list)
 
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:

@@ -68,8 +68,18 @@ def test_a_corrupt_file_fails_alone_with_one_sentence(
     shutil.copytree(landlord, extracts)
     partial = extracts / "repairs" / "repairs_WK2025-06-27_partial.csv"
     partial.write_bytes(bytes(range(256)) * 64)  # a half-transferred binary file
+    # A new export saved under a name the mapping does not know, at the top of the folder: named, not loaded.
+    shutil.copy(next((extracts / "asb").iterdir()), extracts / "ASB cases June.csv")
     assert main(_argv(extracts, tmp_path)) == 1
     captured = capsys.readouterr()
+    assert (
+        "  NOT LOADED: ASB cases June.csv: no extract of the mapping matches its name (the mapping's `files`)"
+        in captured.out.splitlines()
+    )
+    assert (
+        "WARNING: 1 file(s) in the extracts folder match no extract of the mapping and were not loaded (the "
+        "run's output names them)." in captured.out.splitlines()
+    )
     failed = [line for line in captured.out.splitlines() if "FAILED" in line]
     assert failed == [
         "  FAILED: repairs/repairs_WK2025-06-27_partial.csv: holds binary data, not CSV text: a partial "
