@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -24,15 +25,16 @@ from typing import Any
 
 from prefect import flow, task, unmapped
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipelines.core.errors import ConfigError, UserError
-from pipelines.core.settings import load_settings
 from pipelines.core.weeks import last_sunday
-from pipelines.flows.weekly_review import WeeklyResult, ingest_task, publish_task, score_task, weekly_result
+from pipelines.flows.weekly_review import WeeklyResult, check_inputs, weekly_steps
 from pipelines.warehouse.connection import open_warehouse
 from pipelines.warehouse.crypto import KEY_ENV
-from pipelines.warehouse.runs import finish_run, start_run
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -112,27 +114,32 @@ def landlord_week(job: LandlordJob, as_of: dt.date, duckdb_threads: int | None =
     key = os.environ.get(job.key_env) or None
     if key is None and not job.allow_unencrypted:
         raise UserError(f"{job.name}: {job.key_env} is not set (the database key for this landlord)")
-    settings = load_settings(job.config)
-    wh = open_warehouse(job.db, allow_unencrypted=job.allow_unencrypted, key=key)
-    try:
+    settings = check_inputs(job.extracts, job.mapping, job.config)  # before a database is made for nothing
+    with open_warehouse(job.db, allow_unencrypted=job.allow_unencrypted, key=key) as wh:
         if duckdb_threads is not None:
             wh.con.execute(f"set threads = {int(duckdb_threads)}")
-        run_id = start_run(wh.con, "weekly-review", as_of)
-        ingested = ingest_task(wh, job.extracts, job.mapping, settings, job.out)
-        week = score_task(wh, settings, as_of)
-        published = publish_task(wh, week, settings, as_of, job.out, run_id)
-        result = weekly_result(as_of, published, week, ingested)
-        finish_run(
-            wh.con,
-            run_id,
-            "failed-files" if result.files_failed else "ok",
-            files_loaded=result.files_loaded,
-            files_failed=result.files_failed,
-            rows_quarantined=result.rows_quarantined,
-        )
-        return result
-    finally:
-        wh.close()
+        return weekly_steps(wh, settings, as_of, job.extracts, job.mapping, job.out)
+
+
+@dataclass(frozen=True)
+class LandlordFailed:
+    """A landlord whose weekly review did not finish; the others' go on (grain: landlord)."""
+
+    name: str
+    reason: str  # one sentence: the error's own for what a person can fix, else what kind of error it was
+
+
+def _outcome(job: LandlordJob, future: Any) -> WeeklyResult | LandlordFailed:
+    """The landlord's result, or why it failed: one landlord's missing key, folder or bad setting must not cost
+    the partnership's other landlords their lists (the task run keeps the traceback in Prefect's logs)."""
+    try:
+        return future.result()  # type: ignore[no-any-return]
+    except UserError as exc:  # ConfigError and KeyProblem too: a person can fix them
+        reason = str(exc).removeprefix(f"{job.name}: ")
+    except Exception as exc:
+        reason = f"an unexpected {type(exc).__name__}: see the flow run's logs"
+    log.error("landlord %s: the weekly review did not finish: %s", job.name, reason)
+    return LandlordFailed(job.name, reason)
 
 
 # Typed loosely: prefect 3.9's stubs declare the flow's runner invariant in its future type (a mypy false alarm).
@@ -142,15 +149,16 @@ _THREADS: Any = ThreadPoolTaskRunner(max_workers=4)
 @flow(name="many-landlords", task_runner=_THREADS, validate_parameters=False)
 def many_landlords(
     jobs: list[LandlordJob], as_of: dt.date, duckdb_threads: int | None = None
-) -> dict[str, WeeklyResult]:
+) -> dict[str, WeeklyResult | LandlordFailed]:
     """Each landlord's weekly review as one task on the flow's task runner (``with_options(task_runner=...)``:
-    see ``dask_task_runner``). Jobs start in the order given: put the largest first."""
+    see ``dask_task_runner``). Jobs start in the order given: put the largest first. A landlord that fails is
+    a ``LandlordFailed`` in the result (and an error in the log); the others finish."""
     if len({job.db.resolve() for job in jobs}) != len(jobs):
         raise UserError("two landlords share a database file: each landlord needs its own")
     if duckdb_threads is not None and duckdb_threads < 1:
         raise UserError(f"duckdb_threads must be at least 1, not {duckdb_threads}")
     futures = landlord_week.map(jobs, as_of=unmapped(as_of), duckdb_threads=unmapped(duckdb_threads))
-    return {job.name: future.result() for job, future in zip(jobs, futures, strict=True)}
+    return {job.name: _outcome(job, future) for job, future in zip(jobs, futures, strict=True)}
 
 
 @contextlib.contextmanager
@@ -242,14 +250,25 @@ def partnership_week(
     workers: int | None = None,
     worker_memory: str | None = None,
     duckdb_threads: int | None = None,
-) -> dict[str, WeeklyResult]:
+) -> Any:
     """The deployable entry (``redflags many`` and a Prefect deployment, docs/scaling.md): every landlord of the
     landlords file through ``many-landlords`` for the week ending ``as_of`` (None: last Sunday), on the runner
-    ``runner_for`` picks. Parameters are paths, names and numbers only: keys stay in the workers' environment."""
+    ``runner_for`` picks. Parameters are paths, names and numbers only: keys stay in the workers' environment.
+
+    Returns ``{name: WeeklyResult | LandlordFailed}``. When any landlord failed, the flow run ends ``Failed``
+    (naming them, so a deployment's failure alert fires) with the same dictionary as its data: call it with
+    ``return_state=True`` and read ``state.result(raise_on_failure=False)`` to have every landlord's outcome."""
     jobs = load_landlords(Path(landlords))
     week = as_of or last_sunday(dt.date.today())
     runner, threads = runner_for(
         scheduler=scheduler, workers=workers, worker_memory=worker_memory, duckdb_threads=duckdb_threads
     )
     run: Any = many_landlords if runner is None else many_landlords.with_options(task_runner=runner)
-    return dict(run(jobs, week, duckdb_threads=threads))
+    results = dict(run(jobs, week, duckdb_threads=threads))
+    failed = [name for name, outcome in results.items() if isinstance(outcome, LandlordFailed)]
+    if failed:
+        return Failed(
+            message=f"{len(failed)} of {len(results)} landlord(s) did not finish: {', '.join(failed)}",
+            data=results,
+        )
+    return results

@@ -170,17 +170,36 @@ def weekly_review(
 ) -> WeeklyResult:
     as_of = as_of or last_sunday(dt.date.today())  # a scheduled run scores the week that ended last Sunday
     settings = load_settings(config)
-    with (
-        open_warehouse(db, allow_unencrypted=allow_unencrypted) as wh,
-        recorded_run(wh.con, KIND, as_of) as run,
-    ):
+    with open_warehouse(db, allow_unencrypted=allow_unencrypted) as wh:
+        return weekly_steps(
+            wh,
+            settings,
+            as_of,
+            Path(extracts) if extracts and mapping else None,
+            Path(mapping) if extracts and mapping else None,
+            Path(out),
+        )
+
+
+def weekly_steps(
+    wh: Warehouse,
+    settings: Settings,
+    as_of: dt.date,
+    extracts: Path | None,
+    mapping: Path | None,
+    out: Path,
+) -> WeeklyResult:
+    """The weekly review's steps on an open warehouse, recorded as one ``runs`` row: ingest what is new (unless
+    ``extracts`` is None), score the week, publish the list, and say what the list knew and why it may be empty
+    or stale. Shared by flow ``weekly-review`` and each landlord of ``many-landlords``."""
+    with recorded_run(wh.con, KIND, as_of) as run:
         ingested = (
-            ingest_task(wh, Path(extracts), Path(mapping), settings, Path(out))
-            if extracts and mapping
+            ingest_task(wh, extracts, mapping, settings, out)
+            if extracts is not None and mapping is not None
             else None
         )
         week = score_task(wh, settings, as_of)
-        published = publish_task(wh, week, settings, as_of, Path(out), run.run_id)
+        published = publish_task(wh, week, settings, as_of, out, run.run_id)
         result = _with_knowledge(wh, settings, weekly_result(as_of, published, week, ingested), week)
         run.status = "failed-files" if result.files_failed else "ok"
         run.counts = {
@@ -247,11 +266,18 @@ def preflight(extracts: Path | None, mapping: Path | None, config: str | None, d
     missing folder, mapping or setting, a bad mapping, and a database that will not open (no key, a wrong
     key, another process holding it)."""
 
+    check_inputs(extracts, mapping, config)
+    open_warehouse(db, allow_unencrypted=allow).close()
+
+
+def check_inputs(extracts: Path | None, mapping: Path | None, config: str | Path | None) -> Settings:
+    """The settings, after checking what a run reads before it opens its database: the extracts folder and the
+    mapping file exist and the mapping is valid (``ConfigError``/``MappingError``, one sentence each)."""
     if extracts is not None and not extracts.is_dir():
         raise ConfigError(f"the extracts folder {extracts} does not exist")
     if mapping is not None and not mapping.is_file():
         raise ConfigError(f"the mapping file {mapping} does not exist")
-    load_settings(config)
-    open_warehouse(db, allow_unencrypted=allow).close()
+    settings = load_settings(config)
     if mapping is not None:
         load_mapping(mapping)
+    return settings

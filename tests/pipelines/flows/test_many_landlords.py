@@ -27,7 +27,7 @@ def test_two_landlords_run_concurrently_and_stay_apart(
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from pipelines.flows.many_landlords import LandlordJob, many_landlords
+    from pipelines.flows.many_landlords import LandlordFailed, LandlordJob, many_landlords
 
     monkeypatch.delenv("REDFLAGS_DB_KEY", raising=False)
     monkeypatch.setenv("LANDLORD_A_KEY", "key-of-landlord-a-not-secret")
@@ -48,13 +48,24 @@ def test_two_landlords_run_concurrently_and_stay_apart(
             )
         )
 
+    # A third landlord whose extracts folder is missing fails alone, in one sentence; a and b still publish.
+    missing = LandlordJob(
+        name="c",
+        extracts=tmp_path / "c" / "extracts",
+        mapping=tmp_path / "c" / "mapping.yaml",
+        db=tmp_path / "c.duckdb",
+        out=tmp_path / "c" / "out",
+        key_env="LANDLORD_A_KEY",
+    )
     with (
         prefect_test_harness(server_startup_timeout=120),
         temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
-        results = many_landlords(jobs, AS_OF)
+        results = many_landlords([*jobs, missing], AS_OF)
 
-    assert set(results) == {"a", "b"}
+    assert set(results) == {"a", "b", "c"}
+    assert results["c"] == LandlordFailed("c", f"the extracts folder {missing.extracts} does not exist")
+    assert not missing.db.exists()  # checked before a database was made for it
     for job in jobs:
         result = results[job.name]
         assert result.files_failed == 0 and result.files_loaded > 0

@@ -231,14 +231,23 @@ def test_redflags_many_runs_a_landlords_file_on_a_local_cluster_it_starts(
             f"  - name: {name}\n    extracts: {name}/extracts\n    mapping: {name}/extracts/mapping.yaml\n"
             f"    db: {name}/rf.duckdb\n    out: {name}/out\n    key_env: {_env(name)}\n"
         )
+    # A third landlord whose key the workers do not have: it fails on its worker, the other two still publish.
+    monkeypatch.delenv(_env("west"), raising=False)
+    entries.append(
+        "  - name: west\n    extracts: west/extracts\n    mapping: west/extracts/mapping.yaml\n"
+        f"    db: west/rf.duckdb\n    out: west/out\n    key_env: {_env('west')}\n"
+    )
     landlords = tmp_path / "landlords.yaml"
     landlords.write_text("landlords:\n" + "".join(entries), encoding="utf-8")
 
     code = main(["many", str(landlords), "--as-of", AS_OF.isoformat(), "--workers", "2"])
 
     printed = capsys.readouterr().out
-    assert code == 0
+    assert code == 1
     for name, _, _ in LANDLORDS[:2]:
         assert (tmp_path / name / "out" / AS_OF.isoformat() / "review_list.csv").is_file()
         assert f"  {name}: listed " in printed
+    assert f"  west: FAILED: {_env('west')} is not set (the database key for this landlord)" in printed
+    assert "1 of 3 landlord(s) did not finish: see FAILED above." in printed
+    assert not (tmp_path / "west" / "out").exists()
     assert not any(_key(name) in printed for name, _, _ in LANDLORDS)
