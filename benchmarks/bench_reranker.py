@@ -39,9 +39,16 @@ AS_OF = dt.date(2025, 6, 29)
 STYLES = ("standard", "riverside")
 
 
-def with_capacity(settings: Any, total: int, min_outcomes: int, weight: float | None) -> Any:
+def with_capacity(
+    settings: Any,
+    total: int,
+    min_outcomes: int,
+    weight: float | None,
+    shrinkage: float | None = None,
+    min_similar: int | None = None,
+) -> Any:
     """The settings with the teams' capacities scaled to ``total`` a week (each team at least 1), the re-ranker's
-    minimum outcomes, and optionally its weight."""
+    minimum outcomes, and optionally its weight, shrinkage and minimum of similar reviewed households."""
     teams = dict(settings.teams)
     shipped = sum(t.capacity_per_week for t in teams.values())
     scaled = {n: max(1, round(total * t.capacity_per_week / shipped)) for n, t in teams.items()}
@@ -49,6 +56,10 @@ def with_capacity(settings: Any, total: int, min_outcomes: int, weight: float | 
     outcomes: dict[str, Any] = {"learning_min_outcomes": min_outcomes}
     if weight is not None:
         outcomes["learning_weight"] = weight
+    if shrinkage is not None:
+        outcomes["learning_shrinkage"] = shrinkage
+    if min_similar is not None:
+        outcomes["learning_min_similar"] = min_similar
     return settings.model_copy(
         update={"teams": updated, "outcomes": settings.outcomes.model_copy(update=outcomes)}
     )
@@ -69,7 +80,9 @@ def run_style(style: str, args: argparse.Namespace, root: Path) -> dict[str, Any
 
         written = write_landlord(extracts, homes=args.homes, years=args.years, seed=args.seed, as_of=AS_OF)
     synth_s = time.perf_counter() - started
-    settings = with_capacity(load_settings(), args.capacity, args.min_outcomes, args.weight)
+    settings = with_capacity(
+        load_settings(), args.capacity, args.min_outcomes, args.weight, args.shrinkage, args.min_similar
+    )
     started = time.perf_counter()
     result = learning_backtest_folder(
         extracts,
@@ -97,7 +110,8 @@ def _num(value: float | None) -> str:
 
 def report(rows: list[dict[str, Any]], margin: float) -> tuple[str, bool]:
     lines = [
-        f"{'style':<10} {'P@25 rules':>10} {'+re-ranker':>10} {'gain':>6} | {'R@50 rules':>10} {'+re-ranker':>10} | "
+        f"{'style':<10} {'P@25 rules':>10} {'+re-ranker':>10} {'gain':>6} {'ceiling':>7} | "
+        f"{'R@50 rules':>10} {'+re-ranker':>10} | "
         f"{'LA@50 r':>7} {'+rr':>5} | {'list P r':>8} {'+rr':>5} | {'worst on/off':>12} | disparity r / +rr | "
         "weeks active | run s"
     ]
@@ -106,7 +120,8 @@ def report(rows: list[dict[str, Any]], margin: float) -> tuple[str, bool]:
         gain = r["learned_precision_25"] - r["rules_precision_25"]
         ratio = r["worst_group_ratio"]
         lines.append(
-            f"{r['style']:<10} {r['rules_precision_25']:>10.3f} {r['learned_precision_25']:>10.3f} {gain:>+6.3f} | "
+            f"{r['style']:<10} {r['rules_precision_25']:>10.3f} {r['learned_precision_25']:>10.3f} {gain:>+6.3f} "
+            f"{r['rules_ceiling_25']:>7.3f} | "
             f"{r['rules_recall_50']:>10.3f} {r['learned_recall_50']:>10.3f} | {r['rules_lookalikes_50']:>7.3f} "
             f"{r['learned_lookalikes_50']:>5.3f} | {_num(r['rules_list_precision']):>8} "
             f"{_num(r['learned_list_precision']):>5} | {'-' if ratio is None else f'{ratio:.2f}':>12} | "
@@ -139,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-outcomes", type=int, default=40)
     parser.add_argument(
         "--weight", type=float, default=None, help="outcomes.learning_weight (default: settings)"
+    )
+    parser.add_argument(
+        "--shrinkage", type=float, default=None, help="outcomes.learning_shrinkage (default: settings)"
+    )
+    parser.add_argument(
+        "--min-similar", type=int, default=None, help="outcomes.learning_min_similar (default: settings)"
     )
     parser.add_argument(
         "--margin", type=float, default=0.05, help="precision@25 gain to reach (default 0.05)"
