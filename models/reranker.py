@@ -283,8 +283,11 @@ def rerank(scored: pl.DataFrame, reranker: Reranker, rules: LearningRules) -> pl
 def moved_reason(similar: int, referred: int, up: bool) -> str:
     """The sentence added after the rules' reasons for a household the re-ranker moved."""
     direction = "up" if up else "down"
+    households = (
+        "household" if similar == 1 else "households"
+    )  # with shrinkage, one is enough for a small move
     return (
-        f"Moved {direction} by reviewers' outcomes: reviewers referred {referred} of {similar} households "
+        f"Moved {direction} by reviewers' outcomes: reviewers referred {referred} of {similar} {households} "
         "with a similar pattern."
     )
 

@@ -186,6 +186,9 @@ def test_sentences_say_whether_it_is_active_and_why_not() -> None:
     assert moved_reason(9, 7, up=True) == (
         "Moved up by reviewers' outcomes: reviewers referred 7 of 9 households with a similar pattern."
     )
+    assert moved_reason(1, 0, up=False) == (
+        "Moved down by reviewers' outcomes: reviewers referred 0 of 1 household with a similar pattern."
+    )
 
 
 @pytest.mark.parametrize("min_similar", [3, 11])
