@@ -2,7 +2,8 @@
 landlords of both styles (what ``redflags backtest --compare`` runs, with the targets checked).
 
     .venv/bin/python benchmarks/bench_reranker.py [--styles standard riverside] [--seed 1] [--homes 6000]
-        [--years 3] [--weeks 20] [--learning-weeks 12] [--capacity 8] [--min-outcomes 40] [--out DIR]
+        [--years 3] [--weeks 20] [--learning-weeks 12] [--capacity 8] [--min-outcomes 40] [--weight W]
+        [--shrinkage K] [--min-similar N] [--out DIR]
 
 Per landlord: write it (not timed), ingest it into a temporary warehouse, replay ``--weeks`` Sundays to
 2025-06-29. Simulated reviewers (pipelines/backtest/learning.py: refer a planted pattern 85%, a look-alike 5%,
@@ -18,6 +19,12 @@ decides nothing, and precision@25 of the rules alone is 0.99-1.00 in the simulat
 The re-ranker's job is a team that cannot review everyone eligible, so the default here is ``--capacity 8`` a week
 (split between the teams as the settings split theirs). ``--min-outcomes`` is lowered from the shipped 200 because
 a 6,000-home landlord at 8 reviews a week records about 40 outcomes by week 10.
+
+The settings where the shipped defaults are the landlord's own: ``--homes 20000 --capacity 35 --min-outcomes 200``
+(a backlog of about 370 / 220 eligible against 35 reviews a week) and ``--homes 40000`` with the same (the backlog
+stays above capacity through week 20 on both styles). The table's ``ceiling`` is the best precision@25 any order of
+the same pool could have: where it is within 0.05 of the rules', no re-ranker can reach the target
+(docs/scoring.md 7a).
 
 Targets after 12 weeks (both styles): precision@25 at least 0.05 above rules only, recall@50 not lower, look-alikes
 in the top 50 not higher, every group's on/off listing ratio within monitoring.fairness_max_ratio.
