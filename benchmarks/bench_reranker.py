@@ -2,7 +2,8 @@
 landlords of both styles (what ``redflags backtest --compare`` runs, with the targets checked).
 
     .venv/bin/python benchmarks/bench_reranker.py [--styles standard riverside] [--seed 1] [--homes 6000]
-        [--years 3] [--weeks 20] [--learning-weeks 12] [--capacity 8] [--min-outcomes 40] [--out DIR]
+        [--years 3] [--weeks 20] [--learning-weeks 12] [--capacity 8] [--min-outcomes 40] [--weight W]
+        [--shrinkage K] [--min-similar N] [--out DIR]
 
 Per landlord: write it (not timed), ingest it into a temporary warehouse, replay ``--weeks`` Sundays to
 2025-06-29. Simulated reviewers (pipelines/backtest/learning.py: refer a planted pattern 85%, a look-alike 5%,
@@ -18,6 +19,12 @@ decides nothing, and precision@25 of the rules alone is 0.99-1.00 in the simulat
 The re-ranker's job is a team that cannot review everyone eligible, so the default here is ``--capacity 8`` a week
 (split between the teams as the settings split theirs). ``--min-outcomes`` is lowered from the shipped 200 because
 a 6,000-home landlord at 8 reviews a week records about 40 outcomes by week 10.
+
+The settings where the shipped defaults are the landlord's own: ``--homes 20000 --capacity 35 --min-outcomes 200``
+(a backlog of about 370 / 220 eligible against 35 reviews a week) and ``--homes 40000`` with the same (the backlog
+stays above capacity through week 20 on both styles). The table's ``ceiling`` is the best precision@25 any order of
+the same pool could have: where it is within 0.05 of the rules', no re-ranker can reach the target
+(docs/scoring.md 7a).
 
 Targets after 12 weeks (both styles): precision@25 at least 0.05 above rules only, recall@50 not lower, look-alikes
 in the top 50 not higher, every group's on/off listing ratio within monitoring.fairness_max_ratio.
@@ -39,9 +46,16 @@ AS_OF = dt.date(2025, 6, 29)
 STYLES = ("standard", "riverside")
 
 
-def with_capacity(settings: Any, total: int, min_outcomes: int, weight: float | None) -> Any:
+def with_capacity(
+    settings: Any,
+    total: int,
+    min_outcomes: int,
+    weight: float | None,
+    shrinkage: float | None = None,
+    min_similar: int | None = None,
+) -> Any:
     """The settings with the teams' capacities scaled to ``total`` a week (each team at least 1), the re-ranker's
-    minimum outcomes, and optionally its weight."""
+    minimum outcomes, and optionally its weight, shrinkage and minimum of similar reviewed households."""
     teams = dict(settings.teams)
     shipped = sum(t.capacity_per_week for t in teams.values())
     scaled = {n: max(1, round(total * t.capacity_per_week / shipped)) for n, t in teams.items()}
@@ -49,6 +63,10 @@ def with_capacity(settings: Any, total: int, min_outcomes: int, weight: float | 
     outcomes: dict[str, Any] = {"learning_min_outcomes": min_outcomes}
     if weight is not None:
         outcomes["learning_weight"] = weight
+    if shrinkage is not None:
+        outcomes["learning_shrinkage"] = shrinkage
+    if min_similar is not None:
+        outcomes["learning_min_similar"] = min_similar
     return settings.model_copy(
         update={"teams": updated, "outcomes": settings.outcomes.model_copy(update=outcomes)}
     )
@@ -69,7 +87,9 @@ def run_style(style: str, args: argparse.Namespace, root: Path) -> dict[str, Any
 
         written = write_landlord(extracts, homes=args.homes, years=args.years, seed=args.seed, as_of=AS_OF)
     synth_s = time.perf_counter() - started
-    settings = with_capacity(load_settings(), args.capacity, args.min_outcomes, args.weight)
+    settings = with_capacity(
+        load_settings(), args.capacity, args.min_outcomes, args.weight, args.shrinkage, args.min_similar
+    )
     started = time.perf_counter()
     result = learning_backtest_folder(
         extracts,
@@ -97,7 +117,8 @@ def _num(value: float | None) -> str:
 
 def report(rows: list[dict[str, Any]], margin: float) -> tuple[str, bool]:
     lines = [
-        f"{'style':<10} {'P@25 rules':>10} {'+re-ranker':>10} {'gain':>6} | {'R@50 rules':>10} {'+re-ranker':>10} | "
+        f"{'style':<10} {'P@25 rules':>10} {'+re-ranker':>10} {'gain':>6} {'ceiling':>7} | "
+        f"{'R@50 rules':>10} {'+re-ranker':>10} | "
         f"{'LA@50 r':>7} {'+rr':>5} | {'list P r':>8} {'+rr':>5} | {'worst on/off':>12} | disparity r / +rr | "
         "weeks active | run s"
     ]
@@ -106,7 +127,8 @@ def report(rows: list[dict[str, Any]], margin: float) -> tuple[str, bool]:
         gain = r["learned_precision_25"] - r["rules_precision_25"]
         ratio = r["worst_group_ratio"]
         lines.append(
-            f"{r['style']:<10} {r['rules_precision_25']:>10.3f} {r['learned_precision_25']:>10.3f} {gain:>+6.3f} | "
+            f"{r['style']:<10} {r['rules_precision_25']:>10.3f} {r['learned_precision_25']:>10.3f} {gain:>+6.3f} "
+            f"{r['rules_ceiling_25']:>7.3f} | "
             f"{r['rules_recall_50']:>10.3f} {r['learned_recall_50']:>10.3f} | {r['rules_lookalikes_50']:>7.3f} "
             f"{r['learned_lookalikes_50']:>5.3f} | {_num(r['rules_list_precision']):>8} "
             f"{_num(r['learned_list_precision']):>5} | {'-' if ratio is None else f'{ratio:.2f}':>12} | "
@@ -139,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-outcomes", type=int, default=40)
     parser.add_argument(
         "--weight", type=float, default=None, help="outcomes.learning_weight (default: settings)"
+    )
+    parser.add_argument(
+        "--shrinkage", type=float, default=None, help="outcomes.learning_shrinkage (default: settings)"
+    )
+    parser.add_argument(
+        "--min-similar", type=int, default=None, help="outcomes.learning_min_similar (default: settings)"
     )
     parser.add_argument(
         "--margin", type=float, default=0.05, help="precision@25 gain to reach (default 0.05)"

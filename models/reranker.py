@@ -9,14 +9,16 @@ list.
 
 The model is a logistic regression on the standardised features, calibrated (sigmoid, on time-ordered folds) so
 its output reads as "the chance a reviewer refers a household like this". It never decides who is on the list:
-``rerank`` adds ``learning_weight x (p - referral rate)`` points to the ranking key of households the rules made
-listable, so it only changes their order (and with it who fits the week's capacity). Two guards keep it honest:
+``rerank`` adds ``learning_weight x n / (n + shrinkage) x (p - referral rate)`` points to the ranking key of
+households the rules made listable (``n``: reviewed households with a similar pattern), so it only changes their
+order (and with it who fits the week's capacity). Two guards keep it honest:
 
 - **Not outside what was reviewed.** Outcomes exist only for households that were listed (selection bias). A
-  household with fewer than ``min_similar`` reviewed households with a similar pattern (the same kinds of red
-  flags and other signals, about as many occasions: ``pattern_distance`` within ``similar_distance``) is unlike
-  anything reviewers have seen: it keeps its rules score,
-  so it is still listed and reviewed in the rules' order (the product's exploration).
+  household's move is shrunk towards none by the evidence behind it, the reviewed households with a similar pattern
+  (the same kinds of red flags and other signals, about as many occasions: ``pattern_distance`` within
+  ``similar_distance``): with 1 of them it gets a third of the model's adjustment, with 6 three quarters
+  (``shrinkage`` 2). One with fewer than ``min_similar`` (none, by default) is unlike anything reviewers have seen:
+  it keeps its rules score, so it is still listed and reviewed in the rules' order (the product's exploration).
 - **Explained.** Every household moved carries a sentence with the evidence that moved it: "reviewers referred 7 of
   9 households with a similar pattern". The rules' reasons stay first.
 """
@@ -72,8 +74,9 @@ class LearningRules:
     negative_values: tuple[str, ...] = ("no_concern",)
     weight: float = 8.0
     neighbours: int = 15
-    min_similar: int = 5
+    min_similar: int = 1
     similar_distance: float = 1.0
+    shrinkage: float = 2.0
     seed: int = 0
 
 
@@ -238,6 +241,15 @@ def similar_reviewed(
     return similar.astype(int), referred.astype(int)
 
 
+def evidence_share(similar: np.ndarray, shrinkage: float) -> np.ndarray:
+    """How much of the model's adjustment a household gets, by the evidence behind it: ``n / (n + shrinkage)`` for
+    ``n`` similar reviewed households (empirical-Bayes shrinkage towards no move: with ``shrinkage`` 5, 5 similar
+    households give half the adjustment, 15 three quarters); 1 with ``shrinkage`` 0 (the ``min_similar`` cut alone).
+    """
+    n = similar.astype(float)
+    return n / (n + shrinkage) if shrinkage > 0 else np.ones_like(n)
+
+
 def rerank(scored: pl.DataFrame, reranker: Reranker, rules: LearningRules) -> pl.DataFrame:
     """The scored frame plus ``learned_p`` (chance of a referral, null where not compared), ``similar_reviewed``,
     ``similar_referred``, ``learning_adjustment`` (points added to the ranking key; 0 for households not listable
@@ -255,7 +267,11 @@ def rerank(scored: pl.DataFrame, reranker: Reranker, rules: LearningRules) -> pl
         p[rows] = reranker.model.predict_proba(x)[:, 1]
         similar[rows], referred[rows] = similar_reviewed(reranker, part, rules)
     compared = listable & (similar >= rules.min_similar)
-    adjustment = np.where(compared, rules.weight * (np.nan_to_num(p) - reranker.referral_rate), 0.0)
+    adjustment = np.where(
+        compared,
+        rules.weight * evidence_share(similar, rules.shrinkage) * (np.nan_to_num(p) - reranker.referral_rate),
+        0.0,
+    )
     return scored.with_columns(
         learned_p=pl.Series(np.where(compared, p, np.nan), dtype=pl.Float64).fill_nan(None),
         similar_reviewed=pl.Series(similar, dtype=pl.Int64),
@@ -267,8 +283,11 @@ def rerank(scored: pl.DataFrame, reranker: Reranker, rules: LearningRules) -> pl
 def moved_reason(similar: int, referred: int, up: bool) -> str:
     """The sentence added after the rules' reasons for a household the re-ranker moved."""
     direction = "up" if up else "down"
+    households = (
+        "household" if similar == 1 else "households"
+    )  # with shrinkage, one is enough for a small move
     return (
-        f"Moved {direction} by reviewers' outcomes: reviewers referred {referred} of {similar} households "
+        f"Moved {direction} by reviewers' outcomes: reviewers referred {referred} of {similar} {households} "
         "with a similar pattern."
     )
 

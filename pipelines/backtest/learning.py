@@ -127,7 +127,7 @@ def ranking(scored: pl.DataFrame, key: str) -> list[str]:
     )
 
 
-def _measures(order: list[str], truth: pl.DataFrame, referred: set[str]) -> dict[str, float | int | None]:
+def week_measures(order: list[str], truth: pl.DataFrame, referred: set[str]) -> dict[str, float | int | None]:
     """One arm's week: ``order`` its ranking of the households not yet reviewed; ``referred`` the households its
     reviewers have referred so far (a live pattern already referred counts as found for recall)."""
     positive = set(truth.filter(pl.col("is_positive"))["tenancy_ref"].to_list())
@@ -137,6 +137,8 @@ def _measures(order: list[str], truth: pl.DataFrame, referred: set[str]) -> dict
     return {
         "eligible": len(order),
         "precision_25": ratio(len(top25 & positive), len(top25)),
+        # the best precision@25 any order of this pool could have: what is left to gain by ordering at all
+        "ceiling_25": ratio(min(len(top25), len(positive.intersection(order))), len(top25)),
         "live_25": ratio(len(top25 & live), len(top25)),
         "precision_50": ratio(len(top50 & positive), len(top50)),
         "recall_50": ratio(len((top50 | referred) & live), len(live)),
@@ -205,7 +207,7 @@ def compare_learning(
                             .sum()
                         ),
                     }
-                    | _measures(ranking(frame, by), truth, referred)
+                    | week_measures(ranking(frame, by), truth, referred)
                 )
                 if i >= learning_weeks:
                     listed_sets[name].append(lists[name].select("tenancy_ref"))
@@ -287,8 +289,17 @@ def summarise(result: LearningComparison, max_ratio: float, small: int) -> dict[
     }
     for name, tag in ((RULES, "rules"), (LEARNED, "learned")):
         mine = after.filter(pl.col("config") == name)
-        for measure in ("precision_25", "live_25", "precision_50", "recall_50", "lookalikes_50"):
-            out[f"{tag}_{measure}"] = mine[measure].mean() if mine.height else None
+        for measure in (
+            "precision_25",
+            "ceiling_25",
+            "live_25",
+            "precision_50",
+            "recall_50",
+            "lookalikes_50",
+        ):
+            out[f"{tag}_{measure}"] = (
+                mine[measure].mean() if mine.height and measure in mine.columns else None
+            )
         # the DSSG measure: of the households the team could review (the list, cut at capacity), the share planted
         on_lists = int(mine["listed"].sum()) if "listed" in mine.columns else 0
         out[f"{tag}_list_precision"] = (
@@ -408,6 +419,7 @@ def print_learning_report(result: LearningComparison, out: IO[str] | None = None
         ("recall@50 (live patterns, or referred)", "recall_50"),
         ("look-alikes in the top 50", "lookalikes_50"),
         ("precision of the list (at capacity)", "list_precision"),
+        ("best precision@25 any order could have", "ceiling_25"),
     ):
         out.write(f"  {label:42}{_pct(s[f'rules_{key}']):>10}{_pct(s[f'learned_{key}']):>20}\n")
     ratio_text = "-" if s["worst_group_ratio"] is None else f"{s['worst_group_ratio']:.2f}"

@@ -177,8 +177,10 @@ class OutcomeSettings(_Section):
     # as a household "like" the reviewed ones (fewer similar reviewed households: rules' order, not extrapolated).
     learning_weight: float = Field(8.0, ge=0.0, le=50.0)
     learning_neighbours: int = Field(15, ge=3, le=200)
-    learning_min_similar: int = Field(5, ge=1, le=200)
+    learning_min_similar: int = Field(1, ge=1, le=200)
     learning_similar_distance: float = Field(1.0, gt=0.0, le=10.0)
+    # the adjustment times n / (n + shrinkage), n similar reviewed households: little evidence, a small move
+    learning_shrinkage: float = Field(2.0, ge=0.0, le=100.0)
 
     @model_validator(mode="after")
     def _labels_are_outcomes(self) -> OutcomeSettings:

@@ -47,6 +47,7 @@ def learning_rules(settings: Settings) -> LearningRules:
         neighbours=o.learning_neighbours,
         min_similar=o.learning_min_similar,
         similar_distance=o.learning_similar_distance,
+        shrinkage=o.learning_shrinkage,
         seed=settings.scoring.anomaly_seed,
     )
 

@@ -4,6 +4,7 @@ households, keeps the rules' order where nothing similar was reviewed, and says 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -12,6 +13,7 @@ import pytest
 from models.reranker import (
     LearningRules,
     Reranker,
+    evidence_share,
     fit_reranker,
     moved_reason,
     pattern_distance,
@@ -184,6 +186,9 @@ def test_sentences_say_whether_it_is_active_and_why_not() -> None:
     assert moved_reason(9, 7, up=True) == (
         "Moved up by reviewers' outcomes: reviewers referred 7 of 9 households with a similar pattern."
     )
+    assert moved_reason(1, 0, up=False) == (
+        "Moved down by reviewers' outcomes: reviewers referred 0 of 1 household with a similar pattern."
+    )
 
 
 @pytest.mark.parametrize("min_similar", [3, 11])
@@ -193,6 +198,29 @@ def test_min_similar_decides_whether_a_household_is_compared(min_similar: int) -
     out = rerank(week, _fitted(), rules)
     moved = out["learning_adjustment"][0] != 0.0
     assert moved is (min_similar <= 10)
+
+
+def test_shrinkage_moves_a_household_by_the_evidence_behind_it() -> None:
+    """With ``shrinkage`` k a household's adjustment is the model's times n / (n + k), n its similar reviewed
+    households: less evidence, a smaller move, never a larger one; with no similar household, none at all."""
+    assert evidence_share(np.array([0, 1, 2, 6, 18]), 2.0).tolist() == [0.0, 1 / 3, 0.5, 0.75, 0.9]
+    assert evidence_share(np.array([0, 3]), 0.0).tolist() == [1.0, 1.0]
+    week = _week(
+        [
+            {"tenancy_ref": "N2", "score": 9.0, "pts_lock_change_internal": 5.1},
+            {"tenancy_ref": "U1", "score": 9.5, "pts_forced_entry": 9.0, "incidents_long": 10.0},
+        ]
+    ).with_columns(pl.col("pts_forced_entry").fill_null(0.0), forced_entry_long=pl.col("pts_forced_entry"))
+    fitted = _fitted()
+    full = rerank(week, fitted, replace(RULES, min_similar=1, shrinkage=0.0))
+    shrunk = rerank(week, fitted, replace(RULES, min_similar=1, shrinkage=10.0))
+    # N2 has 10 similar reviewed households (neighbours=10): half its adjustment with k = 10
+    assert shrunk["similar_reviewed"][0] == 10
+    assert shrunk["learning_adjustment"][0] == pytest.approx(full["learning_adjustment"][0] / 2)
+    assert 0 < shrunk["learning_adjustment"][0] < full["learning_adjustment"][0]
+    # unlike anything reviewed: no similar household, no move, whatever the shrinkage
+    assert shrunk["similar_reviewed"][1] == 0 and shrunk["learning_adjustment"][1] == 0.0
+    assert shrunk["rank_score"][1] == 9.5
 
 
 def test_a_similar_pattern_is_the_same_kinds_and_about_as_many_occasions() -> None:

@@ -18,6 +18,7 @@ from pipelines.backtest.learning import (
     ranking,
     simulate_reviews,
     summarise,
+    week_measures,
 )
 
 WEEK = dt.date(2025, 6, 1)
@@ -65,6 +66,25 @@ def test_ranking_is_the_listable_households_by_the_key_as_published() -> None:
     # equal to two decimals: the exact score, then the reference
     assert ranking(scored, "score") == ["B", "A", "D"]
     assert ranking(scored, "rank_score") == ["D", "B", "A"]
+
+
+def test_the_ceiling_is_the_best_precision_any_order_of_the_pool_could_have() -> None:
+    truth = pl.DataFrame(
+        {
+            "tenancy_ref": [f"H{i:02d}" for i in range(40)],
+            "is_positive": [i % 4 == 0 for i in range(40)],  # 10 planted patterns among 40
+            "is_live": [i % 4 == 0 for i in range(40)],
+            "is_lookalike": [False] * 40,
+        }
+    )
+    order = [f"H{i:02d}" for i in range(39, -1, -1)]  # H39 first: 6 of the top 25 planted (H36 ... H16)
+    m = week_measures(order, truth, set())
+    assert m["precision_25"] == pytest.approx(6 / 25)
+    # 10 planted patterns in the pool: no order puts more than 10 in its top 25
+    assert m["ceiling_25"] == pytest.approx(10 / 25)
+    # a pool smaller than 25: every planted household in it can be in the top
+    few = week_measures(order[:8], truth, set())
+    assert few["precision_25"] == pytest.approx(2 / 8) and few["ceiling_25"] == pytest.approx(2 / 8)
 
 
 def test_listing_rates_and_the_summary_by_hand() -> None:
