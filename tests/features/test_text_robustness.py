@@ -515,3 +515,137 @@ def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary, path: Path, flo
         1 for kind, got in zip(frozen["kind"], predicted, strict=True) if kind == "ordinary" and got
     )
     assert flagged_ordinary <= 1  # 1 of 130 before issue 16; corrections must not add any
+
+
+# --- fifth round: failure classes of the development sets A and B, mended by class ------------------------------
+# Each case is our own wording (not a row of any set); the classes are listed in docs/classification.md.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a lock renewed, with the door it is on named after the verb: the door is its place, not renewed
+        ("barrel swapped kitchen door, two keys left", ["lock_change"]),
+        ("sashlock replaced and front door adjusted", ["lock_change"]),
+        ("nightlatch change on rear entrance door as asked", ["lock_change"]),
+        ("deadlocks renewed to both front and side doors", ["lock_change"]),
+        ("dog flap installed on back door", []),
+        ("replace draught excluder on side door", []),
+        ("renew entrance door maglock", []),
+        ("communal door buzzer smashed", []),
+        # ... while a door renewed, or a door and a lock, still are
+        ("renew front door", ["door_damage"]),
+        ("replace rear door and lock", ["door_damage", "lock_change"]),
+        ("new lock fitted, front door smashed", ["door_damage", "lock_change"]),
+    ],
+)
+def test_fifth_round_a_lock_renewed_on_a_door(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # damage said in the clause after the door, of the door or of its frame, panel or lining
+        ("back door wont shut, damaged along the bottom rail", ["door_damage"]),
+        ("lounge door off its hinges, frame cracked", ["door_damage"]),
+        ("toilet door hanging off, lining split", ["door_damage"]),
+        ("kitchen door hanging off and splintered", ["door_damage"]),
+        ("front door frame damages after the incident", ["door_damage"]),  # "damages", the noun's plural
+        ("unable to lock bedroom door after it was kicked", ["door_damage"]),
+        # a door hanging off with nothing broken is rehung; a cupboard's is not a dwelling's door
+        ("bathroom door hanging off, rehang", []),
+        ("wardrobe door hanging off, frame split", []),
+        ("back door wont close, window cracked", ["window_damage"]),
+        # after a forced entry, a door made safe, secured or hanging off was damaged by it
+        ("police entry forced, flat door made secure", ["door_damage", "forced_entry"]),
+        ("burglars got in overnight, make safe the back door", ["door_damage", "forced_entry"]),
+        ("break-in last week - lounge door hanging off", ["door_damage", "forced_entry"]),
+        ("intruder got in by the side door, make safe", ["forced_entry"]),  # made safe: no door named
+        ("kitchen door beyond repair, requires new door", ["door_damage"]),
+    ],
+)
+def test_fifth_round_door_damage_across_clauses(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a renewal in a clause of its own, in the forms people write it
+        ("toilet door lock jammed, needs changing", ["lock_change"]),
+        ("latch on bathroom door snapped, fit new", ["lock_change"]),
+        ("lock on back door seized, resident wants them replaced", ["lock_change"]),
+        ("replace: kitchen door lock, broken", ["lock_change"]),
+        ("front door kicked, lock bust, renew both", ["door_damage", "lock_change"]),
+        ("mortice lock to side door stiff and jammed ~ locksmith to renew", ["lock_change"]),
+        ("lock broken on front door, pls attend", []),  # still a fault report
+        # a bare cylinder and its door in any order
+        ("cylinder swapped on side door", ["lock_change"]),
+        ("cyl back door change", ["lock_change"]),
+        ("cylinder for rear door requires changing", ["lock_change"]),
+        ("cylinder replaced, kitchen door", ["lock_change"]),
+        ("cylinder leaking in airing cupboard, replace", []),
+        ("hot water cylinder changed", []),
+    ],
+)
+def test_fifth_round_renewals(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # keys taken or kept by someone else are keys taken (the contract: "keys lost, taken or not working")
+        ("change locks please, ex husband kept a key", ["lock_change", "lost_keys"]),
+        ("tenants ex partner has keys to the flat", ["lost_keys"]),
+        ("boyfriend took the keys, tenant wants new lock", ["lock_change", "lost_keys"]),
+        ("resident unable to get the key to turn in the back door", ["lost_keys"]),
+        ("caretaker has a key to the bin store", []),
+        ("tenant has keys for meter cupboard", []),
+        # a key broken in a lock is a key not working, not a break-in
+        ("resident locked out, key broke in the cylinder", ["lost_keys"]),
+        ("flat broken into, front door forced", ["door_damage", "forced_entry"]),
+        ("someone broke in through the side door", ["forced_entry"]),
+        # a lock-out opened by drilling the lock is a forced entry (the contract: "lock-out")
+        (
+            "locked out, locksmith drilled out the cylinder and fitted new",
+            ["forced_entry", "lock_change", "lost_keys"],
+        ),
+        # a boiler's lockout is a fault, a car-park fob is not a dwelling's key
+        ("boiler showing lockout, reset", []),
+        ("heating system locked out again", []),
+        ("key fob for the bike store not working", []),
+    ],
+)
+def test_fifth_round_keys(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("brick through lounge window", ["window_damage"]),
+        ("rock thrown through the kitchen window", ["window_damage"]),
+        ("glazed 3 panes in back door", ["window_damage"]),
+        ("window in back door smashed", ["window_damage"]),  # the glass of a door: reglazing, not the door
+        # look-alikes: near a door, on a cooker, a door's closer
+        ("crack in pavement outside back door", []),
+        ("glass on the oven hob shattered", []),
+        ("door closer on rear door damaged", []),
+        ("garage lock jammed, renew lock", []),
+    ],
+)
+def test_fifth_round_windows_and_look_alikes(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "location"),
+    [
+        ("smashed window in hallway", "internal"),
+        ("window forced at the back of the house", "external"),
+    ],
+)
+def test_fifth_round_location(vocab: Vocabulary, text: str, location: str) -> None:
+    assert read(vocab, text)["location"].item() == location
