@@ -19,13 +19,15 @@ What is never corrected (each guards against a false red flag):
   keys, "loci" lock), while "lick", "luck", "broker" (too common beside their neighbour), "loft", "moor" or
   "clocked" (not a keyboard slip of lost, door, locked) are left as written;
 - the vocabulary's own words and abbreviation keys, and the words listed in ``normalise.corrections``
-  ``never_correct``;
+  ``never_correct``; and a word that a stem of the vocabulary's already reads ("reglazed" under
+  ``re ?glaz[a-z]*``, "forcibly" under ``forc[a-z]*``): it is a vocabulary word, not a slip of another one;
 - a 4-letter word one letter away from one of the commonest short English words ("gass" is gas, not glass;
   "rnew" could be "new"): a 4-letter word has too many neighbours to guess safely, unless swapping two
   neighbouring letters gives exactly one vocabulary word ("lsot" -> "lost", "olck" -> "lock").
 
-Edits allowed: one for words of 4 to 7 letters, two for 8 or more. Among equally close vocabulary words one
-with the same letters wins (a swap: "panle" -> "panel", not "pane"; "brokne" -> "broken", not "broke"), then
+Edits allowed: one for words of 4 to 7 letters, two for 8 or more. Among equally close vocabulary words a past
+tense with its "e" dropped wins ("lockd" -> "locked", not "locks"; "crackd" -> "cracked"), then one
+with the same letters (a swap: "panle" -> "panel", not "pane"; "brokne" -> "broken", not "broke"), then
 one a neighbouring key away ("dood" -> "door", not "good"), then the more common in English ("lockd" ->
 "lock", and "lock out" then reads as a lock-out).
 """
@@ -102,6 +104,8 @@ def _keyboard_slip(word: str, term: str) -> bool:
 # letters not followed by a character class, "*", "(" or "?" (those are stems, "forc[a-z]*", "enforc(?:ed)"),
 # and not an escape ("\b", "\d").
 _LITERAL = re.compile(r"(?<![\\a-z])([a-z]{4,}?)(s\?|\(\?:es\)\?)?(?![a-z\[*(?])")
+# A stem: letters followed by "[a-z]*" ("forc[a-z]*", "re ?glaz[a-z]*" once its " ?" is read as nothing).
+_STEM = re.compile(r"(?<![\\a-z])([a-z]{4,})\[a-z\]\*")
 
 
 @cache
@@ -128,6 +132,11 @@ def vocabulary_words(sources: Iterable[str]) -> set[str]:
     return words
 
 
+def vocabulary_stems(sources: Iterable[str]) -> set[str]:
+    """The stems of 4+ letters the vocabulary reads any ending of ("forc", "reglaz", "burglar")."""
+    return {m.group(1) for source in sources for m in _STEM.finditer(source.replace(" ?", ""))}
+
+
 class Corrector:
     """Reads a misspelt word as the vocabulary word it was meant to be (see the module docstring)."""
 
@@ -138,8 +147,10 @@ class Corrector:
         *,
         real_word_ratio: float = REAL_WORD_RATIO,
         real_word_targets: Iterable[str] = (),
+        stems: Iterable[str] = (),
     ) -> None:
         self.targets = frozenset(t for t in targets if len(t) >= MIN_LETTERS)
+        self.stems = tuple(sorted(s for s in stems if len(s) >= MIN_LETTERS))
         self.real_word_ratio = real_word_ratio
         self.real_word_targets = frozenset(real_word_targets) & self.targets
         self.never_correct = frozenset(never_correct) | self.targets
@@ -161,11 +172,13 @@ class Corrector:
         real_word_targets: Iterable[str] = (),
     ) -> Corrector:
         """Targets: the vocabulary's own words less ``not_targets``."""
+        sources = list(sources)
         return cls(
             vocabulary_words(sources) - set(not_targets),
             never_correct,
             real_word_ratio=real_word_ratio,
             real_word_targets=real_word_targets,
+            stems=vocabulary_stems(sources),
         )
 
     def correct(self, word: str) -> str | None:
@@ -188,6 +201,8 @@ class Corrector:
     def _correct(self, word: str) -> str | None:
         if len(word) < MIN_LETTERS or not word.isalpha() or not word.isascii() or word in self.never_correct:
             return None
+        if word.startswith(self.stems):
+            return None
         if not _VOWEL.search(word):
             return self._vowel_key_slip(word)
         if word in english_words():
@@ -206,6 +221,8 @@ class Corrector:
             found,
             key=lambda s: (
                 s.distance,
+                # "lockd": the "e" of a past tense dropped, the commonest slip of a "-ed" ending
+                not (word.endswith("d") and s.term == word[:-1] + "ed"),
                 sorted(s.term) != sorted(word),
                 not _touching_key_slip(word, s.term),
                 -s.count,

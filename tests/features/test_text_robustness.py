@@ -649,3 +649,37 @@ def test_fifth_round_windows_and_look_alikes(vocab: Vocabulary, text: str, expec
 )
 def test_fifth_round_location(vocab: Vocabulary, text: str, location: str) -> None:
     assert read(vocab, text)["location"].item() == location
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("lockd", "locked"),  # the "e" of a past tense dropped: not "locks" (d beside s)
+        ("crackd", "cracked"),
+        ("boardd", "boarded"),
+        ("renewd", "renewed"),
+        ("dorr", "door"),  # other slips as before
+    ],
+)
+def test_a_past_tense_missing_its_e(vocab: Vocabulary, word: str, expected: str) -> None:
+    assert vocab.corrector is not None
+    assert vocab.corrector.correct(word) == expected
+
+
+def test_a_word_under_a_vocabulary_stem_is_not_corrected() -> None:
+    # "reglazing" is read by the stem re ?glaz[a-z]*: never "replacing", two edits away
+    corrector = Corrector.from_vocabulary(["re ?glaz[a-z]*", "replacing", "replaced"])
+    assert corrector.correct("reglazing") is None
+    assert corrector.correct("reglazed") is None
+    assert corrector.correct("replacng") == "replacing"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bedroom window reglazed after the storm", ["window_damage"]),
+        ("resident lockd out of flat", ["lost_keys"]),
+    ],
+)
+def test_fifth_round_corrections_in_context(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
