@@ -16,8 +16,9 @@ What is never corrected (each guards against a false red flag):
   except a rare word one keyboard slip (swap, dropped or doubled letter, neighbouring key) from one of the
   vocabulary's ``real_word_targets`` (its head words: door, window, keys, split...) that is at least
   ``real_word_ratio`` times as common in English: a slip that landed on another word ("spilt" is split, "kegs"
-  keys, "loci" lock), while "lick", "luck", "broker" (too common beside their neighbour), "loft", "moor" or
-  "clocked" (not a keyboard slip of lost, door, locked) are left as written;
+  keys, "loci" lock), or one vowel written for another ("lust" is lost, "dour" door: a slip by ear), while
+  "lick", "luck", "broker", "gloss" (too common beside their neighbour), "loft", "moor" or "clocked" (not a
+  keyboard slip of lost, door, locked) are left as written;
 - the vocabulary's own words and abbreviation keys, and the words listed in ``normalise.corrections``
   ``never_correct``; and a word that a stem of the vocabulary's already reads ("reglazed" under
   ``re ?glaz[a-z]*``, "forcibly" under ``forc[a-z]*``): it is a vocabulary word, not a slip of another one;
@@ -98,6 +99,14 @@ def _keyboard_slip(word: str, term: str) -> bool:
     if len(word) == len(term) + 1:
         return any(word[i] == word[i - 1] and word[:i] + word[i + 1 :] == term for i in range(1, len(word)))
     return False
+
+
+def _vowel_for_vowel(word: str, term: str) -> bool:
+    """True when ``word`` is ``term`` with one vowel written for another (a slip by ear: "lust", "dour")."""
+    if len(word) != len(term):
+        return False
+    diffs = [(a, b) for a, b in zip(word, term, strict=True) if a != b]
+    return len(diffs) == 1 and diffs[0][0] in "aeiou" and diffs[0][1] in "aeiou"
 
 
 # A literal word inside a vocabulary regular expression, with its optional plural ("locks?", "latch(?:es)?"):
@@ -247,7 +256,7 @@ class Corrector:
             for s in self._symspell.lookup(word, Verbosity.ALL, max_edit_distance=1)
             if s.term in self.real_word_targets
             and english.get(s.term, 0) >= floor
-            and _keyboard_slip(word, str(s.term))
+            and (_keyboard_slip(word, str(s.term)) or _vowel_for_vowel(word, str(s.term)))
         }
         return found.pop() if len(found) == 1 else None
 

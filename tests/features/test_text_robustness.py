@@ -400,12 +400,17 @@ def test_a_gap_that_never_crosses_a_dash() -> None:
         ("clocked", None),  # a letter added, not doubled: not a slip of locked
         ("poor", None),  # door is hardly commoner
         ("cleat", None),  # not a head word: only the listed targets are read back
+        # one vowel written for another, a slip by ear, under the same ratio (fifth round)
+        ("lust", "lost"),  # lost is 24 times as common
+        ("dour", "door"),
+        ("lacks", None),  # locks only twice as common
+        ("luck", None),
     ],
 )
 def test_a_slip_that_makes_another_word(word: str, expected: str | None) -> None:
     corrector = Corrector(
-        ["split", "keys", "lock", "windows", "lost", "door", "locked", "broken", "clear"],
-        real_word_targets=["split", "keys", "lock", "windows", "lost", "door", "locked", "broken"],
+        ["split", "keys", "lock", "locks", "windows", "lost", "door", "locked", "broken", "clear"],
+        real_word_targets=["split", "keys", "lock", "locks", "windows", "lost", "door", "locked", "broken"],
     )
     assert corrector.correct(word) == expected
     off = Corrector(["split", "keys"], real_word_targets=["split", "keys"], real_word_ratio=0)
@@ -679,6 +684,7 @@ def test_a_word_under_a_vocabulary_stem_is_not_corrected() -> None:
     [
         ("bedroom window reglazed after the storm", ["window_damage"]),
         ("resident lockd out of flat", ["lost_keys"]),
+        ("lock changed after tenant lust her keys", ["lock_change", "lost_keys"]),
     ],
 )
 def test_fifth_round_corrections_in_context(vocab: Vocabulary, text: str, expected: list[str]) -> None:
