@@ -112,7 +112,8 @@ def test_never_corrected(corrector: Corrector, word: str) -> None:
     [
         ("panle", "panel"),  # a swap keeps every letter: panel, not pane (also one edit away)
         ("brokne", "broken"),  # a swap: broken, not broke
-        ("smashd", "smash"),  # no swap explains it: the more common English word of the two
+        ("smashd", "smashed"),  # a past tense missing its "e" (fifth round; it read "smash" before)
+        ("smashe", "smash"),  # smash or smashed, one edit each, no swap: the more common English word
         ("doot", "door"),  # "dot" is common, but not one of the commonest short words
         ("gass", None),  # "gas" is: left alone
         ("dood", "door"),  # d sits beside r on the keyboard, far from g: door, not the commoner "good"
@@ -688,4 +689,21 @@ def test_a_word_under_a_vocabulary_stem_is_not_corrected() -> None:
     ],
 )
 def test_fifth_round_corrections_in_context(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # call-centre notes in "topic - place - state" order
+        ("kicked in and won't shut - back door", ["door_damage"]),
+        ("latch - toilet door - snapped, resident wants it replaced", ["lock_change"]),
+        ("handle - kitchen door - broken", []),
+        ("bedroom door was put through by her partner", ["door_damage"]),
+        ("boarded up the glazed door panel, lounge", ["window_damage"]),
+        ("brake-in reported at the flat overnight", ["forced_entry"]),
+        ("renew lamp - communal entrance door", []),  # still: the dash ends what the renewal refers to
+    ],
+)
+def test_fifth_round_topic_place_state(vocab: Vocabulary, text: str, expected: list[str]) -> None:
     assert cats(vocab, text) == expected
