@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 
 from symspellpy import SymSpell, Verbosity
@@ -56,6 +56,11 @@ _VOWEL = re.compile(r"[aeiouy]")
 # "widow" (3.8 million) beside window (103 million) is a slip, "broker" (14 million) beside broken (31 million) is
 # not. Set per vocabulary (``normalise.corrections.real_word_ratio``; 0 switches it off).
 REAL_WORD_RATIO = 20.0
+# Beside another head word ("door lick broken", "bedroom door broker") a real word one letter from a head word is
+# read as it when the head word is at least this many times as common: lock is 6.5 times lick, broken 2.3 times
+# broker; luck (lock 1.3 times) and floor (door 1.05 times) stay. Set per vocabulary
+# (``normalise.corrections.real_word_beside_ratio``; 0 switches it off).
+REAL_WORD_BESIDE_RATIO = 2.0
 # Keys that touch on a UK/US keyboard (rows staggered: a key touches the two above it and the two below it), so a
 # letter hit for its neighbour is the likelier slip: "dood" is door (d beside r), not good (d far from g).
 _KEY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -99,6 +104,10 @@ def _keyboard_slip(word: str, term: str) -> bool:
     if len(word) == len(term) + 1:
         return any(word[i] == word[i - 1] and word[:i] + word[i + 1 :] == term for i in range(1, len(word)))
     return False
+
+
+def _one_letter_changed(word: str, term: str) -> bool:
+    return len(word) == len(term) and sum(a != b for a, b in zip(word, term, strict=True)) == 1
 
 
 def _vowel_for_vowel(word: str, term: str) -> bool:
@@ -157,6 +166,7 @@ class Corrector:
         real_word_ratio: float = REAL_WORD_RATIO,
         real_word_targets: Iterable[str] = (),
         stems: Iterable[str] = (),
+        real_word_beside_ratio: float = 0.0,
     ) -> None:
         self.targets = frozenset(t for t in targets if len(t) >= MIN_LETTERS)
         self.stems = tuple(sorted(s for s in stems if len(s) >= MIN_LETTERS))
@@ -168,7 +178,9 @@ class Corrector:
         for word in sorted(self.targets):
             # English frequency breaks ties between equally close targets; unknown domain words count 1
             self._symspell.create_dictionary_entry(word, english.get(word, 1))
+        self.real_word_beside_ratio = real_word_beside_ratio
         self._seen: dict[str, str | None] = {}
+        self._beside_seen: dict[str, str | None] = {}
 
     @classmethod
     def from_vocabulary(
@@ -179,6 +191,7 @@ class Corrector:
         never_correct: Iterable[str] = (),
         real_word_ratio: float = REAL_WORD_RATIO,
         real_word_targets: Iterable[str] = (),
+        real_word_beside_ratio: float = 0.0,
     ) -> Corrector:
         """Targets: the vocabulary's own words less ``not_targets``."""
         sources = list(sources)
@@ -188,6 +201,7 @@ class Corrector:
             real_word_ratio=real_word_ratio,
             real_word_targets=real_word_targets,
             stems=vocabulary_stems(sources),
+            real_word_beside_ratio=real_word_beside_ratio,
         )
 
     def correct(self, word: str) -> str | None:
@@ -206,6 +220,51 @@ class Corrector:
             if fixed is not None:
                 out[word] = fixed
         return out
+
+    def beside_head_words(self, words: Iterable[str]) -> dict[str, str]:
+        """{real word: head word} for the words to read as a head word where they stand beside another one.
+
+        A real English word that ``correct`` leaves alone, one letter from exactly one of ``real_word_targets``
+        (a letter changed, or a keyboard slip), when that head word is at least ``real_word_beside_ratio``
+        times as common in English: "lick" (lock), "broker" (broken). The caller swaps it only beside another
+        head word ("door lick broken"), where the head word is what the writer meant.
+        """
+        out = {}
+        for word in set(words):
+            if word not in self._beside_seen:
+                self._beside_seen[word] = self._beside(word)
+            found = self._beside_seen[word]
+            if found is not None:
+                out[word] = found
+        return out
+
+    def _beside(self, word: str) -> str | None:
+        english = english_words()
+        if (
+            self.real_word_beside_ratio <= 0
+            or word not in english
+            or word in self.never_correct
+            or len(word) < MIN_LETTERS
+            or word.startswith(self.stems)
+            or self.correct(word) is not None
+        ):
+            return None
+        return self._head_word(word, self.real_word_beside_ratio, (_one_letter_changed, _keyboard_slip))
+
+    def _head_word(
+        self, word: str, ratio: float, slips: tuple[Callable[[str, str], bool], ...]
+    ) -> str | None:
+        """The one head word ``word`` is a slip of (by one of ``slips``) that is ``ratio`` times as common."""
+        english = english_words()
+        floor = ratio * english[word]
+        found = {
+            str(s.term)
+            for s in self._symspell.lookup(word, Verbosity.ALL, max_edit_distance=1)
+            if s.term in self.real_word_targets
+            and english.get(s.term, 0) >= floor
+            and any(slip(word, str(s.term)) for slip in slips)
+        }
+        return found.pop() if len(found) == 1 else None
 
     def _correct(self, word: str) -> str | None:
         if len(word) < MIN_LETTERS or not word.isalpha() or not word.isascii() or word in self.never_correct:
@@ -249,16 +308,7 @@ class Corrector:
         """
         if self.real_word_ratio <= 0 or not self.real_word_targets:
             return None
-        english = english_words()
-        floor = self.real_word_ratio * english[word]
-        found = {
-            str(s.term)
-            for s in self._symspell.lookup(word, Verbosity.ALL, max_edit_distance=1)
-            if s.term in self.real_word_targets
-            and english.get(s.term, 0) >= floor
-            and (_keyboard_slip(word, str(s.term)) or _vowel_for_vowel(word, str(s.term)))
-        }
-        return found.pop() if len(found) == 1 else None
+        return self._head_word(word, self.real_word_ratio, (_keyboard_slip, _vowel_for_vowel))
 
     def _vowel_key_slip(self, word: str) -> str | None:
         """The one vocabulary word a vowel-less word makes with one letter read as the vowel beside its key."""

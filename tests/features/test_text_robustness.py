@@ -455,10 +455,11 @@ def test_a_real_word_correction_shows_in_the_evidence(vocab: Vocabulary) -> None
 
 
 @pytest.mark.parametrize("ratio", [-1, "high", True, 20_000])
-def test_a_bad_real_word_ratio_is_named(ratio: Any) -> None:
+@pytest.mark.parametrize("key", ["real_word_ratio", "real_word_beside_ratio"])
+def test_a_bad_real_word_ratio_is_named(ratio: Any, key: str) -> None:
     data = vocab_data()
-    data["normalise"]["corrections"]["real_word_ratio"] = ratio
-    with pytest.raises(VocabularyError, match=r"normalise\.corrections\.real_word_ratio"):
+    data["normalise"]["corrections"][key] = ratio
+    with pytest.raises(VocabularyError, match=rf"normalise\.corrections\.{key} must"):
         Vocabulary.from_dict(data)
 
 
@@ -707,3 +708,44 @@ def test_fifth_round_corrections_in_context(vocab: Vocabulary, text: str, expect
 )
 def test_fifth_round_topic_place_state(vocab: Vocabulary, text: str, expected: list[str]) -> None:
     assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("lick", "lock"),  # lock is 6.5 times as common
+        ("broker", "broken"),  # 2.3 times, a letter changed (r for n: not neighbouring keys)
+        ("luck", None),  # lock only 1.3 times as common
+        ("floor", None),  # door hardly commoner
+        ("spilt", None),  # already read as split everywhere (the 20x rule), so not listed here
+        ("clear", None),  # not a head word's neighbour
+    ],
+)
+def test_a_real_word_read_beside_a_head_word(word: str, expected: str | None) -> None:
+    corrector = Corrector(
+        ["split", "lock", "door", "broken", "clear"],
+        real_word_targets=["split", "lock", "door", "broken"],
+        real_word_beside_ratio=2,
+    )
+    assert corrector.beside_head_words([word]) == ({word: expected} if expected else {})
+    off = Corrector(["lock"], real_word_targets=["lock"], real_word_beside_ratio=0)
+    assert off.beside_head_words(["lick"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bathroom door lick snapped, replace", ["lock_change"]),
+        ("back door broker, needs replacing", ["door_damage"]),
+        ("give the front door a lick of paint", []),  # not beside a head word: stays "lick"
+        ("broker rang about the rent", []),
+        ("door gloss paint chipped", []),  # gloss is listed as never corrected
+    ],
+)
+def test_fifth_round_real_words_beside_head_words(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+def test_a_word_read_beside_a_head_word_is_noted(vocab: Vocabulary) -> None:
+    evidence = read(vocab, "bathroom door lick snapped, replace")["evidence"].item()
+    assert "lick -> lock" in evidence
