@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import re
 import statistics
@@ -212,15 +213,19 @@ def synthetic_report(vocab: Vocabulary, homes: int) -> None:
 
 def throughput_report(vocab: Vocabulary, rows: int, runs: int) -> None:
     texts = synthetic(rows)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         classify_texts(texts, None, vocab, {})
         times.append(time.perf_counter() - start)
+        # CPU seconds (user + system, every thread of this process): steadier than wall time on a shared machine
+        cpu.append(time.process_time() - start_cpu)
     median = statistics.median(times)
     print(
         f"\nThroughput: {rows:,} descriptions ({texts.n_unique():,} distinct): median {median:.2f} s over "
-        f"{runs} runs ({', '.join(f'{t:.2f}' for t in times)}); {rows / median:,.0f} rows/s"
+        f"{runs} runs ({', '.join(f'{t:.2f}' for t in times)}); {rows / median:,.0f} rows/s; CPU median "
+        f"{statistics.median(cpu):.2f} s ({', '.join(f'{t:.2f}' for t in cpu)}); load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
 
 
