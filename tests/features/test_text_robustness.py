@@ -1,7 +1,7 @@
 """Red-flag text found however it is written (issue 16): spelling correction, abbreviations, word order.
 
-Phrases are our own wording. The frozen set (tests/data/robustness_set.csv) was written before these changes;
-see tests/data/README.md before using it to decide anything.
+Phrases are our own wording. The sets in tests/data have rules of use: read tests/data/README.md before using any
+of them to decide anything (set C, robustness_set_c.csv, is the frozen generalisation test: never tune to it).
 """
 
 from __future__ import annotations
@@ -490,24 +490,24 @@ def test_own_development_set(vocab: Vocabulary) -> None:
     assert (located["got"] == located["location"]).mean() >= 0.95
 
 
-# --- the frozen set ---------------------------------------------------------------------------------------------
+# --- the hand-labelled sets A, B (and C) ------------------------------------------------------------------------
 
-# Measured on the frozen set at the end of issue 16's second round: micro-F1 0.944 (0.940 after the first round;
-# target 0.95, not met; see docs/classification.md). This guard fails if the classifier falls back towards the
-# 0.874 it scored before issue 16 (with spelling correction switched off it scored 0.910).
-FROZEN_MICRO_F1_FLOOR = 0.94
+# Sets A (robustness_set.csv) and B (robustness_set_b.csv) were frozen generalisation tests until issue 16's fifth
+# round opened them as development sets (tests/data/README.md): their misses were read and mended by class, so
+# these floors are regression guards, just under the figures measured at the end of that round (A 1.000, B 0.991;
+# before the round A 0.946, B 0.906). Set C (robustness_set_c.csv), written blind as the frozen generalisation
+# test, is scored here only once it has a floor: after its one measurement is logged in tests/data/README.md,
+# the lead adds "robustness_set_c.csv": <floor> below. Until then it is skipped, never scored.
+SET_FLOORS = {"robustness_set.csv": 0.99, "robustness_set_b.csv": 0.98}
+DATA = FROZEN.parent
+SETS_PRESENT = sorted({*SET_FLOORS, *(p.name for p in DATA.glob("robustness_set*.csv"))})
 
 
-@pytest.mark.parametrize(
-    ("path", "floor"),
-    [
-        (FROZEN, FROZEN_MICRO_F1_FLOOR),
-        # the third round's set, written before its changes: 0.906 at its one measurement
-        (FROZEN.with_name("robustness_set_b.csv"), 0.90),
-    ],
-)
-def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary, path: Path, floor: float) -> None:
-    frozen = pl.read_csv(path, infer_schema=False)
+@pytest.mark.parametrize("name", SETS_PRESENT)
+def test_hand_labelled_set_scores_at_least_its_floor(vocab: Vocabulary, name: str) -> None:
+    if name not in SET_FLOORS:
+        pytest.skip(f"{name}: no floor yet; add one to SET_FLOORS once its measurement is logged")
+    frozen = pl.read_csv(DATA / name, infer_schema=False)
     assert frozen.height >= 300
     truth = frozen["categories"].fill_null("").str.split(";").to_list()
     predicted = read(vocab, *frozen["description"].to_list())["categories"].to_list()
@@ -517,11 +517,13 @@ def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary, path: Path, flo
         assert want <= set(CATEGORIES)
         tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
     micro_f1 = 2 * tp / (2 * tp + fp + fn)
-    assert micro_f1 >= floor
-    flagged_ordinary = sum(
-        1 for kind, got in zip(frozen["kind"], predicted, strict=True) if kind == "ordinary" and got
-    )
-    assert flagged_ordinary <= 1  # 1 of 130 before issue 16; corrections must not add any
+    assert micro_f1 >= SET_FLOORS[name]
+    flagged = {
+        kind: sum(1 for k, got in zip(frozen["kind"], predicted, strict=True) if k == kind and got)
+        for kind in ("look_alike", "ordinary")
+    }
+    assert flagged["ordinary"] <= 1  # A: 1 of 130 before issue 16, B: 0 of 93; corrections must not add any
+    assert flagged["look_alike"] <= 2  # A 5 and B 6 of 100 before the fifth round, 0 after
 
 
 # --- fifth round: failure classes of the development sets A and B, mended by class ------------------------------
