@@ -751,3 +751,18 @@ def test_fifth_round_real_words_beside_head_words(vocab: Vocabulary, text: str, 
 def test_a_word_read_beside_a_head_word_is_noted(vocab: Vocabulary) -> None:
     evidence = read(vocab, "bathroom door lick snapped, replace")["evidence"].item()
     assert "lick -> lock" in evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # found by probing with our own phrasings after the sets' classes were mended
+        ("keys gone, new cylinder fitted to back door", ["lock_change", "lost_keys"]),
+        ("gained access by drilling the lock, tenant locked out", ["forced_entry", "lost_keys"]),
+        ("burglar snapped cylinder on FED to get in", ["forced_entry"]),
+        ("attended after forced entry, renewed frame and secured", ["door_damage", "forced_entry"]),
+        ("after the burglary renewed the window frame", ["forced_entry"]),  # not a door's frame
+    ],
+)
+def test_fifth_round_probes(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
