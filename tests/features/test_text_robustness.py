@@ -762,6 +762,7 @@ def test_a_word_read_beside_a_head_word_is_noted(vocab: Vocabulary) -> None:
         ("burglar snapped cylinder on FED to get in", ["forced_entry"]),
         ("attended after forced entry, renewed frame and secured", ["door_damage", "forced_entry"]),
         ("after the burglary renewed the window frame", ["forced_entry"]),  # not a door's frame
+        ("new cylinder for the hot water, cupboard door left off", []),  # a hot-water cylinder
     ],
 )
 def test_fifth_round_probes(vocab: Vocabulary, text: str, expected: list[str]) -> None:
