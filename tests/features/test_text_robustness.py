@@ -767,3 +767,23 @@ def test_a_word_read_beside_a_head_word_is_noted(vocab: Vocabulary) -> None:
 )
 def test_fifth_round_probes(vocab: Vocabulary, text: str, expected: list[str]) -> None:
     assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "location"),
+    [
+        ("bck door smashed in", ["door_damage"], "external"),
+        ("kitch window cracked", ["window_damage"], "internal"),
+        ("lnge door kicked", ["door_damage"], "internal"),
+        ("b/up bedroom window", ["window_damage"], "internal"),
+        ("tnt lost kys", ["lost_keys"], None),
+        ("bathroom lock jammed need new", ["lock_change"], "internal"),
+    ],
+)
+def test_fifth_round_shorthand(
+    vocab: Vocabulary, text: str, expected: list[str], location: str | None
+) -> None:
+    out = read(vocab, text)
+    assert out["categories"].item().to_list() == expected
+    if location:
+        assert out["location"].item() == location
