@@ -763,6 +763,8 @@ def test_a_word_read_beside_a_head_word_is_noted(vocab: Vocabulary) -> None:
         ("attended after forced entry, renewed frame and secured", ["door_damage", "forced_entry"]),
         ("after the burglary renewed the window frame", ["forced_entry"]),  # not a door's frame
         ("new cylinder for the hot water, cupboard door left off", []),  # a hot-water cylinder
+        ("cylinder renewed in the garden shed door", []),  # a shed's lock, named after it
+        ("barrel changed in bedroom door", ["lock_change"]),
     ],
 )
 def test_fifth_round_probes(vocab: Vocabulary, text: str, expected: list[str]) -> None:
