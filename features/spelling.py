@@ -20,8 +20,8 @@ What is never corrected (each guards against a false red flag):
   "lick", "luck", "broker", "gloss" (too common beside their neighbour), "loft", "moor" or "clocked" (not a
   keyboard slip of lost, door, locked) are left as written;
 - the vocabulary's own words and abbreviation keys, and the words listed in ``normalise.corrections``
-  ``never_correct``; and a word that a stem of the vocabulary's already reads ("reglazed" under
-  ``re ?glaz[a-z]*``, "forcibly" under ``forc[a-z]*``): it is a vocabulary word, not a slip of another one;
+  ``never_correct``; and a word under a stem of the vocabulary's ("reglazed" under ``re ?glaz[a-z]*``) is read
+  only as a word under the same stem ("forcedd" is forced), never as another word ("replaced");
 - a 4-letter word one letter away from one of the commonest short English words ("gass" is gas, not glass;
   "rnew" could be "new"): a 4-letter word has too many neighbours to guess safely, unless swapping two
   neighbouring letters gives exactly one vocabulary word ("lsot" -> "lost", "olck" -> "lock").
@@ -269,8 +269,9 @@ class Corrector:
     def _correct(self, word: str) -> str | None:
         if len(word) < MIN_LETTERS or not word.isalpha() or not word.isascii() or word in self.never_correct:
             return None
-        if word.startswith(self.stems):
-            return None
+        # a word under a vocabulary stem is read only as a word under the same stem ("forcedd" is forced,
+        # "reglazed" is never "replaced")
+        under = tuple(stem for stem in self.stems if word.startswith(stem))
         if not _VOWEL.search(word):
             return self._vowel_key_slip(word)
         if word in english_words():
@@ -281,6 +282,8 @@ class Corrector:
             return self._swapped_target(word)
         limit = 2 if len(word) >= TWO_EDITS_FROM else 1
         found = self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=limit)
+        if under:
+            found = [s for s in found if s.term.startswith(under)]
         if not found:
             return None
         # a swap of two letters (the commonest slip) keeps every letter: "panle" is panel before pane; then a key

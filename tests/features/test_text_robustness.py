@@ -681,6 +681,24 @@ def test_a_word_under_a_vocabulary_stem_is_not_corrected() -> None:
     assert corrector.correct("reglazing") is None
     assert corrector.correct("reglazed") is None
     assert corrector.correct("replacng") == "replacing"
+    # ... but a slip of a word under the stem is still read as that word
+    stemmed = Corrector.from_vocabulary(["forc[a-z]*", "forced", "force", "fenced"])
+    assert stemmed.correct("forcedd") == "forced"
+    assert stemmed.correct("forcrd") == "forced"
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("forceed", "forced"),
+        ("burglarry", "burglary"),
+        ("iock", "lock"),  # "rock" is a word the rules read (a rock through a window), not a correction
+        ("damagex", "damaged"),  # "damages" likewise
+    ],
+)
+def test_words_the_fifth_round_added_do_not_take_slips(vocab: Vocabulary, word: str, expected: str) -> None:
+    assert vocab.corrector is not None
+    assert vocab.corrector.correct(word) == expected
 
 
 @pytest.mark.parametrize(
