@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from features.spelling import REAL_WORD_RATIO, Corrector
+from features.spelling import REAL_WORD_BESIDE_RATIO, REAL_WORD_RATIO, Corrector
 
 CATEGORIES: tuple[str, ...] = ("door_damage", "forced_entry", "lock_change", "lost_keys", "window_damage")
 LOCATIONS: tuple[str, ...] = ("external", "internal", "unknown")
@@ -128,14 +128,11 @@ class Vocabulary:
         if corrections.get("enabled", True):
             sources = [*terms.values(), *(r.patterns for r in rules), *(r.look_alikes or "" for r in rules)]
             sources += [*words.values(), *_listed(location, "location"), *_listed(neg, "negation")]
-            ratio = corrections.get("real_word_ratio", REAL_WORD_RATIO)
-            if not isinstance(ratio, int | float) or isinstance(ratio, bool) or not 0 <= ratio <= 10_000:
-                raise VocabularyError(
-                    "normalise.corrections.real_word_ratio must be a number from 0 (off) to 10000"
-                )
+            ratio = _ratio(corrections, "real_word_ratio", REAL_WORD_RATIO)
             corrector = Corrector.from_vocabulary(
                 sources,
-                real_word_ratio=float(ratio),
+                real_word_ratio=ratio,
+                real_word_beside_ratio=_ratio(corrections, "real_word_beside_ratio", REAL_WORD_BESIDE_RATIO),
                 real_word_targets=_word_list(corrections, "real_word_targets"),
                 not_targets=_word_list(corrections, "not_targets"),
                 never_correct=_word_list(corrections, "never_correct")
@@ -216,8 +213,17 @@ def _plain_words(texts: pl.Expr) -> pl.Expr:
     return pl.concat_str([pl.lit("  "), expr, pl.lit("  ")])
 
 
-def _read_words(expr: pl.Expr, vocab: Vocabulary, corrections: Mapping[str, str] | None) -> pl.Expr:
-    """Plain words (``_plain_words``) as the rules read them: swaps, replacements, negations blanked."""
+def _read_words(
+    expr: pl.Expr,
+    vocab: Vocabulary,
+    corrections: Mapping[str, str] | None,
+    beside: Mapping[str, str] | None = None,
+) -> pl.Expr:
+    """Plain words (``_plain_words``) as the rules read them: swaps, replacements, negations blanked.
+
+    ``beside`` (real word -> head word, ``Corrector.beside_head_words``) is swapped only where the word stands
+    next to one of the corrector's head words: "door lick broken" reads "door lock broken", "lick" alone stays.
+    """
     swaps = {f" {k} ": f" {v} " for k, v in vocab.words.items()}
     swaps.update({f" {k} ": f" {v} " for k, v in (corrections or {}).items()})
     if swaps:
@@ -225,6 +231,11 @@ def _read_words(expr: pl.Expr, vocab: Vocabulary, corrections: Mapping[str, str]
     expr = pl.concat_str(
         [pl.lit(" "), expr.str.replace_all("  ", " ", literal=True).str.strip_chars(), pl.lit(" ")]
     )
+    if beside and vocab.corrector is not None:
+        heads = sorted(vocab.corrector.real_word_targets)
+        pairs = {f" {h} {w} ": f" {h} {t} " for w, t in beside.items() for h in heads}
+        pairs.update({f" {w} {h} ": f" {t} {h} " for w, t in beside.items() for h in heads})
+        expr = expr.str.replace_many(pairs)
     for pattern, replacement in vocab.replacements:
         expr = expr.str.replace_all(pattern, replacement)
     if vocab.negation:
@@ -292,6 +303,7 @@ def _classify_distinct(distinct: pl.DataFrame, vocab: Vocabulary) -> pl.DataFram
     """
     plain = distinct.lazy().with_columns(_plain=_plain_words(pl.col("_text"))).collect(engine="streaming")
     corrections: dict[str, str] = {}
+    beside: dict[str, str] = {}
     if vocab.corrector is not None and plain.height:
         # each distinct word of 4+ letters is looked at once, however many texts hold it (the corrector also
         # remembers words across batches); a run of letters inside a code ("jn2070") is not a word
@@ -300,8 +312,10 @@ def _classify_distinct(distinct: pl.DataFrame, vocab: Vocabulary) -> pl.DataFram
             .select(pl.col("_plain").str.extract_all(r"\b[a-z]{4,}\b").explode().unique().drop_nulls())
             .collect(engine="streaming")
         )
-        corrections = vocab.corrector.corrections(words.to_series().to_list())
-    frame = plain.lazy().with_columns(_norm=_read_words(pl.col("_plain"), vocab, corrections))
+        listed = words.to_series().to_list()
+        corrections = vocab.corrector.corrections(listed)
+        beside = vocab.corrector.beside_head_words(listed)
+    frame = plain.lazy().with_columns(_norm=_read_words(pl.col("_plain"), vocab, corrections, beside))
     found: list[pl.Expr] = []
     for rules in vocab.categories:
         text = pl.col("_norm")
@@ -346,7 +360,8 @@ def _classify_distinct(distinct: pl.DataFrame, vocab: Vocabulary) -> pl.DataFram
     out = frame.select(
         "_text", "_plain", "_categories", "_evidence", "_location", "_police", "_communal"
     ).collect(engine="streaming")
-    return _noted_corrections(out, corrections).drop("_plain")
+    # a word read beside a head word is noted where its head word shows in the evidence
+    return _noted_corrections(out, {**beside, **corrections}).drop("_plain")
 
 
 def _noted_corrections(frame: pl.DataFrame, corrections: Mapping[str, str]) -> pl.DataFrame:
@@ -525,6 +540,13 @@ def _listed(section: Any, where: str) -> list[str]:
     if isinstance(section, Sequence):
         return [s for v in section for s in _listed(v, where)]
     return []
+
+
+def _ratio(section: Mapping[str, Any], key: str, default: float) -> float:
+    ratio = section.get(key, default)
+    if not isinstance(ratio, int | float) or isinstance(ratio, bool) or not 0 <= ratio <= 10_000:
+        raise VocabularyError(f"normalise.corrections.{key} must be a number from 0 (off) to 10000")
+    return float(ratio)
 
 
 def _word_list(section: Mapping[str, Any], key: str) -> set[str]:

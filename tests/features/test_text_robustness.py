@@ -1,7 +1,7 @@
 """Red-flag text found however it is written (issue 16): spelling correction, abbreviations, word order.
 
-Phrases are our own wording. The frozen set (tests/data/robustness_set.csv) was written before these changes;
-see tests/data/README.md before using it to decide anything.
+Phrases are our own wording. The sets in tests/data have rules of use: read tests/data/README.md before using any
+of them to decide anything (set C, robustness_set_c.csv, is the frozen generalisation test: never tune to it).
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ def test_never_corrected(corrector: Corrector, word: str) -> None:
     [
         ("panle", "panel"),  # a swap keeps every letter: panel, not pane (also one edit away)
         ("brokne", "broken"),  # a swap: broken, not broke
-        ("smashd", "smash"),  # no swap explains it: the more common English word of the two
+        ("smashd", "smashed"),  # a past tense missing its "e" (fifth round; it read "smash" before)
+        ("smashe", "smash"),  # smash or smashed, one edit each, no swap: the more common English word
         ("doot", "door"),  # "dot" is common, but not one of the commonest short words
         ("gass", None),  # "gas" is: left alone
         ("dood", "door"),  # d sits beside r on the keyboard, far from g: door, not the commoner "good"
@@ -400,12 +401,17 @@ def test_a_gap_that_never_crosses_a_dash() -> None:
         ("clocked", None),  # a letter added, not doubled: not a slip of locked
         ("poor", None),  # door is hardly commoner
         ("cleat", None),  # not a head word: only the listed targets are read back
+        # one vowel written for another, a slip by ear, under the same ratio (fifth round)
+        ("lust", "lost"),  # lost is 24 times as common
+        ("dour", "door"),
+        ("lacks", None),  # locks only twice as common
+        ("luck", None),
     ],
 )
 def test_a_slip_that_makes_another_word(word: str, expected: str | None) -> None:
     corrector = Corrector(
-        ["split", "keys", "lock", "windows", "lost", "door", "locked", "broken", "clear"],
-        real_word_targets=["split", "keys", "lock", "windows", "lost", "door", "locked", "broken"],
+        ["split", "keys", "lock", "locks", "windows", "lost", "door", "locked", "broken", "clear"],
+        real_word_targets=["split", "keys", "lock", "locks", "windows", "lost", "door", "locked", "broken"],
     )
     assert corrector.correct(word) == expected
     off = Corrector(["split", "keys"], real_word_targets=["split", "keys"], real_word_ratio=0)
@@ -449,10 +455,11 @@ def test_a_real_word_correction_shows_in_the_evidence(vocab: Vocabulary) -> None
 
 
 @pytest.mark.parametrize("ratio", [-1, "high", True, 20_000])
-def test_a_bad_real_word_ratio_is_named(ratio: Any) -> None:
+@pytest.mark.parametrize("key", ["real_word_ratio", "real_word_beside_ratio"])
+def test_a_bad_real_word_ratio_is_named(ratio: Any, key: str) -> None:
     data = vocab_data()
-    data["normalise"]["corrections"]["real_word_ratio"] = ratio
-    with pytest.raises(VocabularyError, match=r"normalise\.corrections\.real_word_ratio"):
+    data["normalise"]["corrections"][key] = ratio
+    with pytest.raises(VocabularyError, match=rf"normalise\.corrections\.{key} must"):
         Vocabulary.from_dict(data)
 
 
@@ -483,24 +490,24 @@ def test_own_development_set(vocab: Vocabulary) -> None:
     assert (located["got"] == located["location"]).mean() >= 0.95
 
 
-# --- the frozen set ---------------------------------------------------------------------------------------------
+# --- the hand-labelled sets A, B (and C) ------------------------------------------------------------------------
 
-# Measured on the frozen set at the end of issue 16's second round: micro-F1 0.944 (0.940 after the first round;
-# target 0.95, not met; see docs/classification.md). This guard fails if the classifier falls back towards the
-# 0.874 it scored before issue 16 (with spelling correction switched off it scored 0.910).
-FROZEN_MICRO_F1_FLOOR = 0.94
+# Sets A (robustness_set.csv) and B (robustness_set_b.csv) were frozen generalisation tests until issue 16's fifth
+# round opened them as development sets (tests/data/README.md): their misses were read and mended by class, so
+# these floors are regression guards, just under the figures measured at the end of that round (A 1.000, B 0.991;
+# before the round A 0.946, B 0.906). Set C (robustness_set_c.csv), written blind as the frozen generalisation
+# test, is scored here only once it has a floor: after its one measurement is logged in tests/data/README.md,
+# the lead adds "robustness_set_c.csv": <floor> below. Until then it is skipped, never scored.
+SET_FLOORS = {"robustness_set.csv": 0.99, "robustness_set_b.csv": 0.98}
+DATA = FROZEN.parent
+SETS_PRESENT = sorted({*SET_FLOORS, *(p.name for p in DATA.glob("robustness_set*.csv"))})
 
 
-@pytest.mark.parametrize(
-    ("path", "floor"),
-    [
-        (FROZEN, FROZEN_MICRO_F1_FLOOR),
-        # the third round's set, written before its changes: 0.906 at its one measurement
-        (FROZEN.with_name("robustness_set_b.csv"), 0.90),
-    ],
-)
-def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary, path: Path, floor: float) -> None:
-    frozen = pl.read_csv(path, infer_schema=False)
+@pytest.mark.parametrize("name", SETS_PRESENT)
+def test_hand_labelled_set_scores_at_least_its_floor(vocab: Vocabulary, name: str) -> None:
+    if name not in SET_FLOORS:
+        pytest.skip(f"{name}: no floor yet; add one to SET_FLOORS once its measurement is logged")
+    frozen = pl.read_csv(DATA / name, infer_schema=False)
     assert frozen.height >= 300
     truth = frozen["categories"].fill_null("").str.split(";").to_list()
     predicted = read(vocab, *frozen["description"].to_list())["categories"].to_list()
@@ -510,8 +517,293 @@ def test_frozen_set_scores_at_least_its_floor(vocab: Vocabulary, path: Path, flo
         assert want <= set(CATEGORIES)
         tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
     micro_f1 = 2 * tp / (2 * tp + fp + fn)
-    assert micro_f1 >= floor
-    flagged_ordinary = sum(
-        1 for kind, got in zip(frozen["kind"], predicted, strict=True) if kind == "ordinary" and got
+    assert micro_f1 >= SET_FLOORS[name]
+    flagged = {
+        kind: sum(1 for k, got in zip(frozen["kind"], predicted, strict=True) if k == kind and got)
+        for kind in ("look_alike", "ordinary")
+    }
+    assert flagged["ordinary"] <= 1  # A: 1 of 130 before issue 16, B: 0 of 93; corrections must not add any
+    assert flagged["look_alike"] <= 2  # A 5 and B 6 of 100 before the fifth round, 0 after
+
+
+# --- fifth round: failure classes of the development sets A and B, mended by class ------------------------------
+# Each case is our own wording (not a row of any set); the classes are listed in docs/classification.md.
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a lock renewed, with the door it is on named after the verb: the door is its place, not renewed
+        ("barrel swapped kitchen door, two keys left", ["lock_change"]),
+        ("sashlock replaced and front door adjusted", ["lock_change"]),
+        ("nightlatch change on rear entrance door as asked", ["lock_change"]),
+        ("deadlocks renewed to both front and side doors", ["lock_change"]),
+        ("dog flap installed on back door", []),
+        ("replace draught excluder on side door", []),
+        ("renew entrance door maglock", []),
+        ("communal door buzzer smashed", []),
+        # ... while a door renewed, or a door and a lock, still are
+        ("renew front door", ["door_damage"]),
+        ("replace rear door and lock", ["door_damage", "lock_change"]),
+        ("new lock fitted, front door smashed", ["door_damage", "lock_change"]),
+    ],
+)
+def test_fifth_round_a_lock_renewed_on_a_door(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # damage said in the clause after the door, of the door or of its frame, panel or lining
+        ("back door wont shut, damaged along the bottom rail", ["door_damage"]),
+        ("lounge door off its hinges, frame cracked", ["door_damage"]),
+        ("toilet door hanging off, lining split", ["door_damage"]),
+        ("kitchen door hanging off and splintered", ["door_damage"]),
+        ("front door frame damages after the incident", ["door_damage"]),  # "damages", the noun's plural
+        ("unable to lock bedroom door after it was kicked", ["door_damage"]),
+        # a door hanging off with nothing broken is rehung; a cupboard's is not a dwelling's door
+        ("bathroom door hanging off, rehang", []),
+        ("wardrobe door hanging off, frame split", []),
+        ("back door wont close, window cracked", ["window_damage"]),
+        # after a forced entry, a door made safe, secured or hanging off was damaged by it
+        ("police entry forced, flat door made secure", ["door_damage", "forced_entry"]),
+        ("burglars got in overnight, make safe the back door", ["door_damage", "forced_entry"]),
+        ("break-in last week - lounge door hanging off", ["door_damage", "forced_entry"]),
+        ("intruder got in by the side door, make safe", ["forced_entry"]),  # made safe: no door named
+        ("kitchen door beyond repair, requires new door", ["door_damage"]),
+    ],
+)
+def test_fifth_round_door_damage_across_clauses(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a renewal in a clause of its own, in the forms people write it
+        ("toilet door lock jammed, needs changing", ["lock_change"]),
+        ("latch on bathroom door snapped, fit new", ["lock_change"]),
+        ("lock on back door seized, resident wants them replaced", ["lock_change"]),
+        ("replace: kitchen door lock, broken", ["lock_change"]),
+        ("front door kicked, lock bust, renew both", ["door_damage", "lock_change"]),
+        ("mortice lock to side door stiff and jammed ~ locksmith to renew", ["lock_change"]),
+        ("lock broken on front door, pls attend", []),  # still a fault report
+        # a bare cylinder and its door in any order
+        ("cylinder swapped on side door", ["lock_change"]),
+        ("cyl back door change", ["lock_change"]),
+        ("cylinder for rear door requires changing", ["lock_change"]),
+        ("cylinder replaced, kitchen door", ["lock_change"]),
+        ("cylinder leaking in airing cupboard, replace", []),
+        ("hot water cylinder changed", []),
+    ],
+)
+def test_fifth_round_renewals(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # keys taken or kept by someone else are keys taken (the contract: "keys lost, taken or not working")
+        ("change locks please, ex husband kept a key", ["lock_change", "lost_keys"]),
+        ("tenants ex partner has keys to the flat", ["lost_keys"]),
+        ("boyfriend took the keys, tenant wants new lock", ["lock_change", "lost_keys"]),
+        ("resident unable to get the key to turn in the back door", ["lost_keys"]),
+        ("caretaker has a key to the bin store", []),
+        ("tenant has keys for meter cupboard", []),
+        # a key broken in a lock is a key not working, not a break-in
+        ("resident locked out, key broke in the cylinder", ["lost_keys"]),
+        ("flat broken into, front door forced", ["door_damage", "forced_entry"]),
+        ("someone broke in through the side door", ["forced_entry"]),
+        # a lock-out opened by drilling the lock is a forced entry (the contract: "lock-out")
+        (
+            "locked out, locksmith drilled out the cylinder and fitted new",
+            ["forced_entry", "lock_change", "lost_keys"],
+        ),
+        # a boiler's lockout is a fault, a car-park fob is not a dwelling's key
+        ("boiler showing lockout, reset", []),
+        ("heating system locked out again", []),
+        ("key fob for the bike store not working", []),
+    ],
+)
+def test_fifth_round_keys(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("brick through lounge window", ["window_damage"]),
+        ("rock thrown through the kitchen window", ["window_damage"]),
+        ("glazed 3 panes in back door", ["window_damage"]),
+        ("window in back door smashed", ["window_damage"]),  # the glass of a door: reglazing, not the door
+        # look-alikes: near a door, on a cooker, a door's closer
+        ("crack in pavement outside back door", []),
+        ("glass on the oven hob shattered", []),
+        ("door closer on rear door damaged", []),
+        ("garage lock jammed, renew lock", []),
+    ],
+)
+def test_fifth_round_windows_and_look_alikes(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "location"),
+    [
+        ("smashed window in hallway", "internal"),
+        ("window forced at the back of the house", "external"),
+    ],
+)
+def test_fifth_round_location(vocab: Vocabulary, text: str, location: str) -> None:
+    assert read(vocab, text)["location"].item() == location
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("lockd", "locked"),  # the "e" of a past tense dropped: not "locks" (d beside s)
+        ("crackd", "cracked"),
+        ("boardd", "boarded"),
+        ("renewd", "renewed"),
+        ("dorr", "door"),  # other slips as before
+    ],
+)
+def test_a_past_tense_missing_its_e(vocab: Vocabulary, word: str, expected: str) -> None:
+    assert vocab.corrector is not None
+    assert vocab.corrector.correct(word) == expected
+
+
+def test_a_word_under_a_vocabulary_stem_is_not_corrected() -> None:
+    # "reglazing" is read by the stem re ?glaz[a-z]*: never "replacing", two edits away
+    corrector = Corrector.from_vocabulary(["re ?glaz[a-z]*", "replacing", "replaced"])
+    assert corrector.correct("reglazing") is None
+    assert corrector.correct("reglazed") is None
+    assert corrector.correct("replacng") == "replacing"
+    # ... but a slip of a word under the stem is still read as that word
+    stemmed = Corrector.from_vocabulary(["forc[a-z]*", "forced", "force", "fenced"])
+    assert stemmed.correct("forcedd") == "forced"
+    assert stemmed.correct("forcrd") == "forced"
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("forceed", "forced"),
+        ("burglarry", "burglary"),
+        ("iock", "lock"),  # "rock" is a word the rules read (a rock through a window), not a correction
+        ("damagex", "damaged"),  # "damages" likewise
+    ],
+)
+def test_words_the_fifth_round_added_do_not_take_slips(vocab: Vocabulary, word: str, expected: str) -> None:
+    assert vocab.corrector is not None
+    assert vocab.corrector.correct(word) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bedroom window reglazed after the storm", ["window_damage"]),
+        ("resident lockd out of flat", ["lost_keys"]),
+        ("lock changed after tenant lust her keys", ["lock_change", "lost_keys"]),
+    ],
+)
+def test_fifth_round_corrections_in_context(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # call-centre notes in "topic - place - state" order
+        ("kicked in and won't shut - back door", ["door_damage"]),
+        ("latch - toilet door - snapped, resident wants it replaced", ["lock_change"]),
+        ("handle - kitchen door - broken", []),
+        ("bedroom door was put through by her partner", ["door_damage"]),
+        ("boarded up the glazed door panel, lounge", ["window_damage"]),
+        ("brake-in reported at the flat overnight", ["forced_entry"]),
+        ("renew lamp - communal entrance door", []),  # still: the dash ends what the renewal refers to
+    ],
+)
+def test_fifth_round_topic_place_state(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("lick", "lock"),  # lock is 6.5 times as common
+        ("broker", "broken"),  # 2.3 times, a letter changed (r for n: not neighbouring keys)
+        ("luck", None),  # lock only 1.3 times as common
+        ("floor", None),  # door hardly commoner
+        ("spilt", None),  # already read as split everywhere (the 20x rule), so not listed here
+        ("clear", None),  # not a head word's neighbour
+    ],
+)
+def test_a_real_word_read_beside_a_head_word(word: str, expected: str | None) -> None:
+    corrector = Corrector(
+        ["split", "lock", "door", "broken", "clear"],
+        real_word_targets=["split", "lock", "door", "broken"],
+        real_word_beside_ratio=2,
     )
-    assert flagged_ordinary <= 1  # 1 of 130 before issue 16; corrections must not add any
+    assert corrector.beside_head_words([word]) == ({word: expected} if expected else {})
+    off = Corrector(["lock"], real_word_targets=["lock"], real_word_beside_ratio=0)
+    assert off.beside_head_words(["lick"]) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bathroom door lick snapped, replace", ["lock_change"]),
+        ("back door broker, needs replacing", ["door_damage"]),
+        ("give the front door a lick of paint", []),  # not beside a head word: stays "lick"
+        ("broker rang about the rent", []),
+        ("door gloss paint chipped", []),  # gloss is listed as never corrected
+    ],
+)
+def test_fifth_round_real_words_beside_head_words(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+def test_a_word_read_beside_a_head_word_is_noted(vocab: Vocabulary) -> None:
+    evidence = read(vocab, "bathroom door lick snapped, replace")["evidence"].item()
+    assert "lick -> lock" in evidence
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # found by probing with our own phrasings after the sets' classes were mended
+        ("keys gone, new cylinder fitted to back door", ["lock_change", "lost_keys"]),
+        ("gained access by drilling the lock, tenant locked out", ["forced_entry", "lost_keys"]),
+        ("burglar snapped cylinder on FED to get in", ["forced_entry"]),
+        ("attended after forced entry, renewed frame and secured", ["door_damage", "forced_entry"]),
+        ("after the burglary renewed the window frame", ["forced_entry"]),  # not a door's frame
+        ("new cylinder for the hot water, cupboard door left off", []),  # a hot-water cylinder
+        ("cylinder renewed in the garden shed door", []),  # a shed's lock, named after it
+        ("barrel changed in bedroom door", ["lock_change"]),
+    ],
+)
+def test_fifth_round_probes(vocab: Vocabulary, text: str, expected: list[str]) -> None:
+    assert cats(vocab, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "location"),
+    [
+        ("bck door smashed in", ["door_damage"], "external"),
+        ("kitch window cracked", ["window_damage"], "internal"),
+        ("lnge door kicked", ["door_damage"], "internal"),
+        ("b/up bedroom window", ["window_damage"], "internal"),
+        ("tnt lost kys", ["lost_keys"], None),
+        ("bathroom lock jammed need new", ["lock_change"], "internal"),
+    ],
+)
+def test_fifth_round_shorthand(
+    vocab: Vocabulary, text: str, expected: list[str], location: str | None
+) -> None:
+    out = read(vocab, text)
+    assert out["categories"].item().to_list() == expected
+    if location:
+        assert out["location"].item() == location
