@@ -266,18 +266,23 @@ def preflight(extracts: Path | None, mapping: Path | None, config: str | None, d
     missing folder, mapping or setting, a bad mapping, and a database that will not open (no key, a wrong
     key, another process holding it)."""
 
-    check_inputs(extracts, mapping, config)
-    open_warehouse(db, allow_unencrypted=allow).close()
+    check_inputs(extracts, mapping, config, parse_mapping=False)
+    open_warehouse(db, allow_unencrypted=allow).close()  # a missing or wrong key is said before the mapping
+    if mapping is not None:
+        load_mapping(mapping)
 
 
-def check_inputs(extracts: Path | None, mapping: Path | None, config: str | Path | None) -> Settings:
+def check_inputs(
+    extracts: Path | None, mapping: Path | None, config: str | Path | None, *, parse_mapping: bool = True
+) -> Settings:
     """The settings, after checking what a run reads before it opens its database: the extracts folder and the
-    mapping file exist and the mapping is valid (``ConfigError``/``MappingError``, one sentence each)."""
+    mapping file exist and (``parse_mapping``) the mapping is valid (``ConfigError``/``MappingError``, one
+    sentence each)."""
     if extracts is not None and not extracts.is_dir():
         raise ConfigError(f"the extracts folder {extracts} does not exist")
     if mapping is not None and not mapping.is_file():
         raise ConfigError(f"the mapping file {mapping} does not exist")
     settings = load_settings(config)
-    if mapping is not None:
+    if mapping is not None and parse_mapping:
         load_mapping(mapping)
     return settings
