@@ -303,7 +303,8 @@ def run_size(work: Path, homes: int, runs: int, features: int, log: list[dict[st
         row = {"homes": homes, "kind": kind, "run": run, "load_avg": _load(), **result}
         log.append(row)
         print(
-            f"  {kind} run {run}: {result['seconds']:.1f} s, peak {result.get('peak_mib', 0):,.0f} MiB "
+            f"  {kind} run {run}: {result['seconds']:.1f} s ({result.get('cpu_s', float('nan')):.1f} CPU s), "
+            f"peak {result.get('peak_mib', 0):,.0f} MiB "
             f"(load {row['load_avg']})",
             flush=True,
         )
@@ -366,6 +367,7 @@ def write_results(sizes: list[dict[str, Any]], log: list[dict[str, Any]], starte
             "kind",
             "run",
             "seconds",
+            "cpu_s",
             "peak_mib",
             "load_avg",
             "ingest",
