@@ -15,6 +15,7 @@ Grain: one row per real path (the latest fingerprint of that path). Paths are al
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +24,8 @@ import duckdb
 import polars as pl
 
 from pipelines.warehouse.connection import transaction
+
+log = logging.getLogger(__name__)
 
 # (real path, device, inode, size in bytes, modification time ns, change time ns)
 StatKey = tuple[str, int, int, int, int, int]
@@ -82,5 +85,9 @@ def remember(con: duckdb.DuckDBPyConnection, hashed: Iterable[tuple[StatKey, str
                 "insert into file_fingerprints select real_path, device, inode, size_bytes, mtime_ns, ctime_ns,"
                 " sha256, current_timestamp from __fingerprints_view"
             )
+    except duckdb.TransactionException:
+        # Two extracts loading side by side whose patterns both match a file write its row at once: one of
+        # them is refused. Nothing is lost but a shortcut: the file is hashed again next run.
+        log.warning("file fingerprints not kept this run (another load wrote the same files' rows)")
     finally:
         con.unregister("__fingerprints_view")

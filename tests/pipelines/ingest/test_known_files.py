@@ -122,3 +122,17 @@ def test_without_a_trusted_change_time_every_file_is_read(
     assert ingest(wh, folder, mapping).files_skipped == 2
     assert sorted(hashed) == ["repairs_2025-03-02.csv", "repairs_2025-03-09.csv"]
     assert table(wh, "select count(*) from file_fingerprints") == [(0,)]
+
+
+def test_a_conflicting_write_of_the_same_rows_only_skips_the_shortcut(tmp_path: Path) -> None:
+    wh = new_warehouse(tmp_path)
+    key = ("/landlord/exports/repairs_2025-03-02.csv", 1, 2, 3, 4, 5)
+    known_files.remember(wh.con, [(key, "first")])
+    other = wh.con.cursor()  # another extract's load, mid-transaction on the same file's row
+    other.execute("begin transaction")
+    other.execute("delete from file_fingerprints where real_path = $p", {"p": key[0]})
+    known_files.remember(wh.con, [(key, "second")])  # refused by DuckDB: logged, not raised
+    other.execute("rollback")
+    assert known_files.known_fingerprints(wh.con) == {key: "first"}
+    known_files.remember(wh.con, [(key, "second")])
+    assert known_files.known_fingerprints(wh.con) == {key: "second"}
