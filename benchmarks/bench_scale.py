@@ -64,6 +64,12 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process so far: what a run cost, whatever its neighbours did."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _key() -> None:
     os.environ.setdefault("REDFLAGS_DB_KEY", "benchmark-key-not-secret")
 
@@ -110,7 +116,7 @@ def step_bare(work: Path) -> dict[str, Any]:
     mapping = load_mapping(folder / "mapping.yaml")
     db = work / "bare.duckdb"
     db.unlink(missing_ok=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s()
     con = duckdb.connect(str(db))
     rows = 0
     for name, spec in mapping.extracts.items():
@@ -124,7 +130,13 @@ def step_bare(work: Path) -> dict[str, Any]:
     con.close()
     seconds = time.perf_counter() - started
     db.unlink()
-    return {"seconds": seconds, "rows": rows, "peak_mib": _peak_mib(), "imports": imports}
+    return {
+        "seconds": seconds,
+        "cpu_s": _cpu_s() - cpu,
+        "rows": rows,
+        "peak_mib": _peak_mib(),
+        "imports": imports,
+    }
 
 
 def _timed_models() -> dict[str, float]:
@@ -186,7 +198,7 @@ def step_week(work: Path, folder: str, db_name: str, base: str | None) -> dict[s
     model_times = _timed_models()
     out = work / f"out-{db_name}"
     shutil.rmtree(out, ignore_errors=True)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_s()
     settings = load_settings()
     wh = open_warehouse(work / db_name)
     run_id = start_run(wh.con, "weekly-review", AS_OF)
@@ -209,6 +221,7 @@ def step_week(work: Path, folder: str, db_name: str, base: str | None) -> dict[s
     stages.update(features=round(features, 2), score=round(t2 - t1 - features, 2), publish=round(t3 - t2, 2))
     return {
         "seconds": t3 - started,
+        "cpu_s": _cpu_s() - cpu,
         "imports": imports,
         "setup": t0 - started,
         "ingest": t1 - t0,
@@ -290,7 +303,8 @@ def run_size(work: Path, homes: int, runs: int, features: int, log: list[dict[st
         row = {"homes": homes, "kind": kind, "run": run, "load_avg": _load(), **result}
         log.append(row)
         print(
-            f"  {kind} run {run}: {result['seconds']:.1f} s, peak {result.get('peak_mib', 0):,.0f} MiB "
+            f"  {kind} run {run}: {result['seconds']:.1f} s ({result.get('cpu_s', float('nan')):.1f} CPU s), "
+            f"peak {result.get('peak_mib', 0):,.0f} MiB "
             f"(load {row['load_avg']})",
             flush=True,
         )
@@ -353,6 +367,7 @@ def write_results(sizes: list[dict[str, Any]], log: list[dict[str, Any]], starte
             "kind",
             "run",
             "seconds",
+            "cpu_s",
             "peak_mib",
             "load_avg",
             "ingest",

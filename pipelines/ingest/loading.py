@@ -2,7 +2,8 @@
 
 The shape of a load (``load_extract``):
 
-1. find the extract's files (natural order), fingerprint them, skip those already loaded (by sha256);
+1. find the extract's files (natural order), fingerprint them, skip those already loaded (by sha256; a file
+   loaded before and unchanged since is known by its file system's record, ``known_files``);
 2. read each file's header and match the mapping (a missing required column fails that file only);
 3. read the new files in chunks of whole files and convert them to canonical types, one ``<column>__problem``
    per column (``convert_sql``): CSV of one layout is read with dates, timestamps and amounts parsed by DuckDB's
@@ -47,6 +48,7 @@ from pipelines.ingest.conversion import (
 )
 from pipelines.ingest.files import FileProblem, SourceFile, fingerprint, quote_identifier, resolve_files
 from pipelines.ingest.knowledge import extract_date
+from pipelines.ingest.known_files import StatKey, known_fingerprints, remember, stat_key
 from pipelines.ingest.mapping import (
     CANONICAL,
     CanonicalColumn,
@@ -210,6 +212,8 @@ def load_extract(
         progress.say(f"{name}: no files match {', '.join(spec.files)}")
         return
     loaded_hashes = {r[0] for r in con.sql("select sha256 from loaded_files").fetchall()}
+    kept = known_fingerprints(con)
+    hashed: list[tuple[StatKey, str]] = []
     with (
         # Re-encoded copies of files hold clear references: beside the database's own spill files, owner-only.
         tempfile.TemporaryDirectory(prefix="redflags-ingest-", dir=_spill_dir(wh)) as tmp,
@@ -218,17 +222,24 @@ def load_extract(
         new: list[SourceFile] = []
         seen_now: set[str] = set()
 
-        def _fingerprint(path: Path) -> SourceFile | FileProblem:
+        def _fingerprint(path: Path) -> SourceFile | FileProblem | str:
             rel = str(path.relative_to(extracts_dir))
+            key = stat_key(path)  # before reading: a file changed while it is read is hashed again next run
+            if key is not None and kept.get(key) in loaded_hashes:
+                return kept[key]  # loaded before and unchanged since: its bytes need not be read
             try:
-                return fingerprint(path, rel, spec.encoding, Path(tmp))
+                src = fingerprint(path, rel, spec.encoding, Path(tmp))
             except FileProblem as exc:
                 return exc
             except Exception as exc:  # whatever bytes a file holds, it fails alone (see unreadable)
                 return unreadable(rel, name, exc)
+            if key is not None:
+                hashed.append((key, src.sha256))
+            return src
 
-        # Every file is hashed every run (a weekly run re-reads years of files to find the new ones): hashlib
-        # releases the GIL, so a few threads hash side by side; results come back in the files' order.
+        # A file loaded before and unchanged since (known_files) is known by its file system's record; the rest
+        # are hashed: hashlib releases the GIL, so a few threads hash side by side; results come back in the
+        # files' order.
         prints = pool.map(_fingerprint, paths)
         for path in paths:
             rel = str(path.relative_to(extracts_dir))
@@ -237,6 +248,9 @@ def load_extract(
                     src = next(prints)
                 if isinstance(src, FileProblem):
                     raise src
+                if isinstance(src, str):
+                    summary.files.append(FileOutcome(name, rel, "skipped"))
+                    continue
                 if src.sha256 in loaded_hashes or src.sha256 in seen_now:
                     summary.files.append(FileOutcome(name, rel, "skipped"))
                     continue
@@ -250,6 +264,7 @@ def load_extract(
                 _record_failure(wh, name, rel, unreadable(rel, name, exc), run_id, summary)
                 continue
             new.append(src)
+        remember(con, hashed)
         if not new:
             return
         progress.say(f"{name}: {len(new)} new file(s) of {len(paths)}")
@@ -324,7 +339,7 @@ def _drop_chunk_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "drop view if exists __conv; drop table if exists __conv_t; drop table if exists __repeated; "
         "drop table if exists __quar; drop table if exists __free; drop table if exists __vres; "
-        "drop table if exists __files; drop table if exists __refmap"
+        "drop table if exists __files; drop table if exists __refmap; drop table if exists __refnew"
     )
 
 

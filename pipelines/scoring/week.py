@@ -313,10 +313,15 @@ def score_week(
     evidence = query(con, "select * from household_evidence")
     listed_keys = pl.Series(keys.pseudonyms(listed["tenancy_ref"].to_list()), dtype=pl.String)
     evidence = evidence.filter(pl.col("tenancy_ref").is_in(listed_keys.implode()))
-    evidence = reveal_quoted(con, keys, evidence, "summary", "summary_ref")
+    # the listed households' references are known (their pseudonyms were just computed); only the records'
+    # are looked up, the quoted and the listed ones from the same books
+    evidence = evidence.with_columns(
+        pl.col("tenancy_ref").replace_strict(listed_keys, listed["tenancy_ref"], return_dtype=pl.String)
+    )
+    evidence = reveal_quoted(con, keys, evidence, "summary", "summary_ref", also=("record_ref",))
     # in the mart's order (household, date, source, record) by the landlord's references; a rent week's arrears
     # onset before its balance (the two share household, date and source, and DuckDB's sort is not stable)
-    evidence = reveal(con, keys, evidence, ("tenancy_ref", "record_ref")).sort(
+    evidence = evidence.sort(
         [
             pl.col("tenancy_ref"),
             pl.col("on"),

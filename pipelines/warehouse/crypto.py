@@ -142,16 +142,29 @@ class FieldCipher:
         key = self._pseudonym_key
         if key is None:
             return list(values)
-        blake = hashlib.blake2b
         size = _PSEUDONYM_BYTES
-        digests = [
-            b"" if v is None else blake(v.encode(), key=key, digest_size=size).digest() for v in values
-        ]
+        # A copy of the keyed state, then the reference: the same digest as keying afresh, a quarter less time
+        # (a backfill hashes millions of references; docs/scaling.md).
+        keyed = hashlib.blake2b(key=key, digest_size=size).copy
+        digests: list[bytes] = []
+        add = digests.append
+        for v in values:
+            if v is not None:  # (None has no digest: each digest is its value's, in order)
+                h = keyed()
+                h.update(v.encode())
+                add(h.digest())
         # 9 bytes encode to exactly 12 characters, so one encoding of the joined digests slices cleanly.
         text = base64.urlsafe_b64encode(b"".join(digests)).decode("ascii")
         width = size * 4 // 3
-        out: list[str | None] = [text[i * width : (i + 1) * width] for i in range(len(values))]
-        return [None if v is None else p for v, p in zip(values, out, strict=True)]
+        out: list[str | None] = []
+        at = 0
+        for v in values:
+            if v is None:
+                out.append(None)
+            else:
+                out.append(text[at : at + width])
+                at += width
+        return out
 
     def seal_bytes(self, data: bytes) -> bytes:
         """Encrypt one binary value (a book of references); plain databases mark it as plain."""

@@ -4,9 +4,12 @@ and back.
 Inside DuckDB every reference column (:data:`REFERENCE_COLUMNS`) holds the reference's keyed pseudonym
 (:meth:`pipelines.warehouse.crypto.FieldCipher.pseudonyms`), so staging, features and joins work unchanged and
 the file says nothing about which household a row is about. Each clear reference is kept once, encrypted, in a
-*book*: one per load chunk, an Arrow IPC table ``(pseudonym, reference)`` sealed with AES-GCM (one encryption
-per chunk, not per reference: four million job references cost one call), with ``ref_index`` saying which book
-holds each pseudonym.
+*book*: an Arrow IPC table ``(pseudonym, reference)`` sealed with AES-GCM (one encryption per book, not per
+reference: four million job references cost a few calls), with ``ref_index`` saying which book holds each
+pseudonym. A load chunk writes up to two books: one of the household references it brings (tenancy and
+property: what scoring turns back for every household each week) and one of the record references (job, case,
+recharge: millions, of which a week's list reads a few), so that turning back every household opens a few
+hundred thousand references, not every job of five years.
 
 - In: :func:`pseudonymise_chunk` (ingest, SQL over a chunk's distinct references) and :func:`pseudonymise`
   (values a person typed: an outcome sheet, a web form, a command's argument).
@@ -30,7 +33,11 @@ from pipelines.warehouse.crypto import FieldCipher
 # Every column, in any table, that holds a landlord's reference to a household, home or record.
 REFERENCE_COLUMNS: tuple[str, ...] = ("tenancy_ref", "property_ref", "job_ref", "case_ref", "recharge_ref")
 
-MAP_TABLE = "__refmap"  # a chunk's (ref, pseudonym), a temporary table of the loading cursor
+# The columns whose references are a household's (opened together when every household is turned back).
+HOUSEHOLD_COLUMNS: tuple[str, ...] = ("tenancy_ref", "property_ref")
+
+MAP_TABLE = "__refmap"  # a chunk's (ref, pseudonym, household), a temporary table of the loading cursor
+NEW_TABLE = "__refnew"  # the chunk's references in no book yet (pseudonym, ref, household), likewise
 
 
 def pseudonymise(cipher: FieldCipher, values: Sequence[str | None]) -> list[str | None]:
@@ -66,47 +73,70 @@ def pseudonymise_chunk(
     con: duckdb.DuckDBPyConnection, cipher: FieldCipher, source: str, columns: Sequence[str]
 ) -> pl.DataFrame | None:
     """Pseudonyms for the distinct references in ``columns`` of the temporary relation ``source`` (rows not
-    ``__bad``), as the temporary table ``__refmap (ref, pseudonym)`` for the insert to join; returns the
-    references not yet in any book (for :func:`store_new_references`, inside the insert's transaction), or None
-    when the database is unencrypted (the insert then takes the references as they are)."""
+    ``__bad``), as the temporary table ``__refmap (ref, pseudonym, household)`` for the insert to join; returns
+    the references not yet in any book (``pseudonym, ref, household``, also kept as the temporary table
+    ``__refnew``, for :func:`store_new_references`, inside the insert's transaction), or None when the database
+    is unencrypted (the insert then takes the references as they are)."""
     if not cipher.encrypts or not columns:
         return None
     union = " union all ".join(
-        f"select {quote_identifier_sql(c)} as ref from {source} where not __bad and {quote_identifier_sql(c)}"
-        " is not null"
+        f"select {quote_identifier_sql(c)} as ref, {str(c in HOUSEHOLD_COLUMNS).lower()} as household"
+        f" from {source} where not __bad and {quote_identifier_sql(c)} is not null"
         for c in columns
     )
-    # distinct: the insert joins this map once per reference column, so a repeated reference would repeat rows
-    refs = query(con, f"select distinct ref from ({union})")["ref"]
-    frame = pl.DataFrame(
-        {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
-    )
+    # one row per reference: the insert joins this map once per reference column, so a repeated reference would
+    # repeat rows; a reference in a household column (and elsewhere too) goes to the household book
+    refs = query(con, f"select ref, bool_or(household) as household from ({union}) group by ref")
+    frame = refs.with_columns(pseudonym=pl.Series(cipher.pseudonyms(refs["ref"].to_list()), dtype=pl.String))
     con.register("__refmap_view", frame.to_arrow())
     try:
         con.execute(f"create or replace temp table {MAP_TABLE} as select * from __refmap_view")
     finally:
         con.unregister("__refmap_view")
-    return query(con, f"select pseudonym, ref from {MAP_TABLE} m anti join ref_index i using (pseudonym)")
+    con.execute(
+        f"create or replace temp table {NEW_TABLE} as"
+        f" select pseudonym, ref, household from {MAP_TABLE} m anti join ref_index i using (pseudonym)"
+    )
+    return query(con, f"select * from {NEW_TABLE}")
 
 
 def store_new_references(
     con: duckdb.DuckDBPyConnection, cipher: FieldCipher, new: pl.DataFrame | None
 ) -> None:
     """Seal ``new`` (pseudonym, ref) as one book and index it; call inside the transaction that writes the rows.
+    With a ``household`` column (what :func:`pseudonymise_chunk` returns), household and record references go to
+    a book each; the index is then written from the chunk's temporary table ``__refnew`` (the same rows: DuckDB
+    reads its own table several times faster than a frame handed over from Python).
 
     Two extracts loading side by side may both store a reference first seen by each: a pseudonym in two books is
     harmless (both hold the same reference)."""
     if new is None or new.is_empty():
         return
+    if "household" not in new.columns:
+        book_id = _seal_book(con, cipher, new)
+        con.register("__refnew_view", new.select("pseudonym").to_arrow())
+        try:
+            con.execute("insert into ref_index select pseudonym, $b from __refnew_view", {"b": book_id})
+        finally:
+            con.unregister("__refnew_view")
+        return
+    books = {
+        bool(household): _seal_book(con, cipher, part)
+        for (household,), part in new.group_by("household", maintain_order=True)
+    }
+    con.execute(
+        f"insert into ref_index select pseudonym, if(household, $h, $r) from {NEW_TABLE}",
+        {"h": books.get(True), "r": books.get(False)},
+    )
+
+
+def _seal_book(con: duckdb.DuckDBPyConnection, cipher: FieldCipher, refs: pl.DataFrame) -> int:
+    """Seal ``refs`` (pseudonym, ref) as one new book; its id."""
     book_id = next_id(con, "seq_ref_book")
     buffer = io.BytesIO()
-    new.select("pseudonym", "ref").write_ipc(buffer, compression="lz4")
+    refs.select("pseudonym", "ref").write_ipc(buffer, compression="lz4")
     con.execute("insert into ref_books values (?, ?)", [book_id, cipher.seal_bytes(buffer.getvalue())])
-    con.register("__refnew_view", new.select("pseudonym").to_arrow())
-    try:
-        con.execute("insert into ref_index select pseudonym, $b from __refnew_view", {"b": book_id})
-    finally:
-        con.unregister("__refnew_view")
+    return book_id
 
 
 def map_joins(columns: Sequence[str]) -> tuple[dict[str, str], str]:
@@ -137,14 +167,22 @@ def reveal(
 
 
 def reveal_quoted(
-    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, frame: pl.DataFrame, text: str, quoted: str
+    con: duckdb.DuckDBPyConnection,
+    cipher: FieldCipher,
+    frame: pl.DataFrame,
+    text: str,
+    quoted: str,
+    also: Sequence[str] = (),
 ) -> pl.DataFrame:
     """``frame`` with the pseudonym of column ``quoted`` that column ``text`` quotes (SQL-built facts such as
-    "for job <ref>") replaced by the reference, and ``quoted`` dropped."""
+    "for job <ref>") replaced by the reference, and ``quoted`` dropped; the columns ``also`` are turned back as
+    :func:`reveal` does, from the same books (each book is opened once)."""
     if quoted not in frame.columns:
-        return frame
+        return reveal(con, cipher, frame, also)
     if cipher.encrypts and not frame.is_empty():
-        clear = reveal(con, cipher, frame.select(pl.col(quoted).alias("__clear")), ("__clear",))["__clear"]
+        frame = reveal(con, cipher, frame.with_columns(pl.col(quoted).alias("__clear")), ("__clear", *also))
+        clear = frame["__clear"]
+        frame = frame.drop("__clear")
         # a few rows (the listed households' records): one replacement per row
         texts = [
             t if t is None or p is None or c is None else t.replace(p, c)

@@ -289,3 +289,17 @@ create table if not exists feature_cache_files (
     model varchar not null,
     file_id integer not null
 );
+
+-- What each extract file was when last hashed (pipelines/ingest/known_files.py): a weekly run knows a file it
+-- has loaded by its real path, device, inode, size, modification and change times, without re-reading its bytes;
+-- any difference and the file is hashed again. One row per real path.
+create table if not exists file_fingerprints (
+    real_path varchar not null,
+    device ubigint not null,
+    inode ubigint not null,
+    size_bytes bigint not null,
+    mtime_ns bigint not null,
+    ctime_ns bigint not null,
+    sha256 varchar not null,
+    checked_at timestamp not null
+);

@@ -5,6 +5,7 @@ references are turned back (every extract, repeated references, several versions
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import polars as pl
@@ -63,3 +64,34 @@ def test_an_encrypted_load_holds_the_same_rows_under_pseudonyms(
     finally:
         plain.close()
         sealed.close()
+
+
+def _book(wh: Warehouse, book_id: int) -> pl.DataFrame:
+    sealed = wh.con.execute("select book_sealed from ref_books where book_id = ?", [book_id]).fetchall()[0][0]
+    return pl.read_ipc(io.BytesIO(wh.cipher.open_bytes(sealed)))
+
+
+def test_household_references_have_books_of_their_own(tmp_path: Path) -> None:
+    """Turning back every household opens the books of tenancy and property references only, not the jobs'."""
+    extracts = tmp_path / "extracts"
+    write_landlord(extracts, homes=60, years=1, seed=9, as_of=AS_OF)
+    wh = open_warehouse(tmp_path / "sealed.duckdb", key="household-books-test")
+    try:
+        assert ingest(wh, extracts, extracts / "mapping.yaml").ok
+        households = set(query(wh.con, "select tenancy_ref as p from raw_tenancies")["p"]) | set(
+            query(wh.con, "select property_ref as p from raw_properties")["p"]
+        )
+        jobs = set(query(wh.con, "select job_ref as p from raw_repairs")["p"])
+        assert households and jobs and not households & jobs
+        books = query(wh.con, "select pseudonym, book_id from ref_index")
+        household_books = set(books.filter(pl.col("pseudonym").is_in(list(households)))["book_id"])
+        job_books = set(books.filter(pl.col("pseudonym").is_in(list(jobs)))["book_id"])
+        assert household_books and job_books and not household_books & job_books
+        for book_id in household_books:
+            assert set(_book(wh, book_id)["pseudonym"]) <= households, book_id
+        # and the index still finds every reference: each book holds what the index says it holds
+        for book_id in household_books | job_books:
+            indexed = set(books.filter(pl.col("book_id") == book_id)["pseudonym"])
+            assert set(_book(wh, book_id)["pseudonym"]) == indexed, book_id
+    finally:
+        wh.close()
