@@ -390,7 +390,7 @@ def _recorded(wh: Warehouse, outcomes: Sequence[Outcome]) -> dict[tuple[str, str
     try:
         existing = query(
             wh.con,
-            "select o.list_id, k.tenancy_ref, o.outcome, o.reviewer_enc, o.rationale_enc, o.reviewed_on"
+            "select o.list_id, k.tenancy_ref, o.outcome_enc, o.reviewer_enc, o.rationale_enc, o.reviewed_on"
             " from outcomes o join _import_keys k on o.list_id = k.list_id and o.tenancy_ref = k.key"
             " order by o.outcome_id",
         )
@@ -398,10 +398,13 @@ def _recorded(wh: Warehouse, outcomes: Sequence[Outcome]) -> dict[tuple[str, str
         wh.con.unregister("_import_keys")
     rationales = wh.cipher.decrypt_many(existing["rationale_enc"].to_list())
     reviewers = wh.cipher.decrypt_many(existing["reviewer_enc"].to_list())
+    values = wh.cipher.decrypt_many(existing["outcome_enc"].to_list())
     found: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row, reviewer, rationale in zip(existing.iter_rows(named=True), reviewers, rationales, strict=True):
+    for row, value, reviewer, rationale in zip(
+        existing.iter_rows(named=True), values, reviewers, rationales, strict=True
+    ):
         found.setdefault((row["list_id"], row["tenancy_ref"]), []).append(
-            (row["outcome"], reviewer, rationale, row["reviewed_on"])
+            (value, reviewer, rationale, row["reviewed_on"])
         )
     return found
 
@@ -471,7 +474,7 @@ def import_outcomes(
                     o.list_id,
                     o.as_of,
                     _key(wh, o.tenancy_ref),
-                    o.outcome,
+                    wh.cipher.encrypt(o.outcome),
                     wh.cipher.encrypt(o.reviewer),
                     wh.cipher.encrypt(o.rationale),
                     o.reviewed_on,
@@ -483,13 +486,14 @@ def import_outcomes(
             next_outcome_id += 1
         if new_rows:
             wh.con.executemany(
-                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc,"
+                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome_enc, reviewer_enc,"
                 " rationale_enc, reviewed_on, imported_at, source_file, source_row)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 new_rows,
             )
         result.audit_id = record_event(
             wh.con,
+            cipher=wh.cipher,
             actor=actor,
             action="outcomes_imported",
             detail={
@@ -584,14 +588,14 @@ def record_one_outcome(
         status = "already_recorded" if _is_recorded(o, earlier) else "correction" if earlier else "recorded"
         if status != "already_recorded":
             wh.con.execute(
-                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc,"
+                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome_enc, reviewer_enc,"
                 " rationale_enc, reviewed_on, imported_at, source_file, source_row)"
                 " select coalesce(max(outcome_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from outcomes",
                 [
                     o.list_id,
                     o.as_of,
                     _key(wh, o.tenancy_ref),
-                    o.outcome,
+                    wh.cipher.encrypt(o.outcome),
                     wh.cipher.encrypt(o.reviewer),
                     wh.cipher.encrypt(o.rationale),
                     o.reviewed_on,
@@ -602,6 +606,7 @@ def record_one_outcome(
             )
         audit_id = record_event(
             wh.con,
+            cipher=wh.cipher,
             actor=reviewer,
             action="outcomes_imported",
             tenancy_ref=_key(wh, o.tenancy_ref),

@@ -32,7 +32,9 @@ from pipelines.warehouse.crypto import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"  # 2: references as keyed pseudonyms, a wrapped data key
+# 1: field-encrypted text; 2: references as keyed pseudonyms, a wrapped data key; 3: markers, outcomes and the
+# audit trail's actors encrypted. `redflags migrate` converts an older database (pipelines/warehouse/migration.py).
+SCHEMA_VERSION = "3"
 
 
 class WarehouseError(UserError):
@@ -203,7 +205,82 @@ def open_warehouse(
     except BaseException:
         con.close()
         raise
+    register_functions(con, cipher)
     return Warehouse(con=con, cipher=cipher, path=path)
+
+
+def write_new_meta(
+    con: duckdb.DuckDBPyConnection, passphrase: str | None, data_key: bytes | None
+) -> FieldCipher:
+    """Record a new database's encryption in ``meta``: none (``data_key`` None: test data only), or
+    ``data_key`` wrapped by the passphrase under a fresh salt, with a token that proves a key right or wrong."""
+    if data_key is None or passphrase is None:
+        con.execute("insert into meta values ('encryption', 'none'), ('schema_version', ?)", [SCHEMA_VERSION])
+        return FieldCipher(None)
+    salt = secrets.token_bytes(16)
+    cipher = FieldCipher(data_key)
+    con.execute(
+        "insert into meta values ('encryption', 'aes-256-gcm/scrypt-wrapped'), ('schema_version', ?),"
+        " ('kdf_salt', ?), ('wrapped_key', ?), ('key_check', ?)",
+        [
+            SCHEMA_VERSION,
+            salt.hex(),
+            wrap_data_key(data_key, passphrase, salt).hex(),
+            cipher.check_token().hex(),
+        ],
+    )
+    return cipher
+
+
+def schema_version_number(version: str | None) -> int | None:
+    """The schema version recorded in ``meta`` as a number (a database without one is version 1); None when it
+    is not a version any release wrote."""
+    if version is None:
+        return 1
+    return int(version) if version.isdigit() and version != "0" else None
+
+
+def check_schema_version(version: str | None) -> None:
+    """Refuse, in one sentence, a database made by another release: an older one can be migrated, a newer or
+    unknown one cannot be opened by this program."""
+    number = schema_version_number(version)
+    if number == int(SCHEMA_VERSION):
+        return
+    if number is None:
+        raise WarehouseError(
+            f"this database records schema version {version!r}, which no release of this program wrote; it was "
+            "left as it was"
+        )
+    if number > int(SCHEMA_VERSION):
+        raise WarehouseError(
+            f"this database was made by a newer release (schema {number}; this program reads {SCHEMA_VERSION}): "
+            "install that release to open it; the file was left as it was"
+        )
+    raise WarehouseError(
+        f"this database was made by an earlier release (schema {number}): convert it with `redflags migrate "
+        "--db <database>` and its key, which keeps its outcomes, audit trail and lists"
+    )
+
+
+def register_functions(con: duckdb.DuckDBPyConnection, cipher: FieldCipher) -> None:
+    """Give the connection (and its cursors) ``decrypt_text(blob) -> varchar``: how the SQL models read the
+    values stored encrypted that they compare or group by (known-case markers, outcomes), in memory only.
+    A connection opened without the key has no such function, so those models cannot run on it."""
+    import functools
+
+    # Ingest encrypts each distinct value of a chunk once: the same few tokens repeat, so remember them.
+    @functools.lru_cache(maxsize=4096)
+    def decrypt(token: bytes) -> str | None:
+        return cipher.decrypt(token)
+
+    con.create_function(
+        "decrypt_text",
+        lambda token: None if token is None else decrypt(bytes(token)),
+        [duckdb.sqltype("BLOB")],
+        duckdb.sqltype("VARCHAR"),
+        null_handling="special",
+        side_effects=False,
+    )
 
 
 def _check_key(
@@ -227,26 +304,9 @@ def _check_key(
         if passphrase is None and not allow_unencrypted:
             raise WarehouseError(f"{KEY_ENV} is not set: refusing to create an unencrypted database")
         _create_schema(con)
-        if passphrase is None:
-            con.execute(
-                "insert into meta values ('encryption', 'none'), ('schema_version', ?)", [SCHEMA_VERSION]
-            )
-            return FieldCipher(None)
-        salt = secrets.token_bytes(16)
-        data_key = new_data_key()
-        cipher = FieldCipher(data_key)
-        con.execute(
-            "insert into meta values ('encryption', 'aes-256-gcm/scrypt-wrapped'), ('schema_version', ?),"
-            " ('kdf_salt', ?), ('wrapped_key', ?), ('key_check', ?)",
-            [
-                SCHEMA_VERSION,
-                salt.hex(),
-                wrap_data_key(data_key, passphrase, salt).hex(),
-                cipher.check_token().hex(),
-            ],
-        )
-        return cipher
+        return write_new_meta(con, passphrase, None if passphrase is None else new_data_key())
     meta = dict(con.sql("select key, value from meta").fetchall())
+    check_schema_version(meta.get("schema_version"))
     if meta.get("encryption") == "none":
         if not allow_unencrypted:
             raise WarehouseError(
@@ -255,11 +315,6 @@ def _check_key(
         return FieldCipher(None)
     if passphrase is None:
         raise WarehouseError(f"this database is encrypted: set {KEY_ENV} to its key")
-    if "wrapped_key" not in meta:
-        raise WarehouseError(
-            "this database was made by an earlier version, which kept references in clear; load the extracts "
-            "into a new database (pass a new --db) and keep the old file only as long as policy requires"
-        )
     try:
         cipher = FieldCipher(
             unwrap_data_key(bytes.fromhex(meta["wrapped_key"]), passphrase, bytes.fromhex(meta["kdf_salt"]))
@@ -295,6 +350,7 @@ def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, re
         raise WarehouseError(f"cannot open the database {path} ({type(exc).__name__})") from None
     try:
         meta = dict(con.sql("select key, value from meta").fetchall())
+        check_schema_version(meta.get("schema_version"))
         if cipher.encrypts != (meta.get("encryption") != "none"):
             raise WarehouseError("the database's encryption is not what it was when the page started")
         if cipher.encrypts:
@@ -305,6 +361,7 @@ def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, re
     except BaseException:
         con.close()
         raise
+    register_functions(con, cipher)
     return Warehouse(con=con, cipher=cipher, path=path)
 
 

@@ -26,10 +26,10 @@ def _import(wh: Warehouse, path: Path, today: dt.date = TODAY):  # type: ignore[
 
 def _outcomes(wh: Warehouse) -> list[tuple[object, ...]]:
     rows = wh.con.sql(
-        "select outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc, reviewed_on, source_file,"
+        "select outcome_id, list_id, as_of, tenancy_ref, outcome_enc, reviewer_enc, reviewed_on, source_file,"
         " source_row from outcomes order by outcome_id"
     ).fetchall()
-    return [(*r[:5], wh.cipher.decrypt(r[5]), *r[6:]) for r in rows]
+    return [(*r[:4], wh.cipher.decrypt(r[4]), wh.cipher.decrypt(r[5]), *r[6:]) for r in rows]
 
 
 def _row(ref: str, list_id: str = LIST1, **filled: str) -> dict[str, str]:
@@ -68,7 +68,7 @@ def test_filled_rows_are_recorded_and_blank_rows_skipped(wh: Warehouse, tmp_path
         (1, LIST1, WEEK1, "T1", "no_concern", "J Smith", TODAY, "review_list.csv", 2),
         (2, LIST1, WEEK1, "T2", "already_known", "A Khan", dt.date(2025, 3, 12), "review_list.csv", 3),
     ]
-    event = audit_events(wh.con, "outcomes_imported")
+    event = audit_events(wh.con, "outcomes_imported", cipher=wh.cipher)
     assert event.height == 1 and event["actor"][0] == "tester"
     detail = json.loads(event["detail"][0])
     assert detail["applied"] == {"already_known": 1, "no_concern": 1}
