@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -78,17 +78,19 @@ def _row_hash(
     *,
     audit_id: int,
     recorded_at: dt.datetime,
-    actor: bytes,
+    actor: str,
     action: str,
     tenancy_ref: str | None,
     detail: str,
     prev_hash: str,
 ) -> str:
+    """sha256 over the row's content and the previous row's hash; ``actor`` as hashed: the hex of the stored
+    ciphertext (schema 3), the clear actor in earlier releases' trails (read by ``redflags migrate``)."""
     content = json.dumps(
         [
             audit_id,
             recorded_at.isoformat(timespec="microseconds"),
-            bytes(actor).hex(),
+            actor,
             action,
             tenancy_ref,
             detail,
@@ -97,6 +99,57 @@ def _row_hash(
         separators=(",", ":"),
     )
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+AuditRow = tuple[
+    int, dt.datetime, str, str, str | None, str
+]  # audit_id, recorded_at, actor, action, ref, detail
+
+
+def chain_hashes(rows: Sequence[AuditRow]) -> list[tuple[str, str]]:
+    """(prev_hash, row_hash) of each row, in the order given, starting from the genesis hash: for writing a whole
+    trail into a new file (``redflags migrate``). ``actor`` as :func:`_row_hash` hashes it."""
+    out: list[tuple[str, str]] = []
+    prev = GENESIS_HASH
+    for audit_id, recorded_at, actor, action, tenancy_ref, detail in rows:
+        row_hash = _row_hash(
+            audit_id=audit_id,
+            recorded_at=recorded_at,
+            actor=actor,
+            action=action,
+            tenancy_ref=tenancy_ref,
+            detail=detail,
+            prev_hash=prev,
+        )
+        out.append((prev, row_hash))
+        prev = row_hash
+    return out
+
+
+def check_chain(rows: Sequence[tuple[Any, ...]]) -> ChainReport:
+    """Check rows of (audit_id, recorded_at, actor as hashed, action, tenancy_ref, detail, prev_hash, row_hash)
+    in ``audit_id`` order (see :func:`verify_audit_chain`)."""
+    expected_prev = GENESIS_HASH
+    for i, (audit_id, recorded_at, actor, action, tenancy_ref, detail, prev_hash, row_hash) in enumerate(
+        rows
+    ):
+        if prev_hash != expected_prev:
+            return ChainReport(
+                False, i, int(audit_id), "does not follow the row before it (removed or inserted)"
+            )
+        recomputed = _row_hash(
+            audit_id=int(audit_id),
+            recorded_at=recorded_at,
+            actor=actor,
+            action=action,
+            tenancy_ref=tenancy_ref,
+            detail=detail,
+            prev_hash=prev_hash,
+        )
+        if recomputed != row_hash:
+            return ChainReport(False, i, int(audit_id), "its content no longer matches its hash (altered)")
+        expected_prev = row_hash
+    return ChainReport(True, len(rows))
 
 
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
@@ -150,7 +203,7 @@ def record_event(
         row_hash = _row_hash(
             audit_id=audit_id,
             recorded_at=recorded_at,
-            actor=actor_enc,
+            actor=actor_enc.hex(),
             action=action,
             tenancy_ref=tenancy_ref,
             detail=detail_json,
@@ -173,30 +226,10 @@ def verify_audit_chain(con: duckdb.DuckDBPyConnection) -> ChainReport:
     chain alone: compare the row count with an earlier export of the trail for that.
     """
     rows = con.sql(
-        "select audit_id, recorded_at, actor_enc, action, tenancy_ref, detail, prev_hash, row_hash"
+        "select audit_id, recorded_at, hex(actor_enc), action, tenancy_ref, detail, prev_hash, row_hash"
         " from audit_log order by audit_id"
     ).fetchall()
-    expected_prev = GENESIS_HASH
-    for i, (audit_id, recorded_at, actor, action, tenancy_ref, detail, prev_hash, row_hash) in enumerate(
-        rows
-    ):
-        if prev_hash != expected_prev:
-            return ChainReport(
-                False, i, int(audit_id), "does not follow the row before it (removed or inserted)"
-            )
-        recomputed = _row_hash(
-            audit_id=int(audit_id),
-            recorded_at=recorded_at,
-            actor=actor,
-            action=action,
-            tenancy_ref=tenancy_ref,
-            detail=detail,
-            prev_hash=prev_hash,
-        )
-        if recomputed != row_hash:
-            return ChainReport(False, i, int(audit_id), "its content no longer matches its hash (altered)")
-        expected_prev = row_hash
-    return ChainReport(True, len(rows))
+    return check_chain([(*r[:2], str(r[2]).lower(), *r[3:]) for r in rows])
 
 
 def _reasons_as_text(frame: pl.DataFrame) -> pl.DataFrame:

@@ -117,7 +117,7 @@ def materialise_model(
     return table
 
 
-def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql_text("warehouse/schema"))
 
 
@@ -149,7 +149,7 @@ def remove_warehouse(db_path: str | os.PathLike[str]) -> None:
     shutil.rmtree(f"{path}.tmp", ignore_errors=True)
 
 
-def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def connect_file(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` with owner-only files and the spill folder beside the database (never /tmp)."""
     if path == ":memory:":
         return duckdb.connect(path)
@@ -188,7 +188,7 @@ def open_warehouse(
             "(set the key, or pass --allow-unencrypted for test data only)"
         )
     try:
-        con = _connect(path, read_only=read_only and exists)
+        con = connect_file(path, read_only=read_only and exists)
     except duckdb.IOException as exc:
         holder = _lock_holder(str(exc))
         if holder is not None:
@@ -201,7 +201,9 @@ def open_warehouse(
             f"{path} is not a database this program can open ({type(exc).__name__})"
         ) from None
     try:
-        cipher = _check_key(con, passphrase, allow_unencrypted, creating=not exists, read_only=read_only)
+        cipher = _check_key(
+            con, passphrase, allow_unencrypted, creating=not exists, read_only=read_only, path=path
+        )
     except BaseException:
         con.close()
         raise
@@ -240,7 +242,7 @@ def schema_version_number(version: str | None) -> int | None:
     return int(version) if version.isdigit() and version != "0" else None
 
 
-def check_schema_version(version: str | None) -> None:
+def check_schema_version(version: str | None, path: str = "<database>") -> None:
     """Refuse, in one sentence, a database made by another release: an older one can be migrated, a newer or
     unknown one cannot be opened by this program."""
     number = schema_version_number(version)
@@ -258,7 +260,7 @@ def check_schema_version(version: str | None) -> None:
         )
     raise WarehouseError(
         f"this database was made by an earlier release (schema {number}): convert it with `redflags migrate "
-        "--db <database>` and its key, which keeps its outcomes, audit trail and lists"
+        f"--db {path}` and its key, which keeps its outcomes, audit trail and lists"
     )
 
 
@@ -267,6 +269,8 @@ def register_functions(con: duckdb.DuckDBPyConnection, cipher: FieldCipher) -> N
     values stored encrypted that they compare or group by (known-case markers, outcomes), in memory only.
     A connection opened without the key has no such function, so those models cannot run on it."""
     import functools
+
+    from duckdb.func import FunctionNullHandling
 
     # Ingest encrypts each distinct value of a chunk once: the same few tokens repeat, so remember them.
     @functools.lru_cache(maxsize=4096)
@@ -278,7 +282,7 @@ def register_functions(con: duckdb.DuckDBPyConnection, cipher: FieldCipher) -> N
         lambda token: None if token is None else decrypt(bytes(token)),
         [duckdb.sqltype("BLOB")],
         duckdb.sqltype("VARCHAR"),
-        null_handling="special",
+        null_handling=FunctionNullHandling.SPECIAL,
         side_effects=False,
     )
 
@@ -290,6 +294,7 @@ def _check_key(
     *,
     creating: bool,
     read_only: bool,
+    path: str,
 ) -> FieldCipher:
     has_meta = bool(
         con.sql("select count(*) from information_schema.tables where table_name = 'meta'").fetchall()[0][0]
@@ -303,10 +308,10 @@ def _check_key(
             raise WarehouseError("this file is a DuckDB database but not a Repairs Red Flags warehouse")
         if passphrase is None and not allow_unencrypted:
             raise WarehouseError(f"{KEY_ENV} is not set: refusing to create an unencrypted database")
-        _create_schema(con)
+        create_schema(con)
         return write_new_meta(con, passphrase, None if passphrase is None else new_data_key())
     meta = dict(con.sql("select key, value from meta").fetchall())
-    check_schema_version(meta.get("schema_version"))
+    check_schema_version(meta.get("schema_version"), path)
     if meta.get("encryption") == "none":
         if not allow_unencrypted:
             raise WarehouseError(
@@ -323,7 +328,7 @@ def _check_key(
     except KeyError_ as exc:
         raise WarehouseError(str(exc)) from None
     if not read_only:
-        _create_schema(con)  # idempotent: adds tables introduced by newer versions
+        create_schema(con)  # idempotent: adds tables introduced by newer versions
     return cipher
 
 
@@ -343,14 +348,14 @@ def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, re
     if not Path(path).exists():
         raise WarehouseError(f"there is no database at {path}; run `redflags run` first or pass --db")
     try:
-        con = _connect(path, read_only=read_only)
+        con = connect_file(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy("the database is being updated; try again in a minute") from None
         raise WarehouseError(f"cannot open the database {path} ({type(exc).__name__})") from None
     try:
         meta = dict(con.sql("select key, value from meta").fetchall())
-        check_schema_version(meta.get("schema_version"))
+        check_schema_version(meta.get("schema_version"), path)
         if cipher.encrypts != (meta.get("encryption") != "none"):
             raise WarehouseError("the database's encryption is not what it was when the page started")
         if cipher.encrypts:
@@ -424,7 +429,7 @@ def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
     folder = Path(tempfile.mkdtemp(prefix=".redflags-compact-", dir=path.parent))  # created 0o700
     fresh = folder / path.name
     try:
-        con = _connect(str(path), read_only=False)
+        con = connect_file(str(path), read_only=False)
         try:
             source = str(con.sql("select current_database()").fetchall()[0][0]).replace('"', '""')
             con.execute("attach ? as redflags_fresh", [str(fresh)])

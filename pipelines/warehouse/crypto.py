@@ -144,8 +144,10 @@ class FieldCipher:
             return list(values)
         blake = hashlib.blake2b
         size = _PSEUDONYM_BYTES
+        # None takes a placeholder of the same width, so the slices below stay aligned (it maps back to None)
         digests = [
-            b"" if v is None else blake(v.encode(), key=key, digest_size=size).digest() for v in values
+            bytes(size) if v is None else blake(v.encode(), key=key, digest_size=size).digest()
+            for v in values
         ]
         # 9 bytes encode to exactly 12 characters, so one encoding of the joined digests slices cleanly.
         text = base64.urlsafe_b64encode(b"".join(digests)).decode("ascii")
