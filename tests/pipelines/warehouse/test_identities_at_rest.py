@@ -3,7 +3,8 @@
 A small synthetic landlord goes through `redflags run`, then reviewers' outcomes are imported. The needles are
 what the issue names: the references of every listed household (tenancy, property, and the job, recharge and
 case references of its evidence), of every household with a live domestic-abuse marker (the answer key's known
-cases, which the list suppresses), the list's reasons, and the reviewers' names and rationales. None may be in
+cases, which the list suppresses), the list's reasons, the reviewers' names and rationales, the outcome values,
+every marker (as delivered and as the mapping's value map makes it) and the importer's login. None may be in
 the bytes of the database or its write-ahead log (read while a connection still holds the outcomes in the WAL),
 and a keyless DuckDB connection reading every text column of every table must find none. File modes are
 checked after create, after the run and after purge. Slow: whole flows.
