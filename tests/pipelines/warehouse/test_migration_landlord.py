@@ -109,8 +109,11 @@ def test_outcomes_survive_migration_and_count_in_the_next_week(
     report_next = _report(db, tmp_path / "report-next")
     outcomes_csv = "outcomes_weekly.csv"
     first_week = [line for line in report_next[outcomes_csv].splitlines() if AS_OF.isoformat() in line]
-    # the reviewed week's outcomes, counted as before the conversion (referred and no concern both reviewed)
-    assert any("referred" in line.lower() for line in first_week)
+    # the reviewed week's outcomes, counted as before the conversion (referred and no concern both recorded)
+    table = list(csv.DictReader(report_next[outcomes_csv].splitlines()))
+    reviewed = [r for r in table if AS_OF.isoformat() in ",".join(r.values())]
+    assert reviewed and all(r["new_concern_referred"] not in ("", "0") for r in reviewed)
+    assert all(r["no_concern"] not in ("", "0") for r in reviewed)
     assert first_week == [
         line for line in report_before[outcomes_csv].splitlines() if AS_OF.isoformat() in line
     ]
