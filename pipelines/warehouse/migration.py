@@ -88,11 +88,11 @@ class MigrationSummary:
             )
         )
         chain = "" if self.old_chain_ok else " (its audit trail did not verify before: recorded in the trail)"
+        refs = f"{self.references:,} references pseudonymised, " if self.from_version < 2 else ""
         return (
             f"{path} converted from schema {self.from_version} to {self.to_version}{chain}: "
             f"{sum(self.rows.values()):,} rows in {len(self.rows)} tables kept ({kept}), "
-            f"{self.references:,} references pseudonymised, markers, outcomes, reasons, reviewers and audit "
-            "actors encrypted"
+            f"{refs}markers, outcomes, reasons, reviewers and audit actors encrypted"
         )
 
 
@@ -386,8 +386,18 @@ def _copy_audit(con: duckdb.DuckDBPyConnection, cipher: FieldCipher, refs_clear:
 
 
 def _pseudonyms_of(con: duckdb.DuckDBPyConnection, refs: list[str | None]) -> list[str | None]:
-    """The pseudonyms ``__migrate_map`` gives ``refs`` (in order; None stays None)."""
-    known = dict(con.sql("select ref, pseudonym from __migrate_map").fetchall())
+    """The pseudonyms ``__migrate_map`` gives ``refs`` (in order; None stays None): only these are read from the
+    map, which holds every reference of the file (millions of job references at scale)."""
+    wanted = pl.DataFrame({"ref": refs}, schema={"ref": pl.String}).drop_nulls().unique()
+    con.register("__migrate_wanted", wanted.to_arrow())
+    try:
+        known = dict(
+            con.sql(
+                "select ref, pseudonym from __migrate_map semi join __migrate_wanted using (ref)"
+            ).fetchall()
+        )
+    finally:
+        con.unregister("__migrate_wanted")
     return [None if r is None else known[r] for r in refs]
 
 
