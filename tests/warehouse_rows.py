@@ -129,7 +129,14 @@ class Landlord:
     def known_case(self, tenancy: str, marker: str, start: str, end: str | None = None) -> None:
         self.con.execute(
             "insert into raw_known_cases values (?, ?, ?, ?, 1, ?, ?)",
-            [tenancy, marker, _day(start), end and _day(end), self._next(), _day(start)],
+            [
+                tenancy,
+                self.wh.cipher.encrypt(marker),
+                _day(start),
+                end and _day(end),
+                self._next(),
+                _day(start),
+            ],
         )
 
     def planned(
@@ -154,7 +161,7 @@ class Landlord:
                 outcome_id,
                 _day(reviewed_on),
                 tenancy,
-                outcome,
+                self.wh.cipher.encrypt(outcome),
                 _day(reviewed_on),
                 dt.datetime.combine(_day(reviewed_on), dt.time(12)),
             ],

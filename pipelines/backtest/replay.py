@@ -119,7 +119,7 @@ def latest_outcomes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Each household's latest recorded outcome (corrections win): tenancy_ref, outcome."""
     return query(
         con,
-        "select tenancy_ref, lower(trim(outcome)) as outcome from outcomes"
+        "select tenancy_ref, lower(trim(decrypt_text(outcome_enc))) as outcome from outcomes"
         " qualify row_number() over (partition by tenancy_ref order by reviewed_on desc, imported_at desc,"
         " outcome_id desc) = 1",
     )

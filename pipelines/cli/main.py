@@ -395,6 +395,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--db", default=DEFAULT_DB, help=f"the DuckDB warehouse (default {DEFAULT_DB})")
     p.set_defaults(handler=_lazy("pipelines.cli.rekey", "main"))
+
+    p = sub.add_parser(
+        "migrate",
+        help="convert a database made by an earlier release (see docs/security.md)",
+        description="Convert a database made by an earlier release into the current schema with its key "
+        "(REDFLAGS_DB_KEY), keeping its outcomes, audit trail and lists: a new file is built beside it, "
+        "checked table by table, then put in its place; on any failure the old file is left as it was.",
+    )
+    p.add_argument("--db", default=DEFAULT_DB, help=f"the DuckDB warehouse (default {DEFAULT_DB})")
+    p.add_argument(
+        "--allow-unencrypted", action="store_true", help="convert an unencrypted database (test data only)"
+    )
+    p.set_defaults(handler=_lazy("pipelines.cli.migrate", "main"))
     return _finish(parser)
 
 

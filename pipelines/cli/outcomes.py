@@ -37,6 +37,7 @@ def main_history(args: argparse.Namespace) -> int:
         # Who looked at whose record is itself recorded (information is shared on a need-to-know basis).
         record_event(
             wh.con,
+            cipher=wh.cipher,
             actor=os_user(),
             action="history_viewed",
             tenancy_ref=pseudonymise(wh.cipher, [args.tenancy_ref])[0],

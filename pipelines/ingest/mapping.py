@@ -150,7 +150,8 @@ CANONICAL: dict[str, CanonicalExtract] = {
             "known_cases",
             (
                 _req("tenancy_ref"),
-                _req("marker"),
+                # which team knows the household (DA, MARAC, Sanctuary): stored encrypted like free text
+                _c("marker", required=True, is_free_text=True),
                 _req("start_date", "date"),
                 _c("end_date", "date"),
             ),

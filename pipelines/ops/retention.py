@@ -106,6 +106,7 @@ def purge(wh: Warehouse, retention: RetentionSettings, today: dt.date) -> PurgeS
             forget_caches(con)
         record_event(
             con,
+            cipher=wh.cipher,
             actor=_actor(),
             action="retention_purge",
             detail={

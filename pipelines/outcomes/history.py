@@ -47,12 +47,12 @@ def household_history(wh: Warehouse, tenancy_ref: str) -> History:
     )
     outcomes = query(
         wh.con,
-        "select reviewed_on, list_id, as_of, outcome, reviewer_enc, rationale_enc, imported_at,"
+        "select reviewed_on, list_id, as_of, outcome_enc, reviewer_enc, rationale_enc, imported_at,"
         " row_number() over (partition by list_id order by outcome_id) > 1 as is_correction"
         " from outcomes where tenancy_ref = $ref order by reviewed_on, imported_at, outcome_id",
         params,
     )
-    outcomes = decrypt_columns(wh.cipher, outcomes, ("reviewer_enc", "rationale_enc"))
+    outcomes = decrypt_columns(wh.cipher, outcomes, ("outcome_enc", "reviewer_enc", "rationale_enc"))
     return History(tenancy_ref, listings, carried, outcomes)
 
 

@@ -390,7 +390,7 @@ def _recorded(wh: Warehouse, outcomes: Sequence[Outcome]) -> dict[tuple[str, str
     try:
         existing = query(
             wh.con,
-            "select o.list_id, k.tenancy_ref, o.outcome, o.reviewer_enc, o.rationale_enc, o.reviewed_on"
+            "select o.list_id, k.tenancy_ref, o.outcome_enc, o.reviewer_enc, o.rationale_enc, o.reviewed_on"
             " from outcomes o join _import_keys k on o.list_id = k.list_id and o.tenancy_ref = k.key"
             " order by o.outcome_id",
         )
@@ -398,10 +398,13 @@ def _recorded(wh: Warehouse, outcomes: Sequence[Outcome]) -> dict[tuple[str, str
         wh.con.unregister("_import_keys")
     rationales = wh.cipher.decrypt_many(existing["rationale_enc"].to_list())
     reviewers = wh.cipher.decrypt_many(existing["reviewer_enc"].to_list())
+    values = wh.cipher.decrypt_many(existing["outcome_enc"].to_list())
     found: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row, reviewer, rationale in zip(existing.iter_rows(named=True), reviewers, rationales, strict=True):
+    for row, value, reviewer, rationale in zip(
+        existing.iter_rows(named=True), values, reviewers, rationales, strict=True
+    ):
         found.setdefault((row["list_id"], row["tenancy_ref"]), []).append(
-            (row["outcome"], reviewer, rationale, row["reviewed_on"])
+            (value, reviewer, rationale, row["reviewed_on"])
         )
     return found
 
@@ -471,7 +474,7 @@ def import_outcomes(
                     o.list_id,
                     o.as_of,
                     _key(wh, o.tenancy_ref),
-                    o.outcome,
+                    wh.cipher.encrypt(o.outcome),
                     wh.cipher.encrypt(o.reviewer),
                     wh.cipher.encrypt(o.rationale),
                     o.reviewed_on,
@@ -483,20 +486,23 @@ def import_outcomes(
             next_outcome_id += 1
         if new_rows:
             wh.con.executemany(
-                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc,"
+                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome_enc, reviewer_enc,"
                 " rationale_enc, reviewed_on, imported_at, source_file, source_row)"
                 " values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 new_rows,
             )
         result.audit_id = record_event(
             wh.con,
+            cipher=wh.cipher,
             actor=actor,
             action="outcomes_imported",
             detail={
                 "file": path.name,
                 "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                 "rows_with_outcome": len(outcomes),
-                "applied": dict(sorted(result.applied.items())),
+                # how many, not which outcomes: the values are stored encrypted, and an import's breakdown
+                # beside its time would say which outcome its few households got
+                "applied": sum(result.applied.values()),
                 "corrections": result.corrections,
                 "already_recorded": result.already_recorded,
                 "rows_without_outcome": without,
@@ -584,14 +590,14 @@ def record_one_outcome(
         status = "already_recorded" if _is_recorded(o, earlier) else "correction" if earlier else "recorded"
         if status != "already_recorded":
             wh.con.execute(
-                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome, reviewer_enc,"
+                "insert into outcomes (outcome_id, list_id, as_of, tenancy_ref, outcome_enc, reviewer_enc,"
                 " rationale_enc, reviewed_on, imported_at, source_file, source_row)"
                 " select coalesce(max(outcome_id), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? from outcomes",
                 [
                     o.list_id,
                     o.as_of,
                     _key(wh, o.tenancy_ref),
-                    o.outcome,
+                    wh.cipher.encrypt(o.outcome),
                     wh.cipher.encrypt(o.reviewer),
                     wh.cipher.encrypt(o.rationale),
                     o.reviewed_on,
@@ -602,13 +608,14 @@ def record_one_outcome(
             )
         audit_id = record_event(
             wh.con,
+            cipher=wh.cipher,
             actor=reviewer,
             action="outcomes_imported",
             tenancy_ref=_key(wh, o.tenancy_ref),
             detail={
                 "file": source,
                 "rows_with_outcome": 1,
-                "applied": {} if status == "already_recorded" else {o.outcome: 1},
+                "applied": int(status != "already_recorded"),  # not the value: it is stored encrypted
                 "corrections": int(status == "correction"),
                 "already_recorded": int(status == "already_recorded"),
                 "lists": [o.list_id],

@@ -68,7 +68,8 @@ def warehouse_examples(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     published before features were kept (``review_list_features``) have none and are left out."""
     rows = query(
         con,
-        "select f.tenancy_ref, f.as_of as listed_on, o.reviewed_on, lower(trim(o.outcome)) as outcome, f.features"
+        "select f.tenancy_ref, f.as_of as listed_on, o.reviewed_on,"
+        " lower(trim(decrypt_text(o.outcome_enc))) as outcome, f.features"
         " from review_list_features f join outcomes o on o.list_id = f.list_id and o.tenancy_ref = f.tenancy_ref"
         " where f.is_listed"
         " qualify row_number() over (partition by f.list_id, f.tenancy_ref"

@@ -6,7 +6,9 @@ trail also carries a hash chain: each row stores the sha256 of its own content a
 and :func:`verify_audit_chain` finds a row edited, inserted or removed behind the product's back.
 
 Details are JSON. They hold counts, dates, versions and thresholds, never free text; a household's reference
-goes in the ``tenancy_ref`` column, never in ``detail``.
+goes in the ``tenancy_ref`` column (as its pseudonym), never in ``detail``. The actor (a service account, or the
+signed-in name of a page's user) is stored encrypted (``actor_enc``); the hash chain covers the stored
+ciphertext, so the chain can be verified without the key.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +84,8 @@ def _row_hash(
     detail: str,
     prev_hash: str,
 ) -> str:
+    """sha256 over the row's content and the previous row's hash; ``actor`` as hashed: the hex of the stored
+    ciphertext (schema 3), the clear actor in earlier releases' trails (read by ``redflags migrate``)."""
     content = json.dumps(
         [
             audit_id,
@@ -95,6 +99,57 @@ def _row_hash(
         separators=(",", ":"),
     )
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+AuditRow = tuple[
+    int, dt.datetime, str, str, str | None, str
+]  # audit_id, recorded_at, actor, action, ref, detail
+
+
+def chain_hashes(rows: Sequence[AuditRow]) -> list[tuple[str, str]]:
+    """(prev_hash, row_hash) of each row, in the order given, starting from the genesis hash: for writing a whole
+    trail into a new file (``redflags migrate``). ``actor`` as :func:`_row_hash` hashes it."""
+    out: list[tuple[str, str]] = []
+    prev = GENESIS_HASH
+    for audit_id, recorded_at, actor, action, tenancy_ref, detail in rows:
+        row_hash = _row_hash(
+            audit_id=audit_id,
+            recorded_at=recorded_at,
+            actor=actor,
+            action=action,
+            tenancy_ref=tenancy_ref,
+            detail=detail,
+            prev_hash=prev,
+        )
+        out.append((prev, row_hash))
+        prev = row_hash
+    return out
+
+
+def check_chain(rows: Sequence[tuple[Any, ...]]) -> ChainReport:
+    """Check rows of (audit_id, recorded_at, actor as hashed, action, tenancy_ref, detail, prev_hash, row_hash)
+    in ``audit_id`` order (see :func:`verify_audit_chain`)."""
+    expected_prev = GENESIS_HASH
+    for i, (audit_id, recorded_at, actor, action, tenancy_ref, detail, prev_hash, row_hash) in enumerate(
+        rows
+    ):
+        if prev_hash != expected_prev:
+            return ChainReport(
+                False, i, int(audit_id), "does not follow the row before it (removed or inserted)"
+            )
+        recomputed = _row_hash(
+            audit_id=int(audit_id),
+            recorded_at=recorded_at,
+            actor=actor,
+            action=action,
+            tenancy_ref=tenancy_ref,
+            detail=detail,
+            prev_hash=prev_hash,
+        )
+        if recomputed != row_hash:
+            return ChainReport(False, i, int(audit_id), "its content no longer matches its hash (altered)")
+        expected_prev = row_hash
+    return ChainReport(True, len(rows))
 
 
 def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
@@ -124,6 +179,7 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection
 def record_event(
     con: duckdb.DuckDBPyConnection,
     *,
+    cipher: FieldCipher,
     actor: str,
     action: str,
     detail: Mapping[str, Any],
@@ -131,11 +187,14 @@ def record_event(
 ) -> int:
     """Append one event to the audit trail and return its ``audit_id``.
 
-    ``detail`` is stored as JSON (counts, dates, versions; never free text or references).
+    ``detail`` is stored as JSON (counts, dates, versions; never free text or references); ``actor`` encrypted
+    with ``cipher`` (the warehouse's); ``tenancy_ref`` as given (the caller passes its pseudonym).
     """
     if not actor or not action:
         raise ValueError("an audit event needs an actor and an action")
     detail_json = _json(detail)
+    actor_enc = cipher.encrypt(actor)
+    assert actor_enc is not None
     with atomic(con):
         audit_id = next_id(con, "seq_audit_id")
         last = con.sql("select row_hash from audit_log order by audit_id desc limit 1").fetchall()
@@ -144,16 +203,16 @@ def record_event(
         row_hash = _row_hash(
             audit_id=audit_id,
             recorded_at=recorded_at,
-            actor=actor,
+            actor=actor_enc.hex(),
             action=action,
             tenancy_ref=tenancy_ref,
             detail=detail_json,
             prev_hash=prev_hash,
         )
         con.execute(
-            "insert into audit_log (audit_id, recorded_at, actor, action, tenancy_ref, detail, prev_hash,"
+            "insert into audit_log (audit_id, recorded_at, actor_enc, action, tenancy_ref, detail, prev_hash,"
             " row_hash) values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [audit_id, recorded_at, actor, action, tenancy_ref, detail_json, prev_hash, row_hash],
+            [audit_id, recorded_at, actor_enc, action, tenancy_ref, detail_json, prev_hash, row_hash],
         )
     log.debug("audit event %s recorded (%s)", audit_id, action)
     return audit_id
@@ -167,30 +226,10 @@ def verify_audit_chain(con: duckdb.DuckDBPyConnection) -> ChainReport:
     chain alone: compare the row count with an earlier export of the trail for that.
     """
     rows = con.sql(
-        "select audit_id, recorded_at, actor, action, tenancy_ref, detail, prev_hash, row_hash"
+        "select audit_id, recorded_at, hex(actor_enc), action, tenancy_ref, detail, prev_hash, row_hash"
         " from audit_log order by audit_id"
     ).fetchall()
-    expected_prev = GENESIS_HASH
-    for i, (audit_id, recorded_at, actor, action, tenancy_ref, detail, prev_hash, row_hash) in enumerate(
-        rows
-    ):
-        if prev_hash != expected_prev:
-            return ChainReport(
-                False, i, int(audit_id), "does not follow the row before it (removed or inserted)"
-            )
-        recomputed = _row_hash(
-            audit_id=int(audit_id),
-            recorded_at=recorded_at,
-            actor=actor,
-            action=action,
-            tenancy_ref=tenancy_ref,
-            detail=detail,
-            prev_hash=prev_hash,
-        )
-        if recomputed != row_hash:
-            return ChainReport(False, i, int(audit_id), "its content no longer matches its hash (altered)")
-        expected_prev = row_hash
-    return ChainReport(True, len(rows))
+    return check_chain([(*r[:2], str(r[2]).lower(), *r[3:]) for r in rows])
 
 
 def _reasons_as_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -291,7 +330,7 @@ def record_list_published(
                 " select $list_id, $as_of, tenancy_ref, team, score from _audit_carried",
                 {"list_id": list_id, "as_of": as_of},
             )
-            record_event(con, actor=actor, action="list_published", detail=detail)
+            record_event(con, cipher=cipher, actor=actor, action="list_published", detail=detail)
     finally:
         # when the caller's transaction is aborted, the views go with the connection's next rollback
         for view in ("_audit_listed", "_audit_carried"):
@@ -299,12 +338,20 @@ def record_list_published(
                 con.unregister(view)
 
 
-def audit_events(con: duckdb.DuckDBPyConnection, action: str | None = None) -> pl.DataFrame:
-    """The trail in audit_id order, optionally only one action (``detail`` is JSON text)."""
+def audit_events(
+    con: duckdb.DuckDBPyConnection, action: str | None = None, cipher: FieldCipher | None = None
+) -> pl.DataFrame:
+    """The trail in audit_id order, optionally only one action (``detail`` is JSON text); ``actor`` decrypted
+    when ``cipher`` is given, else left out."""
     where = "where action = $action" if action else ""
-    return query(
+    frame = query(
         con,
-        "select audit_id, recorded_at, actor, action, tenancy_ref, detail from audit_log"
+        "select audit_id, recorded_at, actor_enc, action, tenancy_ref, detail from audit_log"
         f" {where} order by audit_id",
         {"action": action} if action else None,
     )
+    if cipher is None:
+        return frame.drop("actor_enc")
+    return frame.with_columns(
+        pl.Series("actor_enc", cipher.decrypt_many(frame["actor_enc"].to_list()), dtype=pl.String)
+    ).rename({"actor_enc": "actor"})

@@ -32,7 +32,9 @@ from pipelines.warehouse.crypto import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"  # 2: references as keyed pseudonyms, a wrapped data key
+# 1: field-encrypted text; 2: references as keyed pseudonyms, a wrapped data key; 3: markers, outcomes and the
+# audit trail's actors encrypted. `redflags migrate` converts an older database (pipelines/warehouse/migration.py).
+SCHEMA_VERSION = "3"
 
 
 class WarehouseError(UserError):
@@ -115,7 +117,7 @@ def materialise_model(
     return table
 
 
-def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(sql_text("warehouse/schema"))
 
 
@@ -147,7 +149,7 @@ def remove_warehouse(db_path: str | os.PathLike[str]) -> None:
     shutil.rmtree(f"{path}.tmp", ignore_errors=True)
 
 
-def _connect(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+def connect_file(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` with owner-only files and the spill folder beside the database (never /tmp)."""
     if path == ":memory:":
         return duckdb.connect(path)
@@ -186,7 +188,7 @@ def open_warehouse(
             "(set the key, or pass --allow-unencrypted for test data only)"
         )
     try:
-        con = _connect(path, read_only=read_only and exists)
+        con = connect_file(path, read_only=read_only and exists)
     except duckdb.IOException as exc:
         holder = _lock_holder(str(exc))
         if holder is not None:
@@ -199,11 +201,90 @@ def open_warehouse(
             f"{path} is not a database this program can open ({type(exc).__name__})"
         ) from None
     try:
-        cipher = _check_key(con, passphrase, allow_unencrypted, creating=not exists, read_only=read_only)
+        cipher = _check_key(
+            con, passphrase, allow_unencrypted, creating=not exists, read_only=read_only, path=path
+        )
     except BaseException:
         con.close()
         raise
+    register_functions(con, cipher)
     return Warehouse(con=con, cipher=cipher, path=path)
+
+
+def write_new_meta(
+    con: duckdb.DuckDBPyConnection, passphrase: str | None, data_key: bytes | None
+) -> FieldCipher:
+    """Record a new database's encryption in ``meta``: none (``data_key`` None: test data only), or
+    ``data_key`` wrapped by the passphrase under a fresh salt, with a token that proves a key right or wrong."""
+    if data_key is None or passphrase is None:
+        con.execute("insert into meta values ('encryption', 'none'), ('schema_version', ?)", [SCHEMA_VERSION])
+        return FieldCipher(None)
+    salt = secrets.token_bytes(16)
+    cipher = FieldCipher(data_key)
+    con.execute(
+        "insert into meta values ('encryption', 'aes-256-gcm/scrypt-wrapped'), ('schema_version', ?),"
+        " ('kdf_salt', ?), ('wrapped_key', ?), ('key_check', ?)",
+        [
+            SCHEMA_VERSION,
+            salt.hex(),
+            wrap_data_key(data_key, passphrase, salt).hex(),
+            cipher.check_token().hex(),
+        ],
+    )
+    return cipher
+
+
+def schema_version_number(version: str | None) -> int | None:
+    """The schema version recorded in ``meta`` as a number (a database without one is version 1); None when it
+    is not a version any release wrote."""
+    if version is None:
+        return 1
+    return int(version) if version.isdigit() and version != "0" else None
+
+
+def check_schema_version(version: str | None, path: str = "<database>") -> None:
+    """Refuse, in one sentence, a database made by another release: an older one can be migrated, a newer or
+    unknown one cannot be opened by this program."""
+    number = schema_version_number(version)
+    if number == int(SCHEMA_VERSION):
+        return
+    if number is None:
+        raise WarehouseError(
+            f"this database records schema version {version!r}, which no release of this program wrote; it was "
+            "left as it was"
+        )
+    if number > int(SCHEMA_VERSION):
+        raise WarehouseError(
+            f"this database was made by a newer release (schema {number}; this program reads {SCHEMA_VERSION}): "
+            "install that release to open it; the file was left as it was"
+        )
+    raise WarehouseError(
+        f"this database was made by an earlier release (schema {number}): convert it with `redflags migrate "
+        f"--db {path}` and its key, which keeps its outcomes, audit trail and lists"
+    )
+
+
+def register_functions(con: duckdb.DuckDBPyConnection, cipher: FieldCipher) -> None:
+    """Give the connection (and its cursors) ``decrypt_text(blob) -> varchar``: how the SQL models read the
+    values stored encrypted that they compare or group by (known-case markers, outcomes), in memory only.
+    A connection opened without the key has no such function, so those models cannot run on it."""
+    import functools
+
+    from duckdb.func import FunctionNullHandling
+
+    # Ingest encrypts each distinct value of a chunk once: the same few tokens repeat, so remember them.
+    @functools.lru_cache(maxsize=4096)
+    def decrypt(token: bytes) -> str | None:
+        return cipher.decrypt(token)
+
+    con.create_function(
+        "decrypt_text",
+        lambda token: None if token is None else decrypt(bytes(token)),
+        [duckdb.sqltype("BLOB")],
+        duckdb.sqltype("VARCHAR"),
+        null_handling=FunctionNullHandling.SPECIAL,
+        side_effects=False,
+    )
 
 
 def _check_key(
@@ -213,6 +294,7 @@ def _check_key(
     *,
     creating: bool,
     read_only: bool,
+    path: str,
 ) -> FieldCipher:
     has_meta = bool(
         con.sql("select count(*) from information_schema.tables where table_name = 'meta'").fetchall()[0][0]
@@ -226,27 +308,10 @@ def _check_key(
             raise WarehouseError("this file is a DuckDB database but not a Repairs Red Flags warehouse")
         if passphrase is None and not allow_unencrypted:
             raise WarehouseError(f"{KEY_ENV} is not set: refusing to create an unencrypted database")
-        _create_schema(con)
-        if passphrase is None:
-            con.execute(
-                "insert into meta values ('encryption', 'none'), ('schema_version', ?)", [SCHEMA_VERSION]
-            )
-            return FieldCipher(None)
-        salt = secrets.token_bytes(16)
-        data_key = new_data_key()
-        cipher = FieldCipher(data_key)
-        con.execute(
-            "insert into meta values ('encryption', 'aes-256-gcm/scrypt-wrapped'), ('schema_version', ?),"
-            " ('kdf_salt', ?), ('wrapped_key', ?), ('key_check', ?)",
-            [
-                SCHEMA_VERSION,
-                salt.hex(),
-                wrap_data_key(data_key, passphrase, salt).hex(),
-                cipher.check_token().hex(),
-            ],
-        )
-        return cipher
+        create_schema(con)
+        return write_new_meta(con, passphrase, None if passphrase is None else new_data_key())
     meta = dict(con.sql("select key, value from meta").fetchall())
+    check_schema_version(meta.get("schema_version"), path)
     if meta.get("encryption") == "none":
         if not allow_unencrypted:
             raise WarehouseError(
@@ -255,11 +320,6 @@ def _check_key(
         return FieldCipher(None)
     if passphrase is None:
         raise WarehouseError(f"this database is encrypted: set {KEY_ENV} to its key")
-    if "wrapped_key" not in meta:
-        raise WarehouseError(
-            "this database was made by an earlier version, which kept references in clear; load the extracts "
-            "into a new database (pass a new --db) and keep the old file only as long as policy requires"
-        )
     try:
         cipher = FieldCipher(
             unwrap_data_key(bytes.fromhex(meta["wrapped_key"]), passphrase, bytes.fromhex(meta["kdf_salt"]))
@@ -268,7 +328,7 @@ def _check_key(
     except KeyError_ as exc:
         raise WarehouseError(str(exc)) from None
     if not read_only:
-        _create_schema(con)  # idempotent: adds tables introduced by newer versions
+        create_schema(con)  # idempotent: adds tables introduced by newer versions
     return cipher
 
 
@@ -288,13 +348,14 @@ def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, re
     if not Path(path).exists():
         raise WarehouseError(f"there is no database at {path}; run `redflags run` first or pass --db")
     try:
-        con = _connect(path, read_only=read_only)
+        con = connect_file(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy("the database is being updated; try again in a minute") from None
         raise WarehouseError(f"cannot open the database {path} ({type(exc).__name__})") from None
     try:
         meta = dict(con.sql("select key, value from meta").fetchall())
+        check_schema_version(meta.get("schema_version"), path)
         if cipher.encrypts != (meta.get("encryption") != "none"):
             raise WarehouseError("the database's encryption is not what it was when the page started")
         if cipher.encrypts:
@@ -305,6 +366,7 @@ def open_for_request(db_path: str | os.PathLike[str], cipher: FieldCipher, *, re
     except BaseException:
         con.close()
         raise
+    register_functions(con, cipher)
     return Warehouse(con=con, cipher=cipher, path=path)
 
 
@@ -367,7 +429,7 @@ def compact_warehouse(db_path: str | os.PathLike[str]) -> None:
     folder = Path(tempfile.mkdtemp(prefix=".redflags-compact-", dir=path.parent))  # created 0o700
     fresh = folder / path.name
     try:
-        con = _connect(str(path), read_only=False)
+        con = connect_file(str(path), read_only=False)
         try:
             source = str(con.sql("select current_database()").fetchall()[0][0]).replace('"', '""')
             con.execute("attach ? as redflags_fresh", [str(fresh)])

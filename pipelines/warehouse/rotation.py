@@ -43,7 +43,9 @@ def rotate_key(db_path: str | os.PathLike[str], old_key: str, new_key: str) -> N
             wrapped = wrap_data_key(data_key, new_key, salt)
             con.execute("update meta set value = ? where key = 'kdf_salt'", [salt.hex()])
             con.execute("update meta set value = ? where key = 'wrapped_key'", [wrapped.hex()])
-            record_event(con, actor=_actor(), action="key_rotated", detail={"data_key": "rewrapped"})
+            record_event(
+                con, cipher=wh.cipher, actor=_actor(), action="key_rotated", detail={"data_key": "rewrapped"}
+            )
     finally:
         wh.close()
     compact_warehouse(db_path)

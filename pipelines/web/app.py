@@ -389,6 +389,7 @@ def create_app(
             history = household_history(wh, row["tenancy_ref"])
             record_event(
                 wh.con,
+                cipher=wh.cipher,
                 actor=session.user,
                 action="history_viewed",
                 tenancy_ref=pseudonymise(wh.cipher, [row["tenancy_ref"]])[0],

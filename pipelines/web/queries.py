@@ -53,7 +53,7 @@ def worklist(wh: Warehouse, list_id: str, teams: Sequence[str]) -> list[dict[str
     frame = query(
         wh.con,
         "with latest as ("
-        "  select tenancy_ref, arg_max(outcome, outcome_id) as outcome,"
+        "  select tenancy_ref, decrypt_text(arg_max(outcome_enc, outcome_id)) as outcome,"
         "    arg_max(reviewed_on, outcome_id) as reviewed_on, count(*) as outcomes"
         "  from outcomes where list_id = $list_id group by tenancy_ref)"
         " select r.team, r.rank, r.tenancy_ref, r.score, r.reasons_enc, r.is_complex_case,"

@@ -23,7 +23,7 @@ latest_outcomes as (
     select
         list_id,
         tenancy_ref,
-        outcome
+        decrypt_text(outcome_enc) as outcome
     from outcomes
     qualify row_number() over (
         partition by list_id, tenancy_ref order by imported_at desc, outcome_id desc, source_row desc

@@ -1,7 +1,8 @@
 -- outcomes__latest: each household's latest reviewer outcome on or before the as-of date (issue 6 feedback).
 -- Grain: one row per tenancy_ref with an outcome reviewed on or before $as_of.
 -- The outcomes table is append-only (a correction is a new row), so the latest review wins, then the latest import.
--- Parameters: $as_of (date).
+-- The outcome is stored encrypted (outcome_enc): decrypt_text, which only a connection opened with the key has,
+-- reads it in memory. Parameters: $as_of (date).
 
 with
 
@@ -12,7 +13,7 @@ outcomes as (
 final as (
     select
         tenancy_ref,
-        lower(trim(outcome)) as outcome,
+        lower(trim(decrypt_text(outcome_enc))) as outcome,
         reviewed_on,
         list_id
     from outcomes

@@ -20,7 +20,7 @@ latest_outcomes as (
     select
         list_id,
         tenancy_ref,
-        lower(trim(outcome)) as outcome
+        lower(trim(decrypt_text(outcome_enc))) as outcome
     from outcomes
     qualify row_number() over (
         partition by list_id, tenancy_ref

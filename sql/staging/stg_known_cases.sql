@@ -2,12 +2,16 @@
 -- Grain: one row per (tenancy_ref, marker, start_date): its latest version with known_on <= $known_by, for markers
 --   started on or before $as_of. A future end date is kept: it is when a live marker is due to lapse.
 -- Parameters: $as_of (date: events after it are cut), $known_by (date: $as_of plus the publication lag).
---   marker_normalised is the trimmed, lower-cased marker for matching settings.
+--   marker_normalised is the trimmed, lower-cased marker for matching settings. The marker is stored encrypted
+--   (marker_enc): decrypt_text, which only a connection opened with the key has, reads it in memory.
 
 with
 
 source as (
-    select * from raw_known_cases
+    select
+        * exclude (marker_enc),
+        decrypt_text(marker_enc) as marker
+    from raw_known_cases
 ),
 
 known as (

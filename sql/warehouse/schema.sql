@@ -8,7 +8,9 @@
 -- the red-flag classification of that text is computed in memory before storage and stored beside it.
 -- References (tenancy_ref, property_ref, job_ref, case_ref, recharge_ref) hold keyed pseudonyms, never the
 -- landlord's references (pipelines/warehouse/references.py); each clear reference is kept once, encrypted, in
--- ref_books. List reasons and reviewers' names are encrypted like free text.
+-- ref_books. List reasons, known-case markers, outcomes, reviewers' names and the audit trail's actors are
+-- encrypted like free text; SQL reads markers and outcomes through decrypt_text(), a function each connection
+-- opened with the key registers (pipelines/warehouse/connection.py).
 -- Ciphertext does not compress: its columns skip DuckDB's compression analysis (a third of a load's insert).
 -- `using compression` is not in sqlfluff's DuckDB grammar, hence `noqa: PRS` on those tables.
 
@@ -155,7 +157,7 @@ create table if not exists raw_properties (
 
 create table if not exists raw_known_cases (
     tenancy_ref varchar not null,
-    marker varchar not null,
+    marker_enc blob not null,
     start_date date not null,
     end_date date,
     file_id integer not null,
@@ -232,7 +234,7 @@ create table if not exists outcomes ( -- noqa: PRS
     list_id varchar not null,
     as_of date not null,
     tenancy_ref varchar not null,
-    outcome varchar not null,
+    outcome_enc blob not null,
     reviewer_enc blob not null,
     rationale_enc blob using compression uncompressed,
     reviewed_on date not null,
@@ -249,7 +251,7 @@ create table if not exists outcomes ( -- noqa: PRS
 create table if not exists audit_log (
     audit_id bigint not null,
     recorded_at timestamp not null,
-    actor varchar not null,
+    actor_enc blob not null,
     action varchar not null,
     tenancy_ref varchar,
     detail varchar not null,

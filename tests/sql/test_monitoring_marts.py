@@ -76,7 +76,7 @@ def test_reviews_on_time_late_overdue_and_awaiting(wh: Warehouse) -> None:
 
     def outcome(tenancy: str, on: dt.date, n: int) -> None:
         wh.con.execute(
-            "insert into outcomes values (?, 'L1', ?, ?, 'no_concern', 'x', null, ?, ?, 'f', 2)",
+            "insert into outcomes values (?, 'L1', ?, ?, '\x00no_concern'::blob, 'x', null, ?, ?, 'f', 2)",
             [n, SUN, tenancy, on, MON],
         )
 
@@ -159,8 +159,8 @@ def test_outcomes_use_the_latest_correction(wh: Warehouse) -> None:
     _list_row(wh, "L", SUN, MON, "T1", "a")
     _list_row(wh, "L", SUN, MON, "T2", "a")
     wh.con.execute(
-        "insert into outcomes values (1, 'L', ?, 'T1', 'no_concern', 'x', null, ?, ?, 'f', 2),"
-        " (2, 'L', ?, 'T1', 'new_concern_referred', 'x', null, ?, ?, 'f', 2)",
+        "insert into outcomes values (1, 'L', ?, 'T1', '\x00no_concern'::blob, 'x', null, ?, ?, 'f', 2),"
+        " (2, 'L', ?, 'T1', '\x00new_concern_referred'::blob, 'x', null, ?, ?, 'f', 2)",
         [SUN, SUN, MON, SUN, SUN, MON + dt.timedelta(days=1)],
     )
     rows = run(wh, "monitoring_outcomes_weekly", last_day=SUN, weeks=1)
@@ -182,7 +182,7 @@ def test_groups_count_homes_listings_and_decisions(wh: Warehouse) -> None:
     )
     _list_row(wh, "L", SUN, MON, "T1", "a")
     wh.con.execute(
-        "insert into outcomes values (1, 'L', ?, 'T1', 'new_concern_referred', 'x', null, ?, ?, 'f', 2)",
+        "insert into outcomes values (1, 'L', ?, 'T1', '\x00new_concern_referred'::blob, 'x', null, ?, ?, 'f', 2)",
         [SUN, SUN, MON],
     )
     rows = run(wh, "monitoring_groups", last_day=SUN, weeks=1)
@@ -290,7 +290,7 @@ def test_learning_weekly_counts_moves_and_reviewers_precision(wh: Warehouse) -> 
     for n, list_id, tenancy, outcome in outcomes:
         wh.con.execute(
             "insert into outcomes values (?, ?, ?, ?, ?, 'x', null, ?, ?, 'f', 2)",
-            [n, list_id, SUN, tenancy, outcome, SUN, MON],
+            [n, list_id, SUN, tenancy, b"\x00" + outcome.encode(), SUN, MON],
         )
     rows = run(
         wh,

@@ -225,7 +225,10 @@ def test_outcomes_are_the_truth_without_an_answer_key(tmp_path: Path) -> None:
     ]
     wh.con.executemany(
         "insert into outcomes values (?, ?, ?, ?, ?, 'rev', null, ?, ?::timestamp + to_seconds(?), 'f', 2)",
-        [[i, lst, asof, ref, o, W1, dt.datetime(2025, 3, 4), i] for i, lst, asof, ref, o in rows],
+        [
+            [i, lst, asof, ref, wh.cipher.encrypt(o), W1, dt.datetime(2025, 3, 4), i]
+            for i, lst, asof, ref, o in rows
+        ],
     )
     result = run_backtest(wh, WEEKS, {"main": _settings()}, scorer=fixed_scorer)
     assert result.truth_source == "outcomes"

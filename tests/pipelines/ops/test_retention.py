@@ -95,7 +95,7 @@ def _seed(wh: Warehouse) -> None:
         )
     for oid, reviewed in ((1, "2024-05-25"), (2, "2024-05-26")):
         con.execute(
-            "insert into outcomes values (?, 'L0', ?, 'T1', 'no_concern', 'rev', ?, ?, ?, 'list.csv', 2)",
+            "insert into outcomes values (?, 'L0', ?, 'T1', '\x00no_concern'::blob, 'rev', ?, ?, ?, 'list.csv', 2)",
             [oid, _d(reviewed), enc("spoke to housing officer"), _d(reviewed), _ts(reviewed + " 12:00")],
         )
 

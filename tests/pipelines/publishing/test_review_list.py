@@ -298,7 +298,9 @@ def test_a_filled_in_sheet_imports_back(with_values, tmp_path: Path) -> None:  #
     result = import_outcomes(wh, filled, values=VALUES, actor="t", today=dt.date(2025, 3, 12))
     assert result.problems == []
     assert dict(result.applied) == {"passed_to_police": 1, "no_concern": 1}
-    recorded = wh.con.sql("select tenancy_ref, outcome, reviewed_on from outcomes order by 1").fetchall()
+    recorded = wh.con.sql(
+        "select tenancy_ref, decrypt_text(outcome_enc), reviewed_on from outcomes order by 1"
+    ).fetchall()
     assert recorded == [
         ("T1", "passed_to_police", dt.date(2025, 3, 11)),
         ("T3", "no_concern", dt.date(2025, 3, 12)),

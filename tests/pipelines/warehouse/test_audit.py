@@ -42,13 +42,22 @@ TODAY = dt.date(2025, 3, 20)
 
 def test_record_event_appends_a_chained_row(tmp_path: Path) -> None:
     wh = new_warehouse(tmp_path)
-    first = record_event(wh.con, actor="alice", action="purge", detail={"repairs_deleted": 3})
-    second = record_event(wh.con, actor="bob", action="history_viewed", detail={}, tenancy_ref="T9")
+    first = record_event(
+        wh.con, cipher=wh.cipher, actor="alice", action="purge", detail={"repairs_deleted": 3}
+    )
+    second = record_event(
+        wh.con, cipher=wh.cipher, actor="bob", action="history_viewed", detail={}, tenancy_ref="T9"
+    )
     assert second > first
     rows = wh.con.sql(
-        "select actor, action, tenancy_ref, detail, prev_hash, row_hash from audit_log order by audit_id"
+        "select actor_enc, action, tenancy_ref, detail, prev_hash, row_hash from audit_log order by audit_id"
     ).fetchall()
-    assert [(r[0], r[1], r[2]) for r in rows] == [("alice", "purge", None), ("bob", "history_viewed", "T9")]
+    actors = wh.cipher.decrypt_many([r[0] for r in rows])
+    assert [(a, r[1], r[2]) for a, r in zip(actors, rows, strict=True)] == [
+        ("alice", "purge", None),
+        ("bob", "history_viewed", "T9"),
+    ]
+    assert audit_events(wh.con, cipher=wh.cipher)["actor"].to_list() == ["alice", "bob"]
     assert json.loads(rows[0][3]) == {"repairs_deleted": 3}
     assert rows[0][4] == GENESIS_HASH
     assert rows[1][4] == rows[0][5]  # each row points at the one before
@@ -139,14 +148,18 @@ def test_publishing_inside_the_callers_transaction_rolls_back_with_it(tmp_path: 
     ("tamper", "bad_index"),
     [
         ("update audit_log set detail = '{}' where audit_id = (select min(audit_id) + 1 from audit_log)", 1),
-        ("update audit_log set actor = 'mallory' where audit_id = (select min(audit_id) from audit_log)", 0),
+        (
+            "update audit_log set actor_enc = actor_enc || 'x'::blob"
+            " where audit_id = (select min(audit_id) from audit_log)",
+            0,
+        ),
         # a removed row shows up at the row after it
         ("delete from audit_log where audit_id = (select min(audit_id) + 1 from audit_log)", 2),
     ],
 )
 def test_out_of_band_edits_break_the_chain(tmp_path: Path, tamper: str, bad_index: int) -> None:
     wh = new_warehouse(tmp_path)
-    ids = [record_event(wh.con, actor="a", action="x", detail={"n": n}) for n in range(3)]
+    ids = [record_event(wh.con, cipher=wh.cipher, actor="a", action="x", detail={"n": n}) for n in range(3)]
     assert verify_audit_chain(wh.con).ok
     wh.con.execute(tamper)  # what someone with raw database access might do
     report = verify_audit_chain(wh.con)
@@ -156,8 +169,10 @@ def test_out_of_band_edits_break_the_chain(tmp_path: Path, tamper: str, bad_inde
 
 def test_a_row_inserted_out_of_band_breaks_the_chain(tmp_path: Path) -> None:
     wh = new_warehouse(tmp_path)
-    record_event(wh.con, actor="a", action="x", detail={})
-    wh.con.execute("insert into audit_log values (999, now()::timestamp, 'm', 'x', null, '{}', null, null)")
+    record_event(wh.con, cipher=wh.cipher, actor="a", action="x", detail={})
+    wh.con.execute(
+        "insert into audit_log values (999, now()::timestamp, 'm'::blob, 'x', null, '{}', null, null)"
+    )
     assert not verify_audit_chain(wh.con).ok
 
 
@@ -250,7 +265,7 @@ def test_every_public_function_only_appends(tmp_path: Path, capsys: pytest.Captu
     first = write_review_csv(tmp_path / "a.csv", [{**filled, "outcome": "no_concern"}])
     correction = write_review_csv(tmp_path / "b.csv", [{**filled, "outcome": "already_known"}])
     steps: list[Callable[[], object]] = [
-        lambda: record_event(wh.con, actor="a", action="purge", detail={"rows": 1}),
+        lambda: record_event(wh.con, cipher=wh.cipher, actor="a", action="purge", detail={"rows": 1}),
         lambda: publish(wh, "L3", WEEK1, [(1, "T4", "tst", 3.0, "r")], carried=[("T1", "tst", 1.0)]),
         lambda: import_outcomes(wh, first, values=VALUES, actor="t", today=TODAY),
         lambda: import_outcomes(wh, first, values=VALUES, actor="t", today=TODAY),  # a re-import

@@ -62,7 +62,7 @@ def _insert_planted(wh: Warehouse) -> None:
         " date '2025-01-12' from planted"
     )
     con.execute(
-        "insert into outcomes select i, 'L1', date '2025-01-12', 'T1', 'no_concern', rationale, rationale,"
+        "insert into outcomes select i, 'L1', date '2025-01-12', 'T1', rationale, rationale, rationale,"
         " date '2025-01-13', timestamp '2025-01-13 10:00', 'list.csv', row from planted"
     )
     con.unregister("planted")

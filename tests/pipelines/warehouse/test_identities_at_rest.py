@@ -3,7 +3,8 @@
 A small synthetic landlord goes through `redflags run`, then reviewers' outcomes are imported. The needles are
 what the issue names: the references of every listed household (tenancy, property, and the job, recharge and
 case references of its evidence), of every household with a live domestic-abuse marker (the answer key's known
-cases, which the list suppresses), the list's reasons, and the reviewers' names and rationales. None may be in
+cases, which the list suppresses), the list's reasons, the reviewers' names and rationales, the outcome values,
+every marker (as delivered and as the mapping's value map makes it) and the importer's login. None may be in
 the bytes of the database or its write-ahead log (read while a connection still holds the outcomes in the WAL),
 and a keyless DuckDB connection reading every text column of every table must find none. File modes are
 checked after create, after the run and after purge. Slow: whole flows.
@@ -20,15 +21,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from pipelines.cli.main import main
 from pipelines.outcomes.records import import_outcomes
 from pipelines.synth.standard import write_landlord
+from pipelines.warehouse.audit import audit_events
 from pipelines.warehouse.connection import open_warehouse, query
 from pipelines.warehouse.references import REFERENCE_COLUMNS, reveal
 
 AS_OF = dt.date(2025, 6, 29)
 REVIEWERS = ("Planted Reviewer Okonkwo", "Planted Reviewer Szymanska")
+LOGIN = "planted.login.wojcik"  # who imported the outcomes: the audit trail's actor
+OUTCOMES = ("no_concern", "new_concern_referred")
 RATIONALE = "planted rationale: spoke to the tenant about the door"
 pytestmark = pytest.mark.slow
 
@@ -81,10 +86,21 @@ def _needles(landlord: Path, out: Path) -> dict[str, set[str]]:
         "reasons": {r["reasons"] for r in listed},
         "reviewer": set(REVIEWERS),
         "rationale": {RATIONALE},
+        "login": {LOGIN},
+        "outcome": set(OUTCOMES),
+        # every marker as delivered and as the mapping's value map makes it (what ingest stores)
+        "marker": _markers(landlord),
     }
     assert all(needles.values()), {k: len(v) for k, v in needles.items()}  # the run listed and explained
     assert any(ref.startswith(("RC", "WO")) for ref in needles["evidence record"])  # jobs and recharges too
     return needles
+
+
+def _markers(landlord: Path) -> set[str]:
+    delivered = {r["marker"] for f in (landlord / "known_cases").glob("*.csv") for r in _rows(f)}
+    mapping = yaml.safe_load((landlord / "mapping.yaml").read_text(encoding="utf-8"))
+    mapped = mapping["extracts"]["known_cases"]["values"]["marker"]
+    return delivered | {mapped.get(m, m) for m in delivered}
 
 
 def _found_in_bytes(data: bytes, needles: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -153,11 +169,11 @@ def test_a_run_leaves_no_household_reviewer_or_reason_in_clear(
         writer.writeheader()
         for i, row in enumerate(listed):
             writer.writerow(
-                {**row, "outcome": "no_concern", "reviewer": REVIEWERS[i % 2], "rationale": RATIONALE}
+                {**row, "outcome": OUTCOMES[i % 2], "reviewer": REVIEWERS[i % 2], "rationale": RATIONALE}
             )
     wh = open_warehouse(db, must_exist=True)
     try:
-        result = import_outcomes(wh, sheet, values=("no_concern", "new_concern_referred"), actor="t")
+        result = import_outcomes(wh, sheet, values=OUTCOMES, actor=LOGIN)
         assert result.applied_total == len(listed)
         assert _mode(Path(f"{db}.wal")) == 0o600
         data = db.read_bytes() + Path(f"{db}.wal").read_bytes()
@@ -171,6 +187,12 @@ def test_a_run_leaves_no_household_reviewer_or_reason_in_clear(
             [r[0] for r in wh.con.sql("select reviewer_enc from outcomes").fetchall()]
         )
         assert set(names) == set(REVIEWERS)
+        assert set(
+            wh.cipher.decrypt_many([r[0] for r in wh.con.sql("select outcome_enc from outcomes").fetchall()])
+        ) == set(OUTCOMES)
+        assert LOGIN in set(audit_events(wh.con, cipher=wh.cipher)["actor"])
+        markers = wh.con.sql("select distinct decrypt_text(marker_enc) from raw_known_cases").fetchall()
+        assert {m for (m,) in markers} <= needles["marker"] and len(markers) >= 3
     finally:
         wh.close()
 

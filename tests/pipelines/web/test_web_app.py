@@ -71,7 +71,8 @@ def db_rows(tmp_path: Path, sql: str, *, clear: bool = False) -> list[tuple]:  #
         frame = query(wh.con, sql)
         if clear:
             frame = reveal(wh.con, wh.cipher, frame, REFERENCE_COLUMNS)
-            frame = decrypt_columns(wh.cipher, frame, [c for c in frame.columns if c == "reviewer_enc"])
+            encrypted = ("reviewer_enc", "outcome_enc", "actor_enc")
+            frame = decrypt_columns(wh.cipher, frame, [c for c in frame.columns if c in encrypted])
         return list(frame.iter_rows())
     finally:
         wh.close()
@@ -286,7 +287,7 @@ def test_household_page_evidence_in_date_order_decrypted_and_escaped(
     assert '<option value="new_concern_referred">' in html
     assert f'name="reviewed_on" type="date" value="{TODAY.isoformat()}"' in html
     viewed = db_rows(
-        tmp_path, "select actor, tenancy_ref from audit_log where action = 'history_viewed'", clear=True
+        tmp_path, "select actor_enc, tenancy_ref from audit_log where action = 'history_viewed'", clear=True
     )
     assert viewed == [("alex", "T1"), ("alex", "T1")]
 
@@ -313,7 +314,7 @@ def test_unknown_tampered_and_foreign_keys_are_not_found(app, alex: TestClient, 
     assert tess.get(f"/household/{keys.seal(LIST2, 'T1', 'tess')}").status_code == 404  # another team's
     cora = client_for(app, "cora")
     assert cora.get(f"/household/{keys.seal(LIST1, 'T2', 'cora')}").status_code == 200
-    viewed = db_rows(tmp_path, "select actor from audit_log where action = 'history_viewed'")
+    viewed = db_rows(tmp_path, "select actor_enc from audit_log where action = 'history_viewed'", clear=True)
     assert viewed == [("cora",)]
 
 
@@ -335,7 +336,7 @@ def test_outcome_recorded_under_the_signed_in_name(alex: TestClient, tmp_path: P
     assert "Outcome recorded." in page and "Spoke to tenant; burglary." in page
     rows = db_rows(
         tmp_path,
-        "select list_id, tenancy_ref, outcome, reviewer_enc, reviewed_on, source_file from outcomes",
+        "select list_id, tenancy_ref, outcome_enc, reviewer_enc, reviewed_on, source_file from outcomes",
         clear=True,
     )
     assert rows == [(LIST2, "T1", "no_concern", "alex", TODAY, "web")]
@@ -343,10 +344,10 @@ def test_outcome_recorded_under_the_signed_in_name(alex: TestClient, tmp_path: P
     assert b"burglary" not in bytes(stored)  # encrypted at rest
     audit = db_rows(
         tmp_path,
-        "select actor, tenancy_ref, detail from audit_log where action = 'outcomes_imported'",
+        "select actor_enc, tenancy_ref, detail from audit_log where action = 'outcomes_imported'",
         clear=True,
     )
-    assert audit[0][:2] == ("alex", "T1") and '"applied":{"no_concern":1}' in audit[0][2]
+    assert audit[0][:2] == ("alex", "T1") and '"applied":1' in audit[0][2]
     assert "no concern" in alex.get("/").text
 
 
@@ -406,7 +407,7 @@ def test_second_outcome_is_a_correction_and_a_repeat_is_not_added(alex: TestClie
     assert alex.post("/outcome", data=second).status_code == 303
     page = alex.get(f"/household/{form['key']}").text
     assert "recorded as a correction" in page and "corrects an earlier outcome" in page
-    rows = db_rows(tmp_path, "select outcome, reviewed_on from outcomes order by outcome_id")
+    rows = db_rows(tmp_path, "select outcome_enc, reviewed_on from outcomes order by outcome_id", clear=True)
     assert rows == [("no_concern", dt.date(2025, 3, 17)), ("new_concern_referred", dt.date(2025, 3, 19))]
     worklist = alex.get("/").text
     assert "new concern referred" in worklist and "(corrected)" in worklist
