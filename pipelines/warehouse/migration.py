@@ -49,7 +49,12 @@ from pipelines.warehouse.connection import (
     write_new_meta,
 )
 from pipelines.warehouse.crypto import KEY_ENV, FieldCipher, KeyError_, derive_key, unwrap_data_key
-from pipelines.warehouse.references import REFERENCE_COLUMNS, store_new_references
+from pipelines.warehouse.references import (
+    HOUSEHOLD_COLUMNS,
+    NEW_TABLE,
+    REFERENCE_COLUMNS,
+    store_new_references,
+)
 
 log = logging.getLogger(__name__)
 
@@ -263,22 +268,29 @@ def _reference_map(con: duckdb.DuckDBPyConnection, cipher: FieldCipher) -> int:
         " and list_contains($cols, column_name) order by table_name, column_index",
         params={"db": OLD, "cols": list(REFERENCE_COLUMNS)},
     ).fetchall()
-    union = " union ".join(
-        f"select {quote_identifier_sql(str(c))} as ref from {OLD}.{quote_identifier_sql(str(t))}"
-        f" where {quote_identifier_sql(str(c))} is not null"
+    union = " union all ".join(
+        f"select {quote_identifier_sql(str(c))} as ref, {str(c in HOUSEHOLD_COLUMNS).lower()} as household"
+        f" from {OLD}.{quote_identifier_sql(str(t))} where {quote_identifier_sql(str(c))} is not null"
         for t, c in found
         if not str(t).startswith(_NOT_CARRIED_PREFIX)
     )
-    refs = con.sql(union).pl()["ref"] if union else pl.Series("ref", [], dtype=pl.String)
-    frame = pl.DataFrame(
-        {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
-    )
-    store_new_references(con, cipher, frame)
+    if union:
+        refs = con.sql(f"select ref, bool_or(household) as household from ({union}) group by ref").pl()
+    else:
+        refs = pl.DataFrame({"ref": [], "household": []}, schema={"ref": pl.String, "household": pl.Boolean})
+    frame = refs.with_columns(
+        pl.Series("pseudonym", cipher.pseudonyms(refs["ref"].to_list()), dtype=pl.String)
+    ).select("pseudonym", "ref", "household")
     con.register("__migrate_map_view", frame.to_arrow())
     try:
         con.execute("create or replace temp table __migrate_map as select * from __migrate_map_view")
+        # As a load chunk stores them: household and record references in a book each, so that turning back
+        # every household each week opens the small book, not the whole map (references.store_new_references).
+        con.execute(f"create or replace temp table {NEW_TABLE} as select * from __migrate_map_view")
     finally:
         con.unregister("__migrate_map_view")
+    store_new_references(con, cipher, frame)
+    con.execute(f"drop table {NEW_TABLE}")
     return frame.height
 
 
