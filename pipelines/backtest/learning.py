@@ -32,11 +32,10 @@ import polars as pl
 from models.backtest_metrics import answer_key_truth, ratio
 from models.reranker import LEARNING_FEATURES
 from models.scoring import rank_households
-from pipelines.core.errors import ConfigError, UserError
+from pipelines.core.errors import UserError
 from pipelines.core.progress import get_progress
 from pipelines.core.settings import Settings
 from pipelines.core.spreadsheets import write_csv
-from pipelines.core.weeks import week_endings
 from pipelines.scoring.learning import apply_learning, empty_examples, learning_rules
 from pipelines.scoring.week import routing_rules, score_week
 from pipelines.warehouse.connection import Warehouse
@@ -358,17 +357,11 @@ def learning_backtest_folder(
 ) -> LearningComparison:
     """Ingest ``extracts`` once (a temporary warehouse in ``out_dir`` unless ``db``), replay the Sundays from
     ``date_from`` to ``date_to`` with simulated reviewers, and write the tables and learning_curve.png."""
-    from pipelines.backtest.replay import ingest_once, read_answer_key
+    from pipelines.backtest.replay import ingest_once, read_answer_key, replay_weeks
     from pipelines.warehouse.connection import open_warehouse, remove_warehouse
 
     extracts, mapping, out_dir = Path(extracts), Path(mapping), Path(out_dir)
-    if not extracts.is_dir():
-        raise ConfigError(f"the extracts folder {extracts} does not exist")
-    if not mapping.is_file():
-        raise ConfigError(f"the mapping file {mapping} does not exist")
-    weeks = week_endings(date_from, date_to)
-    if not weeks:
-        raise UserError(f"there is no week-ending Sunday from {date_from} to {date_to}")
+    weeks = replay_weeks(extracts, mapping, date_from, date_to)
     key = read_answer_key(answer_key)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = Path(db) if db is not None else out_dir / ".backtest-learning.duckdb"

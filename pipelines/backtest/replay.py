@@ -191,6 +191,19 @@ def capacity_of(settings: Settings) -> int:
     return sum(team.capacity_per_week for team in settings.teams.values())
 
 
+def replay_weeks(extracts: Path, mapping: Path, date_from: dt.date, date_to: dt.date) -> list[dt.date]:
+    """The Sundays a replay scores, after checking what it reads: the extracts folder and mapping file exist
+    and the range holds at least one week-ending Sunday (one sentence each, before anything is loaded)."""
+    if not extracts.is_dir():
+        raise ConfigError(f"the extracts folder {extracts} does not exist")
+    if not mapping.is_file():
+        raise ConfigError(f"the mapping file {mapping} does not exist")
+    weeks = week_endings(date_from, date_to)
+    if not weeks:
+        raise UserError(f"there is no week-ending Sunday from {date_from} to {date_to}")
+    return weeks
+
+
 def run_backtest(
     wh: Warehouse,
     weeks: Sequence[dt.date],
@@ -445,13 +458,7 @@ def backtest_folder(
     synthetic key, when there is one; configs that classify repairs differently are loaded separately.
     """
     extracts, mapping, out_dir = Path(extracts), Path(mapping), Path(out_dir)
-    if not extracts.is_dir():
-        raise ConfigError(f"the extracts folder {extracts} does not exist")
-    if not mapping.is_file():
-        raise ConfigError(f"the mapping file {mapping} does not exist")
-    weeks = week_endings(date_from, date_to)
-    if not weeks:
-        raise UserError(f"there is no week-ending Sunday from {date_from} to {date_to}")
+    weeks = replay_weeks(extracts, mapping, date_from, date_to)
     key = read_answer_key(answer_key) if answer_key is not None else None
     groups: dict[str, dict[str, Settings]] = {}
     for name, settings in configs.items():

@@ -196,3 +196,36 @@ def test_compare_on_a_small_synthetic_landlord(tmp_path: Path, capsys: pytest.Ca
     assert (out / "learning_curve.png").stat().st_size > 0
     assert (out / "learning_groups.csv").stat().st_size > 0
     assert not list(out.glob("*.duckdb*"))
+
+
+def test_both_replays_check_their_inputs_alike_before_loading_anything(tmp_path: Path) -> None:
+    """``backtest`` and ``backtest --compare`` say a missing folder or mapping, or a range without a Sunday, in
+    the same one sentence (``replay.replay_weeks``), before any warehouse is made."""
+    from pipelines.backtest.learning import learning_backtest_folder
+    from pipelines.backtest.replay import backtest_folder
+    from pipelines.core.errors import ConfigError, UserError
+    from pipelines.core.settings import load_settings
+
+    extracts, mapping = tmp_path / "extracts", tmp_path / "mapping.yaml"
+    sunday, monday = dt.date(2025, 6, 29), dt.date(2025, 6, 30)
+    settings = load_settings()
+    runs = {
+        "backtest": lambda e, m, a, b: backtest_folder(
+            e, m, a, b, {"main": settings}, out_dir=tmp_path / "o"
+        ),
+        "compare": lambda e, m, a, b: learning_backtest_folder(
+            e, m, a, b, settings, out_dir=tmp_path / "o", answer_key=tmp_path / "key.csv"
+        ),
+    }
+    for run in runs.values():
+        with pytest.raises(ConfigError, match=f"the extracts folder {extracts} does not exist"):
+            run(extracts, mapping, sunday, sunday)
+        extracts.mkdir(exist_ok=True)
+        with pytest.raises(ConfigError, match=f"the mapping file {mapping} does not exist"):
+            run(extracts, mapping, sunday, sunday)
+        mapping.write_text("landlord: T\n", encoding="utf-8")
+        with pytest.raises(UserError, match="there is no week-ending Sunday from 2025-06-30 to 2025-06-30"):
+            run(extracts, mapping, monday, monday)
+        extracts.rmdir()
+        mapping.unlink()
+        assert not (tmp_path / "o").exists()
