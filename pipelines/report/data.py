@@ -17,9 +17,15 @@ from models import monitoring as mon
 from pipelines.report.model import MAX_RUNS, Context
 from pipelines.warehouse.connection import materialise_model, model_sql, query
 
-# The weekly lists and their rows, shared by the list, review, outcome and group marts: materialised as
-# temporary tables, in this order, before those marts run.
-LIST_MODELS = ("intermediate/monitoring__weekly_lists", "intermediate/monitoring__list_rows")
+# The weekly lists and their rows, shared by the list, review, outcome and group marts, and the properties and
+# tenancies as known on the last day, shared by the group marts: materialised as temporary tables, in this
+# order, before those marts run.
+LIST_MODELS = (
+    "intermediate/monitoring__weekly_lists",
+    "intermediate/monitoring__list_rows",
+    "intermediate/monitoring__properties",
+    "intermediate/monitoring__tenancies",
+)
 
 
 def materialise_list_models(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:

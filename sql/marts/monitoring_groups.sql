@@ -1,27 +1,15 @@
 -- Listing and outcomes by estate and by property type, over the whole report period (for the fairness audit).
 -- Grain: one row per attribute_name ('estate', 'property_type') and group (its value; 'not recorded' when blank).
--- homes: dwellings known on $last_day (latest version of each property; communal references excluded).
+-- homes: dwellings known on the last day (latest version of each property; communal references excluded).
 -- households_listed: distinct tenancies on the weeks' lists (the last list published in each week).
 -- reviews_*: list rows whose latest outcome is new_concern_referred / no_concern.
--- Units: homes, households, reviews. Parameters: $last_day (date); the weeks are monitoring__weekly_lists'.
+-- Units: homes, households, reviews. No parameters: the weeks are monitoring__weekly_lists',
+-- the properties and tenancies (as known on the last day) monitoring__properties' and monitoring__tenancies'.
 
 with
 
-params as (
-    select cast($last_day as date) as last_day
-),
-
 properties as (
-    select
-        pr.property_ref,
-        coalesce(nullif(trim(pr.estate), ''), 'not recorded') as estate,
-        coalesce(nullif(lower(trim(pr.property_type)), ''), 'not recorded') as property_type
-    from raw_properties as pr
-    cross join params as p
-    where pr.known_on <= p.last_day
-    qualify row_number() over (
-        partition by pr.property_ref order by pr.known_on desc, pr.file_id desc, pr.source_row desc
-    ) = 1
+    select * from monitoring__properties
 ),
 
 homes as (
@@ -30,15 +18,7 @@ homes as (
 ),
 
 tenancies as (
-    select
-        t.tenancy_ref,
-        t.property_ref
-    from raw_tenancies as t
-    cross join params as p
-    where t.known_on <= p.last_day
-    qualify row_number() over (
-        partition by t.tenancy_ref order by t.known_on desc, t.file_id desc, t.source_row desc
-    ) = 1
+    select * from monitoring__tenancies
 ),
 
 list_rows as (

@@ -2,13 +2,10 @@
 -- against off (what the rules alone would have listed the same weeks), over the report's weeks.
 -- Grain: one row per attribute_name ('estate', 'property_type') and group_name with a listing either way.
 -- listed_on / listed_off: distinct households listed at least once; the group's homes are monitoring_groups'.
--- Units: households. Parameters: $last_day (date); the weeks are monitoring__weekly_lists'.
+-- Units: households. No parameters: the weeks are monitoring__weekly_lists',
+-- the properties and tenancies (as known on the last day) monitoring__properties' and monitoring__tenancies'.
 
 with
-
-params as (
-    select cast($last_day as date) as last_day
-),
 
 weekly_lists as (
     select * from monitoring__weekly_lists
@@ -19,28 +16,11 @@ list_features as (
 ),
 
 properties as (
-    select
-        pr.property_ref,
-        coalesce(nullif(trim(pr.estate), ''), 'not recorded') as estate,
-        coalesce(nullif(lower(trim(pr.property_type)), ''), 'not recorded') as property_type
-    from raw_properties as pr
-    cross join params as p
-    where pr.known_on <= p.last_day
-    qualify row_number() over (
-        partition by pr.property_ref order by pr.known_on desc, pr.file_id desc, pr.source_row desc
-    ) = 1
+    select * from monitoring__properties
 ),
 
 tenancies as (
-    select
-        t.tenancy_ref,
-        t.property_ref
-    from raw_tenancies as t
-    cross join params as p
-    where t.known_on <= p.last_day
-    qualify row_number() over (
-        partition by t.tenancy_ref order by t.known_on desc, t.file_id desc, t.source_row desc
-    ) = 1
+    select * from monitoring__tenancies
 ),
 
 located as (
