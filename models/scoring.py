@@ -25,12 +25,17 @@ Three scores, every one visible per household (docs/scoring.md):
 
 from __future__ import annotations
 
+import logging
 import math
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+
+log = logging.getLogger(__name__)
 
 # Per-incident components: an incident scores its strongest component (``<component>_weighted``:
 # recency-weighted incidents led by it); its other components add ``incident_extra_category`` each.
@@ -168,11 +173,48 @@ def points_components(features: pl.DataFrame, rules: ScoringRules) -> pl.DataFra
     return out.with_columns(points_score=pl.sum_horizontal([pl.col(f"pts_{c}") for c in COMPONENTS]))
 
 
+# The statistics' libraries, imported on first use: scikit-learn's ensemble module brings SciPy's statistics with
+# it, about a second of Python import (docs/scaling.md) that a weekly run otherwise pays in the middle of scoring.
+_STATS_MODULES: tuple[str, ...] = ("sklearn.ensemble", "scipy.stats")
+_prefetch: threading.Thread | None = None
+_prefetch_lock = threading.Lock()
+
+
+def prefetch_imports() -> None:
+    """Start importing the statistics' libraries on a side thread, so that the import overlaps work that releases
+    Python's lock (the SQL models): call it before that work. The same modules are imported as without it; any
+    failure here is left for the first use to raise. The thread is not a daemon: a process that ends early waits
+    for the import (about a second) rather than stopping it half-way."""
+    global _prefetch
+    with _prefetch_lock:
+        if _prefetch is not None or all(m in sys.modules for m in _STATS_MODULES):
+            return
+        _prefetch = threading.Thread(target=_import_stats, name="redflags-imports")
+        _prefetch.start()
+
+
+def _import_stats() -> None:
+    try:
+        for name in _STATS_MODULES:
+            __import__(name)
+    except Exception:  # the first use imports again and raises it where it matters
+        log.debug("prefetching the statistics' libraries failed", exc_info=True)
+
+
+def _await_prefetch() -> None:
+    """Wait for :func:`prefetch_imports` (if it ran): this thread never imports those modules while the side thread
+    is importing them (two threads importing one package's modules in turn can deadlock)."""
+    thread = _prefetch
+    if thread is not None:
+        thread.join()
+
+
 def poisson_surprise(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """``-log10 P(X >= observed)`` for ``X ~ Poisson(expected)``, elementwise; 0 when nothing was observed.
 
     An observation with no expectation at all (expected 0) is infinitely surprising: the caller caps it.
     """
+    _await_prefetch()
     from scipy.stats import poisson
 
     observed = np.asarray(observed, dtype=float)
@@ -195,6 +237,7 @@ def anomaly_percentiles(matrix: np.ndarray, *, trees: int, seed: int) -> np.ndar
     n = matrix.shape[0]
     if n < 10:
         return np.zeros(n)
+    _await_prefetch()
     from sklearn.ensemble import IsolationForest
 
     x = np.nan_to_num(np.asarray(matrix, dtype=float))

@@ -21,6 +21,7 @@ from models.scoring import (
     REPAIR_COMPONENTS,
     RoutingRules,
     ScoringRules,
+    prefetch_imports,
     rank_households,
     score_households,
     suppression_counts,
@@ -282,6 +283,7 @@ def score_week(
     if cipher is None and _encrypted(con):
         # without it every frame would hold pseudonyms where a reviewer reads references: a caller's mistake
         raise RuntimeError("score_week on an encrypted warehouse needs its cipher (cipher=wh.cipher)")
+    prefetch_imports()  # while the SQL models run (they release Python's lock)
     build_features(con, settings, as_of, incremental=incremental)
     features = query(
         con,

@@ -350,3 +350,48 @@ def test_the_default_team_takes_the_strongest_of_its_own_and_the_overflow() -> N
         ("tst", 1, "T4"),
     ]
     assert carried.select("tenancy_ref", "team").rows() == [("T1", "repairs_admin"), ("T3", "repairs_admin")]
+
+
+def _run_python(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (imports are per process) from the repository's root; its stdout."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_prefetch_imports_the_statistics_libraries_on_a_side_thread_before_they_are_used() -> None:
+    out = _run_python(
+        "import sys, threading\n"
+        "import models.scoring as s\n"
+        "assert 'sklearn.ensemble' not in sys.modules and 'scipy.stats' not in sys.modules\n"
+        "s.prefetch_imports()\n"
+        "assert s._prefetch is not None and s._prefetch.name == 'redflags-imports'\n"
+        "assert not s._prefetch.daemon\n"
+        "s.prefetch_imports()  # a second call starts nothing more\n"
+        "assert sum(t.name == 'redflags-imports' for t in threading.enumerate()) <= 1\n"
+        "s._await_prefetch()\n"
+        "print('sklearn.ensemble' in sys.modules, 'scipy.stats' in sys.modules)\n"
+        "import numpy as np\n"
+        "print(s.anomaly_percentiles(np.arange(40.0).reshape(20, 2), trees=10, seed=1)[-1])\n"
+    )
+    assert out.splitlines() == ["True True", "1.0"]
+
+
+def test_a_failed_prefetch_is_quiet_and_the_first_use_still_raises() -> None:
+    out = _run_python(
+        "import models.scoring as s\n"
+        "s._STATS_MODULES = ('redflags_no_such_module',)\n"
+        "s.prefetch_imports(); s._await_prefetch()\n"
+        "try:\n"
+        "    __import__('redflags_no_such_module')\n"
+        "except ImportError:\n"
+        "    print('raised at use')\n"
+    )
+    assert out == "raised at use"
