@@ -141,9 +141,7 @@ def record_features(
     if frame.height == 0:
         return 0
     if cipher is not None:
-        frame = frame.with_columns(
-            tenancy_ref=pl.Series(cipher.pseudonyms(frame["tenancy_ref"].to_list()), dtype=pl.String)
-        )
+        frame = frame.with_columns(tenancy_ref=cipher.pseudonym_series(frame["tenancy_ref"]))
     con.register("__list_features", frame.to_arrow())
     try:
         con.execute(

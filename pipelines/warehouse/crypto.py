@@ -24,7 +24,7 @@ import hashlib
 import os
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 if TYPE_CHECKING:
     import duckdb
+    import polars as pl
 
 KEY_ENV = "REDFLAGS_DB_KEY"
 NEW_KEY_ENV = "REDFLAGS_NEW_DB_KEY"  # `redflags rekey`: the key to rotate to
@@ -43,6 +44,7 @@ _AESGCM_V1 = b"\x01"
 _NONCE_BYTES = 12
 _CHECK_PLAINTEXT = b"repairs-red-flags key check v1"
 _PSEUDONYM_BYTES = 9  # 72 bits: 12 base64 characters; a collision among 100 M references has odds about 1e-5
+_PSEUDONYM_WIDTH = _PSEUDONYM_BYTES * 4 // 3
 _WRAP_CONTEXT = b"repairs-red-flags data key v2"
 
 
@@ -139,23 +141,11 @@ class FieldCipher:
         one data key; without the key it cannot be computed or reversed). Unencrypted databases keep references.
 
         Input: references as text (None stays None). Output: 12-character URL-safe base64 strings."""
-        key = self._pseudonym_key
-        if key is None:
+        if self._pseudonym_key is None:
             return list(values)
-        size = _PSEUDONYM_BYTES
-        # A copy of the keyed state, then the reference: the same digest as keying afresh, a quarter less time
-        # (a backfill hashes millions of references; docs/scaling.md).
-        keyed = hashlib.blake2b(key=key, digest_size=size).copy
-        digests: list[bytes] = []
-        add = digests.append
-        for v in values:
-            if v is not None:  # (None has no digest: each digest is its value's, in order)
-                h = keyed()
-                h.update(v.encode())
-                add(h.digest())
         # 9 bytes encode to exactly 12 characters, so one encoding of the joined digests slices cleanly.
-        text = base64.urlsafe_b64encode(b"".join(digests)).decode("ascii")
-        width = size * 4 // 3
+        text = self._encoded_digests(v for v in values if v is not None).decode("ascii")
+        width = _PSEUDONYM_WIDTH
         out: list[str | None] = []
         at = 0
         for v in values:
@@ -165,6 +155,39 @@ class FieldCipher:
                 out.append(text[at : at + width])
                 at += width
         return out
+
+    def pseudonym_series(self, refs: pl.Series) -> pl.Series:
+        """:meth:`pseudonyms` of a column of references, as a String series of the same name (the same values).
+
+        Without nulls, Arrow cuts the encoded digests at fixed 12-character offsets instead of Python slicing each
+        value (a third of the time at millions of references, docs/scaling.md)."""
+        import numpy as np
+        import polars as pl
+        import pyarrow as pa
+
+        if self._pseudonym_key is None:
+            return refs.cast(pl.String)
+        if refs.null_count():
+            return pl.Series(refs.name, self.pseudonyms(refs.to_list()), dtype=pl.String)
+        data = self._encoded_digests(refs.cast(pl.String).to_list())
+        n = refs.len()
+        offsets = np.arange(0, (n + 1) * _PSEUDONYM_WIDTH, _PSEUDONYM_WIDTH, dtype=np.int64)
+        column = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+        return pl.Series(refs.name, column, dtype=pl.String)
+
+    def _encoded_digests(self, values: Iterable[str]) -> bytes:
+        """The URL-safe base64 of the keyed digests of ``values`` one after another (12 characters each)."""
+        assert self._pseudonym_key is not None
+        # A copy of the keyed state, then the reference: the same digest as keying afresh, a quarter less time
+        # (a backfill hashes millions of references; docs/scaling.md).
+        keyed = hashlib.blake2b(key=self._pseudonym_key, digest_size=_PSEUDONYM_BYTES).copy
+        digests: list[bytes] = []
+        add = digests.append
+        for v in values:
+            h = keyed()
+            h.update(v.encode())
+            add(h.digest())
+        return base64.urlsafe_b64encode(b"".join(digests))
 
     def seal_bytes(self, data: bytes) -> bytes:
         """Encrypt one binary value (a book of references); plain databases mark it as plain."""

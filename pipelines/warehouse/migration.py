@@ -278,9 +278,9 @@ def _reference_map(con: duckdb.DuckDBPyConnection, cipher: FieldCipher) -> int:
         refs = con.sql(f"select ref, bool_or(household) as household from ({union}) group by ref").pl()
     else:
         refs = pl.DataFrame({"ref": [], "household": []}, schema={"ref": pl.String, "household": pl.Boolean})
-    frame = refs.with_columns(
-        pl.Series("pseudonym", cipher.pseudonyms(refs["ref"].to_list()), dtype=pl.String)
-    ).select("pseudonym", "ref", "household")
+    frame = refs.with_columns(cipher.pseudonym_series(refs["ref"]).alias("pseudonym")).select(
+        "pseudonym", "ref", "household"
+    )
     con.register("__migrate_map_view", frame.to_arrow())
     try:
         con.execute("create or replace temp table __migrate_map as select * from __migrate_map_view")

@@ -54,9 +54,7 @@ def pseudonymise_frame(
     if not cipher.encrypts or not present or frame.is_empty():
         return frame
     refs = pl.concat([frame[c].cast(pl.String) for c in present]).drop_nulls().unique().alias("ref")
-    mapping = pl.DataFrame(
-        {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
-    )
+    mapping = pl.DataFrame({"ref": refs, "pseudonym": cipher.pseudonym_series(refs).alias("pseudonym")})
     con.register("__refs_known_view", mapping.to_arrow())
     try:
         new = query(con, "select pseudonym, ref from __refs_known_view anti join ref_index using (pseudonym)")
@@ -87,7 +85,7 @@ def pseudonymise_chunk(
     # one row per reference: the insert joins this map once per reference column, so a repeated reference would
     # repeat rows; a reference in a household column (and elsewhere too) goes to the household book
     refs = query(con, f"select ref, bool_or(household) as household from ({union}) group by ref")
-    frame = refs.with_columns(pseudonym=pl.Series(cipher.pseudonyms(refs["ref"].to_list()), dtype=pl.String))
+    frame = refs.with_columns(pseudonym=cipher.pseudonym_series(refs["ref"]))
     con.register("__refmap_view", frame.to_arrow())
     try:
         con.execute(f"create or replace temp table {MAP_TABLE} as select * from __refmap_view")
@@ -143,10 +141,18 @@ def map_joins(columns: Sequence[str]) -> tuple[dict[str, str], str]:
     """(column -> alias, the LEFT JOINs of ``__refmap`` that give each reference column of ``__conv c`` its
     pseudonym)."""
     aliases = {c: f"__r{i}" for i, c in enumerate(columns)}
+    # A household column's references are all marked household in the map (pseudonymise_chunk): its join builds
+    # its hash table from those (a few hundred thousand), not from every job reference of the chunk as well.
     joins = " ".join(
-        f"left join {MAP_TABLE} {a} on {a}.ref = c.{quote_identifier_sql(c)}" for c, a in aliases.items()
+        f"left join {_map_of(c)} {a} on {a}.ref = c.{quote_identifier_sql(c)}" for c, a in aliases.items()
     )
     return aliases, joins
+
+
+def _map_of(column: str) -> str:
+    if column in HOUSEHOLD_COLUMNS:
+        return f"(select ref, pseudonym from {MAP_TABLE} where household)"
+    return MAP_TABLE
 
 
 def reveal(
@@ -240,9 +246,7 @@ def pseudonymise_in_place(
         for t, c in targets
     )
     refs = query(con, union)["ref"]
-    frame = pl.DataFrame(
-        {"ref": refs, "pseudonym": pl.Series(cipher.pseudonyms(refs.to_list()), dtype=pl.String)}
-    )
+    frame = pl.DataFrame({"ref": refs, "pseudonym": cipher.pseudonym_series(refs).alias("pseudonym")})
     store_new_references(con, cipher, frame)
     con.register("__inplace_view", frame.to_arrow())
     try:
