@@ -808,3 +808,10 @@ def test_fifth_round_shorthand(
     assert out["categories"].item().to_list() == expected
     if location:
         assert out["location"].item() == location
+
+
+def test_a_vocabulary_file_that_is_not_yaml_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "vocabulary.yaml"
+    path.write_text("terms:\n  lock: [locks?\n categories: {}\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"vocabulary\.yaml is not valid YAML at line \d"):
+        load_vocabulary(str(path))

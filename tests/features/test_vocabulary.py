@@ -97,3 +97,15 @@ def test_bad_vocabulary_is_named(change: Any, message: str) -> None:
     change(data)
     with pytest.raises(VocabularyError, match=message):
         Vocabulary.from_dict(data)
+
+
+def test_a_bad_pattern_among_good_ones_is_named_by_its_place() -> None:
+    # the patterns are checked together first; the bad one is still the one named
+    data = _minimal()
+    data["categories"]["lock_change"]["patterns"] = ["{renew} ~2 {lock}", "lock (barrel", "cylinder"]
+    with pytest.raises(VocabularyError, match=r"categories\.lock_change\.patterns\[1\]: .*'lock \(barrel'"):
+        Vocabulary.from_dict(data)
+    # two patterns that are each broken but balance each other when joined are refused, as before
+    data["categories"]["lock_change"]["patterns"] = ["(lock", "cylinder)"]
+    with pytest.raises(VocabularyError, match=r"patterns\[0\]: .*not a valid regular"):
+        Vocabulary.from_dict(data)
