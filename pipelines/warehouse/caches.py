@@ -8,16 +8,34 @@ them, so rows derived from purged records do not outlive those records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 # The cached models' tables (pipelines/scoring/incremental.py), by model.
-CACHE_TABLES: dict[str, str] = {"rent__trajectory": "cache_rent__trajectory"}
+CACHE_TABLES: dict[str, str] = {
+    "rent__trajectory": "cache_rent__trajectory",
+    # each job's latest version known by the last run's knowledge date: copies of raw_repairs rows
+    "stg_repairs__known": "cache_stg_repairs__known",
+}
 
 
-def forget_caches(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop every kept feature row and what they were built from: the next weekly run recomputes in full.
-    Joins the caller's transaction if one is open."""
-    con.execute("delete from feature_cache_files")
-    con.execute("delete from feature_caches")
-    for table in CACHE_TABLES.values():
-        con.execute(f'drop table if exists "{table}"')
+def forget_caches(con: duckdb.DuckDBPyConnection, models: Sequence[str] | None = None) -> None:
+    """Drop the kept rows of ``models`` (default: every cached model) and what they were built from: the next
+    weekly run recomputes those in full. Joins the caller's transaction if one is open."""
+    for model in CACHE_TABLES if models is None else models:
+        con.execute("delete from feature_cache_files where model = $m", {"m": model})
+        con.execute("delete from feature_caches where model = $m", {"m": model})
+        con.execute(f'drop table if exists "{CACHE_TABLES[model]}"')
+        con.execute(f'drop table if exists "{CACHE_TABLES[model]}_next"')
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the warehouse (not the connection's temporary tables) holds ``table``."""
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = current_database()"
+            " and schema_name = 'main' and table_name = $t",
+            {"t": table},
+        ).fetchall()[0][0]
+    )
