@@ -276,9 +276,9 @@ def stg_repairs(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any], setti
         # built under another name outside the transaction (as the rent models are), then swapped in with the
         # record: one write of every job, not a temporary copy and then a kept one
         building = f"{cache}_next"
+        con.execute(sql_text(f"warehouse/{cache}"))  # creates the empty table {building}
         con.execute(
-            f'create or replace table "{building}" as {model_sql("staging/stg_repairs__known")}',
-            {"known_by": known_by},
+            f'insert into "{building}" {model_sql("staging/stg_repairs__known")}', {"known_by": known_by}
         )
         with transaction(con):
             con.execute(f'drop table if exists "{cache}"')

@@ -362,6 +362,8 @@ def test_forgetting_one_cache_keeps_the_others() -> None:
 def test_the_kept_repairs_have_the_columns_of_raw_repairs_in_its_order() -> None:
     # kept rows and raw rows are read as one relation (a union by position) when jobs are recomputed
     rep = Repairs()
+    raw = rep.con.sql("describe raw_repairs").fetchall()
     rep.full(load_settings(), SUN)
-    columns = [r[0] for r in rep.con.sql("describe stg_repairs__known").fetchall()]
-    assert columns == [r[0] for r in rep.con.sql("describe raw_repairs").fetchall()]
+    assert [r[:2] for r in rep.con.sql("describe stg_repairs__known").fetchall()] == [r[:2] for r in raw]
+    rep.kept(load_settings(), SUN)
+    assert rep.con.sql("describe cache_stg_repairs__known").fetchall() == raw
