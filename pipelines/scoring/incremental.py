@@ -183,10 +183,14 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
     # Rows visible now that were not last time: from files loaded since, or reached by the later dates.
     new_files = _new_files(con, RENT)
     con.execute(
+        # three disjoint scans, not one with an OR: each one's date filters reach the storage, so only the rows
+        # that match are read in full (with the OR all 16 M snapshots were at 160,000 homes: 0.7 CPU-s against 0.02)
         "create or replace temp table rent_fold_entering as"
-        " select * from raw_rent"
-        " where known_on <= $known_by and week_ending <= $as_of"
-        " and (known_on > $saved_known_by or week_ending > $saved_as_of or list_contains($new_files, file_id))",
+        " select * from raw_rent where known_on <= $known_by and week_ending <= $as_of and known_on > $saved_known_by"
+        " union all select * from raw_rent where known_on <= $saved_known_by"
+        " and week_ending <= $as_of and week_ending > $saved_as_of"
+        " union all select * from raw_rent where known_on <= $saved_known_by"
+        " and week_ending <= $saved_as_of and list_contains($new_files, file_id)",
         {
             "as_of": params["as_of"],
             "known_by": params["known_by"],

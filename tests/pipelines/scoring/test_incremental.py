@@ -157,6 +157,22 @@ def test_settings_an_earlier_week_and_a_purge_recompute_in_full(s: Settings) -> 
     assert purged.equals(rent.full(wider, week(7)))
 
 
+def test_a_week_known_last_time_but_after_its_as_of_date_comes_in_the_week_after(s: Settings) -> None:
+    # a landlord whose exports come eight days late: the run for week 1 may read files known by week 2 + 1 day
+    data = s.model_dump()
+    data["knowledge"]["publication_lag_days"] = 8
+    late = Settings.model_validate(data)
+    rent = Rent()
+    rent.file(week(1) + dt.timedelta(days=1), [("A", 0, 0), ("A", 1, 0)])
+    rent.file(week(2) + dt.timedelta(days=1), [("A", 2, 40)])  # known by week 1's run, after its as-of date
+    assert rent.kept(late, week(1))[1]["latest_week_ending"].to_list() == [week(1)]
+    # no file is new and week 2's file was known last time: only the later as-of date brings its row in
+    done, later = rent.kept(late, week(2))
+    assert done == "incremental: 1 tenancies"
+    assert later.select("latest_week_ending", "current_balance_gbp").rows() == [(week(2), 40)]
+    assert later.equals(rent.full(late, week(2)))
+
+
 def test_forgetting_the_caches_drops_the_kept_rows(s: Settings) -> None:
     rent = Rent()
     rent.file(week(1), [("A", 0, 0), ("A", 1, 30)])
