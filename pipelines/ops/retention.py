@@ -6,7 +6,8 @@ keeps it.
 
 - Repair descriptions (dated by the later of reported and completed), recharge reasons (raised) and ASB
   descriptions (the later of opened and closed): the ``*_enc`` value is set to NULL after ``free_text_days``.
-  The row and its red-flag classification stay, so the household's history still counts.
+  The row and its red-flag classification stay, so the household's history still counts. The weekly run's kept
+  copies of repair rows (``cache_stg_repairs__known``) lose their text by the same statement.
 - Quarantine rows (their reason may quote a bad value): deleted after ``free_text_days``.
 - Rent snapshots (week ending): deleted after ``rent_snapshots_days``.
 - Published list rows and households carried forward (the list's as-of date): deleted after

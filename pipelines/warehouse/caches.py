@@ -1,9 +1,10 @@
 """Feature rows kept between weekly runs (pipelines/scoring/incremental.py), and forgetting them.
 
-A cache is a table ``cache_<model>`` of per-household rows a SQL model returned, plus one row in
-``feature_caches`` saying what they were built from (docs/architecture.md, "Incremental weeks"). They are
-derived data: dropping them costs one full recomputation, never a different list. Retention and key rotation drop
-them, so rows derived from purged records do not outlive those records.
+A cache is a table ``cache_<model>`` of the rows a SQL model returned (per household, or per repair job), plus
+one row in ``feature_caches`` saying what they were built from (docs/architecture.md, "Incremental weeks"). They
+are derived data: dropping them costs one full recomputation, never a different list. Retention drops the rent
+trajectories when it deletes snapshots and blanks the kept repairs' text as it blanks raw_repairs'
+(pipelines/ops/retention.py), so nothing derived from purged records outlives them.
 """
 
 from __future__ import annotations
