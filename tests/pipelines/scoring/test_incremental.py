@@ -383,3 +383,40 @@ def test_the_kept_repairs_have_the_columns_of_raw_repairs_in_its_order() -> None
     assert [r[:2] for r in rep.con.sql("describe stg_repairs__known").fetchall()] == [r[:2] for r in raw]
     rep.kept(load_settings(), SUN)
     assert rep.con.sql("describe cache_stg_repairs__known").fetchall() == raw
+
+
+# Random repairs histories: per step, some files (jobs reported or completed either side of the week's as-of date,
+# files dated back or just after it), then a run at that step's week; the kept rows must equal the full models.
+_job = st.tuples(
+    st.sampled_from(["J1", "J2", "J3", "J4"]),
+    st.integers(-20, 3),  # reported, days from the file's date
+    st.one_of(st.none(), st.integers(0, 10)),  # completed, days after reported
+    st.sampled_from(["Open", "Completed", "Cancelled"]),
+)
+_repairs_file = st.tuples(
+    st.integers(-10, 2), st.lists(_job, min_size=1, max_size=4)
+)  # dated, days from Sunday
+_repairs_steps = st.lists(
+    st.tuples(st.integers(0, 2), st.lists(_repairs_file, max_size=3)), min_size=2, max_size=5
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=_repairs_steps)
+def test_random_repairs_histories_keep_to_the_full_models(
+    steps: list[tuple[int, list[tuple[int, list[tuple[str, int, int | None, str]]]]]],
+) -> None:
+    s, rep = load_settings(), Repairs()
+    sunday = SUN
+    for advance, files in steps:
+        sunday += 7 * advance * DAY  # 0: the same week again
+        for dated, jobs in files:
+            known = sunday + dated * DAY
+            rep.file(
+                known,
+                [
+                    (job, at(known + r * DAY), None if c is None else at(known + (r + c) * DAY), status)
+                    for job, r, c, status in jobs
+                ],
+            )
+        rep.both(s, sunday)
