@@ -58,6 +58,8 @@ _NAME_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 KEPT: list[
     str
 ] = []  # what the weekly run's kept rent trajectories did ("full: ..." / "incremental: n tenancies")
+KEPT_REPAIRS: list[str] = []  # and its kept repairs ("full: ..." / "incremental: n jobs")
+MODEL_CPU: dict[str, float] = {}  # CPU seconds (user + system, DuckDB's threads included) per model
 
 
 def _peak_mib() -> float:
@@ -147,18 +149,19 @@ def _timed_models() -> dict[str, float]:
     original = scoring_week.materialise_model
 
     def timed(con: Any, name: str, params: Any = None, **kwargs: Any) -> str:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_s()
         try:
             return original(con, name, params, **kwargs)
         finally:
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+            MODEL_CPU[name] = MODEL_CPU.get(name, 0.0) + _cpu_s() - cpu
 
     scoring_week.materialise_model = timed  # type: ignore[assignment]
     # The weekly run's rent trajectories from the kept rows (issue 23): timed as the model they stand for.
     kept = scoring_week.incremental_weeks.rent_trajectory
 
     def timed_kept(con: Any, params: Any, fingerprint: str) -> str:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_s()
         try:
             done = kept(con, params, fingerprint)
             KEPT.append(done)
@@ -166,8 +169,25 @@ def _timed_models() -> dict[str, float]:
         finally:
             name = "intermediate/rent__trajectory"
             timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+            MODEL_CPU[name] = MODEL_CPU.get(name, 0.0) + _cpu_s() - cpu
 
     scoring_week.incremental_weeks.rent_trajectory = timed_kept  # type: ignore[assignment]
+    # And its repairs from the kept rows: timed as stg_repairs (stg_repairs__known, which it stands for too, is
+    # then not run as such).
+    kept_repairs = scoring_week.incremental_weeks.stg_repairs
+
+    def timed_kept_repairs(con: Any, params: Any, fingerprint: str) -> str:
+        started, cpu = time.perf_counter(), _cpu_s()
+        try:
+            done = kept_repairs(con, params, fingerprint)
+            KEPT_REPAIRS.append(done)
+            return done
+        finally:
+            name = "staging/stg_repairs"
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+            MODEL_CPU[name] = MODEL_CPU.get(name, 0.0) + _cpu_s() - cpu
+
+    scoring_week.incremental_weeks.stg_repairs = timed_kept_repairs  # type: ignore[assignment]
     return timings
 
 
@@ -233,6 +253,8 @@ def step_week(work: Path, folder: str, db_name: str, base: str | None) -> dict[s
         "files_failed": summary.files_failed,
         "listed": week.listed.height,
         "rent_kept": "; ".join(KEPT),
+        "repairs_kept": "; ".join(KEPT_REPAIRS),
+        "models_cpu": {k.rsplit("/", 1)[-1]: round(v, 2) for k, v in MODEL_CPU.items()},
         "peak_mib": _peak_mib(),
         "db_mib": (work / db_name).stat().st_size / 2**20,
     }

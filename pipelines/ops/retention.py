@@ -6,7 +6,8 @@ keeps it.
 
 - Repair descriptions (dated by the later of reported and completed), recharge reasons (raised) and ASB
   descriptions (the later of opened and closed): the ``*_enc`` value is set to NULL after ``free_text_days``.
-  The row and its red-flag classification stay, so the household's history still counts.
+  The row and its red-flag classification stay, so the household's history still counts. The weekly run's kept
+  copies of repair rows (``cache_stg_repairs__known``) lose their text by the same statement.
 - Quarantine rows (their reason may quote a bad value): deleted after ``free_text_days``.
 - Rent snapshots (week ending): deleted after ``rent_snapshots_days``.
 - Published list rows and households carried forward (the list's as-of date): deleted after
@@ -29,19 +30,19 @@ from dataclasses import dataclass, field
 
 from pipelines.core.settings import RetentionSettings
 from pipelines.warehouse.audit import record_event
-from pipelines.warehouse.caches import forget_caches
+from pipelines.warehouse.caches import CACHE_TABLES, forget_caches, has_table
 from pipelines.warehouse.connection import Warehouse, transaction
 
 log = logging.getLogger(__name__)
 
+# Repair descriptions, in raw_repairs and in the weekly run's kept copies of its rows (CACHE_TABLES).
+_REPAIR_TEXT = (
+    'update "{table}" set description_enc = null where description_enc is not null'
+    " and cast(greatest(reported_at, completed_at) as date) < $cutoff"
+)
 # (count name, retention setting, statement). Each statement binds $cutoff: rows dated before it are expired.
 _STATEMENTS: tuple[tuple[str, str, str], ...] = (
-    (
-        "raw_repairs.description_enc",
-        "free_text_days",
-        "update raw_repairs set description_enc = null where description_enc is not null"
-        " and cast(greatest(reported_at, completed_at) as date) < $cutoff",
-    ),
+    ("raw_repairs.description_enc", "free_text_days", _REPAIR_TEXT.format(table="raw_repairs")),
     (
         "raw_recharges.reason_enc",
         "free_text_days",
@@ -103,7 +104,14 @@ def purge(wh: Warehouse, retention: RetentionSettings, today: dt.date) -> PurgeS
         if counts["raw_rent"]:
             # Rent trajectories kept for the weekly run (pipelines/scoring/incremental.py) were built from the
             # deleted snapshots: they go with them, and the next run recomputes them from what is left.
-            forget_caches(con)
+            forget_caches(con, ["rent__trajectory"])
+        if has_table(con, CACHE_TABLES["stg_repairs__known"]):
+            # The kept repairs are copies of raw_repairs rows, dated as they are: the same rows lose their text
+            # (a weekly purge would otherwise cost a full recomputation of every job each week)
+            con.execute(
+                _REPAIR_TEXT.format(table=CACHE_TABLES["stg_repairs__known"]),
+                {"cutoff": limits["free_text_days"]},
+            )
         record_event(
             con,
             cipher=wh.cipher,

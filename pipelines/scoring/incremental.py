@@ -16,6 +16,13 @@ saved rows cannot answer for recomputes everything: no cache, other settings or 
 saved one, or saved rows deleted (retention). The result is the full model's, row for row
 (tests/pipelines/scoring/test_incremental.py replays weeks both ways and compares the published lists).
 
+The repairs are kept the same way at the grain before the as-of cut: each job's latest version known by the
+knowledge date (``stg_repairs__known``, table ``cache_stg_repairs__known``). The knowledge date only grows, so a
+job's kept row can only lose to a version that became visible since: each run recomputes just the jobs with such
+rows, from their kept row and the new ones, and ``stg_repairs`` then cuts every job at the as-of date (a job
+reported, or completed, after the last as-of date needs no new row to come in). Five years of jobs are no longer
+re-versioned every week.
+
 The other models run in full each week: the repairs models attribute jobs across households (block clusters,
 the household living at a property that day) and the household features compare each household with its peers,
 so a household's row depends on others' records (docs/scaling.md).
@@ -26,22 +33,43 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from pipelines.core.paths import sql_text
-from pipelines.warehouse.caches import CACHE_TABLES
-from pipelines.warehouse.connection import materialise_model, transaction
+from pipelines.warehouse.caches import CACHE_TABLES, has_table
+from pipelines.warehouse.connection import materialise_model, model_sql, transaction
 
 log = logging.getLogger(__name__)
 
-MODEL = "rent__trajectory"
-CACHE = CACHE_TABLES[MODEL]
-# The models whose SQL decides the kept rows: a change to any of them recomputes in full.
-SQL_MODELS = ("staging/stg_rent", "intermediate/rent__trajectory", "intermediate/rent__trajectory_fold")
+
+@dataclass(frozen=True)
+class Kept:
+    """One kept model: its name (``feature_caches.model``), the raw table its rows are built from, and the models
+    whose SQL decides them (a change to any of them recomputes in full)."""
+
+    model: str
+    raw: str
+    sql_models: tuple[str, ...]
+
+    @property
+    def cache(self) -> str:
+        return CACHE_TABLES[self.model]
+
+
+RENT = Kept(
+    "rent__trajectory",
+    "raw_rent",
+    ("staging/stg_rent", "intermediate/rent__trajectory", "intermediate/rent__trajectory_fold"),
+)
+REPAIRS = Kept("stg_repairs__known", "raw_repairs", ("staging/stg_repairs__known", "staging/stg_repairs"))
+MODEL = RENT.model
+CACHE = RENT.cache
+SQL_MODELS = RENT.sql_models
 # The kept columns the fold starts from (rent__trajectory's n_weeks and tail_balances are for it).
 STATE_COLUMNS = (
     "tenancy_ref",
@@ -52,14 +80,19 @@ STATE_COLUMNS = (
     "peak_balance_since_onset_gbp",
 )
 # Models that the incremental week does not run as such: rent__trajectory comes from the kept rows (and stg_rent,
-# which only it reads, is run here on the rows that need it).
-REPLACED = ("staging/stg_rent", "intermediate/rent__trajectory")
+# which only it reads, is run here on the rows that need it); stg_repairs from the kept stg_repairs__known rows.
+REPLACED = (
+    "staging/stg_rent",
+    "intermediate/rent__trajectory",
+    "staging/stg_repairs__known",
+    "staging/stg_repairs",
+)
 
 
-def fingerprint(settings_fingerprint: str) -> str:
+def fingerprint(settings_fingerprint: str, sql_models: tuple[str, ...] = SQL_MODELS) -> str:
     """What the kept rows depend on besides the data: the settings and the text of the models that made them."""
     digest = hashlib.sha256(settings_fingerprint.encode())
-    for name in SQL_MODELS:
+    for name in sql_models:
         digest.update(sql_text(name).encode())
     return digest.hexdigest()[:16]
 
@@ -77,7 +110,7 @@ def rent_trajectory(
     print_ = fingerprint(settings_fingerprint)
     # The temporary tables are built outside the transaction (inside one, the full models took a fifth longer at
     # 160,000 homes); the kept rows and their record are then replaced together.
-    reason = _why_full(con, print_, as_of, known_by)
+    reason = _why_full(con, RENT, print_, as_of, known_by)
     if reason is None:
         done = f"incremental: {_update(con, params)} tenancies"
         kept = "rent_fold_kept"
@@ -87,7 +120,7 @@ def rent_trajectory(
         done = f"full: {reason}"
     with transaction(con):
         con.execute(f'create or replace table "{CACHE}" as select * from {kept}')
-        _record(con, print_, as_of, known_by)
+        _record(con, RENT, print_, as_of, known_by)
     if reason is None:
         con.execute(f'create or replace temp table "{MODEL}" as select * from "{CACHE}"')
     for table in (
@@ -104,17 +137,15 @@ def rent_trajectory(
     return done
 
 
-def _why_full(con: duckdb.DuckDBPyConnection, print_: str, as_of: dt.date, known_by: dt.date) -> str | None:
+def _why_full(
+    con: duckdb.DuckDBPyConnection, kept: Kept, print_: str, as_of: dt.date, known_by: dt.date
+) -> str | None:
     """Why the kept rows cannot be carried forward to (as_of, known_by), or None when they can."""
     saved = con.execute(
-        "select fingerprint, as_of, known_by, rows_seen from feature_caches where model = $m", {"m": MODEL}
+        "select fingerprint, as_of, known_by, rows_seen from feature_caches where model = $m",
+        {"m": kept.model},
     ).fetchall()
-    exists = con.execute(
-        "select count(*) from duckdb_tables() where database_name = current_database()"
-        " and schema_name = 'main' and table_name = $t",
-        {"t": CACHE},
-    ).fetchall()[0][0]
-    if len(saved) != 1 or not exists:
+    if len(saved) != 1 or not has_table(con, kept.cache):
         return "nothing kept"
     kept_print, kept_as_of, kept_known_by, rows_seen = saved[0]
     if kept_print != print_:
@@ -122,13 +153,26 @@ def _why_full(con: duckdb.DuckDBPyConnection, print_: str, as_of: dt.date, known
     if as_of < kept_as_of or known_by < kept_known_by:
         return "an earlier week than the kept one"
     still = con.execute(
-        "select count(*) from raw_rent semi join feature_cache_files as f"
-        " on raw_rent.file_id = f.file_id and f.model = $m",
-        {"m": MODEL},
+        f"select count(*) from {kept.raw} semi join feature_cache_files as f"
+        f" on {kept.raw}.file_id = f.file_id and f.model = $m",
+        {"m": kept.model},
     ).fetchall()[0][0]
     if still != rows_seen:
-        return "rent rows deleted since"
+        return f"{kept.raw.removeprefix('raw_')} rows deleted since"
     return None
+
+
+def _new_files(con: duckdb.DuckDBPyConnection, kept: Kept) -> list[int]:
+    """The files of ``kept.raw`` loaded since the kept rows were built (a handful: found first, so the scan of the
+    raw table then tests a short list, not a join)."""
+    return [
+        int(r[0])
+        for r in con.execute(
+            f"select distinct file_id from {kept.raw} anti join"
+            " (select file_id from feature_cache_files where model = $m) as seen using (file_id)",
+            {"m": kept.model},
+        ).fetchall()
+    ]
 
 
 def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
@@ -136,28 +180,18 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
     saved_as_of, saved_known_by = con.execute(
         "select as_of, known_by from feature_caches where model = $m", {"m": MODEL}
     ).fetchall()[0]
-    # Rows visible now that were not last time: from files loaded since, or reached by the later dates. The new
-    # files are found first (a handful), so the scan of raw_rent tests a short list, not a join.
-    new_files = [
-        int(r[0])
-        for r in con.execute(
-            "select distinct file_id from raw_rent anti join"
-            " (select file_id from feature_cache_files where model = $m) as seen using (file_id)",
-            {"m": MODEL},
-        ).fetchall()
-    ]
-    # Three disjoint parts, each a range of one column: raw_rent is appended file by file, so known_on, week_ending
-    # and file_id rise together and DuckDB skips the row groups outside each range (one filter with an OR of the
-    # three read all 16.5 M rows at 160,000 homes; docs/scaling.md). File ids only grow, so new files' ids are at
-    # least the smallest of them.
+    # Rows visible now that were not last time: from files loaded since, or reached by the later dates.
+    new_files = _new_files(con, RENT)
     con.execute(
+        # three disjoint scans, not one with an OR: each one's date filters reach the storage, so only the rows
+        # that match are read in full (with the OR all 16 M snapshots were at 160,000 homes: 0.7 CPU-s against 0.02)
         "create or replace temp table rent_fold_entering as"
-        " select * from raw_rent where known_on > $saved_known_by and known_on <= $known_by"
-        " and week_ending <= $as_of"
+        " select * from raw_rent where known_on <= $known_by and week_ending <= $as_of and known_on > $saved_known_by"
         " union all select * from raw_rent where known_on <= $saved_known_by"
-        " and week_ending > $saved_as_of and week_ending <= $as_of"
-        " union all select * from raw_rent where known_on <= $saved_known_by and week_ending <= $saved_as_of"
-        " and file_id >= $first_new_file and list_contains($new_files, file_id)",
+        " and week_ending <= $as_of and week_ending > $saved_as_of"
+        # file ids only grow: the new files' are at least the smallest of them, a range the storage can skip by
+        " union all select * from raw_rent where known_on <= $saved_known_by"
+        " and week_ending <= $saved_as_of and file_id >= $first_new_file and list_contains($new_files, file_id)",
         {
             "as_of": params["as_of"],
             "known_by": params["known_by"],
@@ -196,7 +230,7 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
             else ""
         )
     )
-    with _raw_rent_as(con, "select * from rent_fold_source"):
+    with _shadowing(con, "raw_rent", "select * from rent_fold_source"):
         materialise_model(con, "staging/stg_rent", params, table="rent_fold_rows")
     state = ", ".join(f"kept.{c}" for c in STATE_COLUMNS)
     con.execute(
@@ -208,15 +242,17 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
 
 
 @contextmanager
-def _raw_rent_as(con: duckdb.DuckDBPyConnection, select: str) -> Any:
-    """For the block, ``raw_rent`` (as the models read it) is ``select`` (which must not read ``raw_rent``): a
-    temporary view of that name comes before the warehouse's table, so ``stg_rent`` runs unchanged on just these
-    rows."""
-    con.execute(f"create or replace temp view raw_rent as {select}")
+def _shadowing(
+    con: duckdb.DuckDBPyConnection, raw: str, select: str, *, kind: str = "view"
+) -> Iterator[None]:
+    """For the block, ``raw`` (as the models read it) is ``select`` (which must not read ``raw``): a temporary view
+    (or table, for a model that reads the row ids) of that name comes before the warehouse's table, so a staging
+    model runs unchanged on just these rows."""
+    con.execute(f"create or replace temp {kind} {raw} as {select}")
     try:
         yield
     finally:
-        con.execute("drop view if exists temp.main.raw_rent")
+        con.execute(f"drop {kind} if exists temp.main.{raw}")
 
 
 def _fold(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
@@ -231,11 +267,107 @@ def _fold(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> None:
     con.execute(f"drop table temp.main.{folded}")
 
 
-def _record(con: duckdb.DuckDBPyConnection, print_: str, as_of: dt.date, known_by: dt.date) -> None:
-    con.execute("delete from feature_caches where model = $m", {"m": MODEL})
-    con.execute("delete from feature_cache_files where model = $m", {"m": MODEL})
+def stg_repairs(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any], settings_fingerprint: str) -> str:
+    """Make the temporary table ``stg_repairs`` as of ``params['as_of']`` from the kept ``stg_repairs__known``
+    rows (each job's latest version known by ``params['known_by']``, before the as-of cut), updating them; returns
+    what was done (``"full: <reason>"`` or ``"incremental: <n> jobs"``).
+
+    ``params``: the bound values of the SQL models (``pipelines.scoring.week.model_params``). The kept rows and
+    their record change in one transaction: a failure leaves the previous ones as they were.
+    """
+    as_of, known_by = params["as_of"], params["known_by"]
+    cache = REPAIRS.cache
+    print_ = fingerprint(settings_fingerprint, REPAIRS.sql_models)
+    reason = _why_full(con, REPAIRS, print_, as_of, known_by)
+    if reason is None:
+        touched = _update_repairs(con, params)
+        # 1% of the jobs change in place: rewriting millions of rows (the blobs included) would cost more than the
+        # recomputation it saves
+        with transaction(con):
+            con.execute(f'delete from "{cache}" where job_ref in (select job_ref from repairs_kept_touched)')
+            con.execute(f'insert into "{cache}" select * from repairs_kept_rows')
+            _record(con, REPAIRS, print_, as_of, known_by)
+        done = f"incremental: {touched} jobs"
+    else:
+        # built under another name outside the transaction (as the rent models are), then swapped in with the
+        # record: one write of every job, not a temporary copy and then a kept one
+        building = f"{cache}_next"
+        con.execute(sql_text(f"warehouse/{cache}"))  # creates the empty table {building}
+        con.execute(
+            f'insert into "{building}" {model_sql("staging/stg_repairs__known")}', {"known_by": known_by}
+        )
+        with transaction(con):
+            con.execute(f'drop table if exists "{cache}"')
+            con.execute(f'alter table "{building}" rename to "{cache}"')
+            _record(con, REPAIRS, print_, as_of, known_by)
+        done = f"full: {reason}"
+    # stg_repairs reads stg_repairs__known by name: for this run, the kept rows (a full run's table of that name,
+    # left on this connection, would stand in the way of the view)
+    con.execute("drop table if exists temp.main.stg_repairs__known")
+    with _shadowing(con, "stg_repairs__known", f'select * from "{cache}"'):
+        materialise_model(con, "staging/stg_repairs", params)
+    for table in ("repairs_kept_entering", "repairs_kept_touched", "repairs_kept_rows"):
+        con.execute(f"drop table if exists temp.main.{table}")
+    log.info("repairs: %s", done.split(":")[0])
+    return done
+
+
+def _update_repairs(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
+    """The new kept rows of the jobs with a version visible now that was not last time (``repairs_kept_rows``,
+    the jobs in ``repairs_kept_touched``); returns how many jobs were touched.
+
+    The knowledge date only grows and no kept row's source was deleted (``_why_full``), so a job's latest version
+    now is the latest of its kept row and its newly visible rows: ``stg_repairs__known`` runs unchanged on just
+    those rows."""
+    saved_known_by = con.execute(
+        "select known_by from feature_caches where model = $m", {"m": REPAIRS.model}
+    ).fetchall()[0][0]
+    # Visible now, not last time: rows whose extract date the later knowledge date reaches, and rows of files loaded
+    # since (a late or restated file, whatever its date). No as-of cut: the kept rows are before it. Two scans, not
+    # one with an OR: each one's date filter reaches the storage, so only matching rows are read in full (with the
+    # OR every column of every row was, 0.7 CPU-s of a cold start at 160,000 homes against 0.02).
+    new_files = _new_files(con, REPAIRS)
     con.execute(
-        "insert into feature_caches select $m, $f, $a, $k, count(*), current_timestamp from raw_rent",
-        {"m": MODEL, "f": print_, "a": as_of, "k": known_by},
+        "create or replace temp table repairs_kept_entering as"
+        " select * from raw_repairs where known_on > $saved_known_by and known_on <= $known_by"
+        " union all"
+        " select * from raw_repairs where known_on <= $saved_known_by"
+        " and file_id >= $first_new_file and list_contains($new_files, file_id)",  # (as rent's)
+        {
+            "known_by": params["known_by"],
+            "saved_known_by": saved_known_by,
+            "new_files": new_files,
+            "first_new_file": min(new_files, default=0),
+        },
     )
-    con.execute("insert into feature_cache_files select distinct $m, file_id from raw_rent", {"m": MODEL})
+    con.execute(
+        "create or replace temp table repairs_kept_touched as select distinct job_ref from repairs_kept_entering"
+    )
+    # A table, not a view: stg_repairs__known reads the row ids. The touched jobs' kept rows are found on job_ref
+    # alone, then fetched by row id (a semi join read every column of every kept row: 0.33 CPU-s against 0.10).
+    cache = REPAIRS.cache
+    with _shadowing(
+        con,
+        "raw_repairs",
+        f'select * from "{cache}" where rowid in'
+        f' (select rowid from "{cache}" semi join repairs_kept_touched using (job_ref))'
+        " union all select * from repairs_kept_entering",
+        kind="table",
+    ):
+        materialise_model(con, "staging/stg_repairs__known", params, table="repairs_kept_rows")
+    return int(con.execute("select count(*) from repairs_kept_touched").fetchall()[0][0])
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, kept: Kept, print_: str, as_of: dt.date, known_by: dt.date
+) -> None:
+    """What the kept rows were built from: the fingerprint, the dates, every file of the raw table and its rows."""
+    con.execute("delete from feature_caches where model = $m", {"m": kept.model})
+    con.execute("delete from feature_cache_files where model = $m", {"m": kept.model})
+    con.execute(
+        f"insert into feature_caches select $m, $f, $a, $k, count(*), current_timestamp from {kept.raw}",
+        {"m": kept.model, "f": print_, "a": as_of, "k": known_by},
+    )
+    con.execute(
+        f"insert into feature_cache_files select distinct $m, file_id from {kept.raw}", {"m": kept.model}
+    )

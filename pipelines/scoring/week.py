@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 # In dependency order: each model reads the tables of the ones before it.
 MODELS: tuple[str, ...] = (
+    "staging/stg_repairs__known",
     "staging/stg_repairs",
     "staging/stg_recharges",
     "staging/stg_asb",
@@ -209,9 +210,10 @@ def build_features(
 ) -> None:
     """Materialise every SQL model as of ``as_of`` as a temporary table on ``con``.
 
-    ``incremental``: rent trajectories come from the rows kept in the warehouse by the last run, carried forward
-    by what is new (``pipelines/scoring/incremental.py``; the same rows as in full), and the kept rows are updated:
-    the weekly run's way. Replays of many weeks or settings (backtests) leave it off.
+    ``incremental``: rent trajectories and each job's latest repairs version come from the rows kept in the
+    warehouse by the last run, carried forward by what is new (``pipelines/scoring/incremental.py``; the same rows
+    as in full), and the kept rows are updated: the weekly run's way. Replays of many weeks or settings
+    (backtests) leave it off.
     """
     params = model_params(settings, as_of)
     with checkpoint_deferred(con):
@@ -219,6 +221,8 @@ def build_features(
             if incremental and name in incremental_weeks.REPLACED:
                 if name == "intermediate/rent__trajectory":
                     incremental_weeks.rent_trajectory(con, params, settings.fingerprint())
+                elif name == "staging/stg_repairs":
+                    incremental_weeks.stg_repairs(con, params, settings.fingerprint())
                 continue
             materialise_model(con, name, params)
 

@@ -1,8 +1,11 @@
-"""pipelines/scoring/incremental.py: rent trajectories kept between weeks equal the full model's, week after week.
+"""pipelines/scoring/incremental.py: rent trajectories and repairs kept between weeks equal the full models', week
+after week.
 
 Hand-written rent rows in an in-memory warehouse: the kept rows carried forward by new weeks, a restated week, a
 late file, a settings change, an earlier week and a retention purge; then random histories (hypothesis) folded in
-random steps against the full model. The replay of whole synthetic landlords is in test_incremental_e2e.py.
+random steps against the full model. Hand-written repairs rows: a restated job, a late row, a job reported or
+completed after the as-of date, a retention purge (rows deleted; descriptions blanked), a settings change and an
+earlier week. The replay of whole synthetic landlords is in test_incremental_e2e.py.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.core.settings import Settings, load_settings
-from pipelines.scoring.incremental import rent_trajectory
+from pipelines.core.settings import RetentionSettings, Settings, load_settings
+from pipelines.ops.retention import purge
+from pipelines.scoring.incremental import rent_trajectory, stg_repairs
 from pipelines.scoring.week import model_params
 from pipelines.warehouse.caches import forget_caches
 from pipelines.warehouse.connection import materialise_model, open_warehouse, query
@@ -153,6 +157,22 @@ def test_settings_an_earlier_week_and_a_purge_recompute_in_full(s: Settings) -> 
     assert purged.equals(rent.full(wider, week(7)))
 
 
+def test_a_week_known_last_time_but_after_its_as_of_date_comes_in_the_week_after(s: Settings) -> None:
+    # a landlord whose exports come eight days late: the run for week 1 may read files known by week 2 + 1 day
+    data = s.model_dump()
+    data["knowledge"]["publication_lag_days"] = 8
+    late = Settings.model_validate(data)
+    rent = Rent()
+    rent.file(week(1) + dt.timedelta(days=1), [("A", 0, 0), ("A", 1, 0)])
+    rent.file(week(2) + dt.timedelta(days=1), [("A", 2, 40)])  # known by week 1's run, after its as-of date
+    assert rent.kept(late, week(1))[1]["latest_week_ending"].to_list() == [week(1)]
+    # no file is new and week 2's file was known last time: only the later as-of date brings its row in
+    done, later = rent.kept(late, week(2))
+    assert done == "incremental: 1 tenancies"
+    assert later.select("latest_week_ending", "current_balance_gbp").rows() == [(week(2), 40)]
+    assert later.equals(rent.full(late, week(2)))
+
+
 def test_forgetting_the_caches_drops_the_kept_rows(s: Settings) -> None:
     rent = Rent()
     rent.file(week(1), [("A", 0, 0), ("A", 1, 30)])
@@ -187,3 +207,216 @@ def test_random_histories_fold_to_the_full_model(
             rent.file(known, [(t, min(n, at + back), b) for t, n, b in rows])
         _, kept = rent.kept(s, week(at))
         assert kept.equals(rent.full(s, week(at)))
+
+
+# --- Repairs: each job's latest version kept before the as-of cut ----------------------------------------------
+
+SUN = dt.date(2025, 3, 2)  # a Sunday: the first week's as-of date (known_by: Monday, SUN + 1)
+DAY = dt.timedelta(days=1)
+
+
+def at(day: dt.date, hour: int = 9) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour))
+
+
+class Repairs:
+    """raw_repairs rows file by file, as ingest writes them (a file's rows share file_id and known_on)."""
+
+    def __init__(self) -> None:
+        self.wh = open_warehouse(":memory:", allow_unencrypted=True)
+        self.con: duckdb.DuckDBPyConnection = self.wh.con
+        self.file_id = 0
+
+    def file(
+        self, known_on: dt.date, rows: Sequence[tuple[str, dt.datetime, dt.datetime | None, str]]
+    ) -> None:
+        """One file: (job, reported at, completed at, status) rows; the description is the job and status."""
+        self.file_id += 1
+        for i, (job, reported, completed, status) in enumerate(rows):
+            self.con.execute(
+                "insert into raw_repairs values (?, 'P1', 'T1', ?, ?, 'SOR', ?, 'Routine', 'Joiner', ?, 12.50,"
+                " ['lock_change'], 'Front door', 'lock', false, false, ?, ?, ?)",
+                [job, reported, completed, f"{job} {status}".encode(), status, self.file_id, i + 2, known_on],
+            )
+
+    def full(self, s: Settings, as_of: dt.date) -> pl.DataFrame:
+        params = model_params(s, as_of)
+        materialise_model(self.con, "staging/stg_repairs__known", params)
+        materialise_model(self.con, "staging/stg_repairs", params)
+        return query(self.con, "select * from stg_repairs order by job_ref")
+
+    def kept(self, s: Settings, as_of: dt.date) -> tuple[str, pl.DataFrame]:
+        done = stg_repairs(self.con, model_params(s, as_of), s.fingerprint())
+        return done, query(self.con, "select * from stg_repairs order by job_ref")
+
+    def both(self, s: Settings, as_of: dt.date) -> tuple[str, pl.DataFrame]:
+        """The kept way, checked against the full models (every column, exact)."""
+        done, kept = self.kept(s, as_of)
+        assert kept.equals(self.full(s, as_of)), done
+        return done, kept
+
+    def cells(self, frame: pl.DataFrame, job: str, *columns: str) -> tuple[object, ...]:
+        return frame.filter(pl.col("job_ref") == job).select(columns).row(0)
+
+
+def test_a_new_version_of_an_old_job_in_a_later_file_replaces_its_kept_row() -> None:
+    s, rep = load_settings(), Repairs()
+    rep.file(
+        SUN - 30 * DAY, [("J1", at(SUN - 40 * DAY), None, "Open"), ("J2", at(SUN - 35 * DAY), None, "Open")]
+    )
+    assert rep.both(s, SUN)[0] == "full: nothing kept"
+    # a week later J1's restated version (completed, in a file of its own); J2 untouched
+    rep.file(SUN + 8 * DAY, [("J1", at(SUN - 40 * DAY), at(SUN + 3 * DAY), "Completed")])
+    done, later = rep.both(s, SUN + 7 * DAY)
+    assert done == "incremental: 1 jobs"
+    assert rep.cells(later, "J1", "status", "completed_at", "file_id", "source_row", "description_enc") == (
+        "completed",
+        at(SUN + 3 * DAY),
+        2,
+        2,
+        b"J1 Completed",
+    )
+    assert rep.cells(later, "J2", "status", "file_id") == ("open", 1)
+    # an older version of J1 loaded late (dated before its kept version) loses to the kept row
+    rep.file(SUN + 2 * DAY, [("J1", at(SUN - 40 * DAY), None, "Cancelled")])
+    # and a late file dated before the kept knowledge date (SUN + 8) restating J2 wins over its kept row
+    rep.file(SUN + 5 * DAY, [("J2", at(SUN - 35 * DAY), None, "Cancelled")])
+    done, again = rep.both(s, SUN + 7 * DAY)
+    assert done == "incremental: 2 jobs"
+    assert rep.cells(again, "J1", "status") == ("completed",)
+    assert rep.cells(again, "J2", "status", "file_id") == ("cancelled", 4)
+
+
+def test_a_row_whose_date_the_later_knowledge_date_reaches_comes_in() -> None:
+    s, rep = load_settings(), Repairs()
+    rep.file(SUN - 10 * DAY, [("J1", at(SUN - 12 * DAY), None, "Open")])
+    # loaded before the first run but dated after its knowledge date (SUN + 1): seen, not yet visible
+    rep.file(
+        SUN + 4 * DAY,
+        [("J1", at(SUN - 12 * DAY), at(SUN + 2 * DAY), "Completed"), ("J2", at(SUN), None, "Open")],
+    )
+    done, first = rep.both(s, SUN)
+    assert done == "full: nothing kept"
+    assert first["job_ref"].to_list() == ["J1"] and rep.cells(first, "J1", "status") == ("open",)
+    # no file is new, but the next knowledge date (SUN + 8) reaches the second file's rows
+    done, later = rep.both(s, SUN + 7 * DAY)
+    assert done == "incremental: 2 jobs"
+    assert later["job_ref"].to_list() == ["J1", "J2"]
+    assert rep.cells(later, "J1", "status", "completed_at") == ("completed", at(SUN + 2 * DAY))
+
+
+def test_a_job_reported_after_the_as_of_date_is_kept_and_listed_when_the_date_passes() -> None:
+    s, rep = load_settings(), Repairs()
+    # Monday's export (known by Sunday's run) holds a job reported that Monday morning: after the as-of date
+    rep.file(SUN + DAY, [("J1", at(SUN - 3 * DAY), None, "Open"), ("J2", at(SUN + DAY), None, "Open")])
+    done, first = rep.both(s, SUN)
+    assert first["job_ref"].to_list() == ["J1"]
+    # nothing new arrives, and J2 is on the next week's list of jobs: the kept rows are before the cut
+    done, later = rep.both(s, SUN + 7 * DAY)
+    assert done == "incremental: 0 jobs"
+    assert later["job_ref"].to_list() == ["J1", "J2"]
+    # the same for a job of a new file: kept though after this as-of date, listed the week after
+    rep.file(SUN + 8 * DAY, [("J3", at(SUN + 8 * DAY), None, "Open")])
+    assert rep.both(s, SUN + 7 * DAY)[1]["job_ref"].to_list() == ["J1", "J2"]
+    assert rep.both(s, SUN + 14 * DAY)[1]["job_ref"].to_list() == ["J1", "J2", "J3"]
+
+
+def test_a_completion_after_the_as_of_date_shows_once_the_date_passes_it() -> None:
+    s, rep = load_settings(), Repairs()
+    rep.file(SUN + DAY, [("J1", at(SUN - 3 * DAY), at(SUN + DAY, 8), "Completed")])
+    done, first = rep.both(s, SUN)
+    assert rep.cells(first, "J1", "completed_at", "status") == (None, "completed")
+    done, later = rep.both(s, SUN + 7 * DAY)
+    assert done == "incremental: 0 jobs"
+    assert rep.cells(later, "J1", "completed_at") == (at(SUN + DAY, 8),)
+
+
+def test_deleted_rows_other_settings_and_an_earlier_week_recompute_the_repairs_in_full() -> None:
+    s, rep = load_settings(), Repairs()
+    rep.file(
+        SUN - 6 * DAY, [("J1", at(SUN - 9 * DAY), None, "Open"), ("J2", at(SUN - 8 * DAY), None, "Open")]
+    )
+    rep.file(SUN + DAY, [("J1", at(SUN - 9 * DAY), at(SUN - DAY), "Completed")])
+    rep.both(s, SUN)
+    assert rep.both(s, SUN - 7 * DAY)[0] == "full: an earlier week than the kept one"
+    # kept as of SUN - 7 now: forward again, J1's completed version (known on SUN + 1) comes back in
+    assert rep.both(s, SUN)[0] == "incremental: 1 jobs"
+    assert rep.both(s, SUN)[0] == "incremental: 0 jobs"
+    data = s.model_dump()
+    data["knowledge"]["publication_lag_days"] = 0
+    lag0 = Settings.model_validate(data)
+    assert rep.both(lag0, SUN)[0] == "full: settings or models changed"
+    # a purge deleting J1's later version: the kept row was it, so the kept rows cannot stand
+    rep.con.execute("delete from raw_repairs where file_id = 2")
+    done, purged = rep.both(lag0, SUN)
+    assert done == "full: repairs rows deleted since"
+    assert rep.cells(purged, "J1", "status") == ("open",)
+
+
+def test_a_purge_blanks_the_kept_descriptions_as_it_blanks_the_raw_ones() -> None:
+    s, rep = load_settings(), Repairs()
+    rep.file(SUN - 800 * DAY, [("J1", at(SUN - 800 * DAY), at(SUN - 790 * DAY), "Completed")])
+    rep.file(SUN - 2 * DAY, [("J2", at(SUN - 3 * DAY), None, "Open")])
+    rep.both(s, SUN)
+    summary = purge(rep.wh, RetentionSettings(free_text_days=730), SUN + DAY)
+    assert summary.counts["raw_repairs.description_enc"] == 1
+    done, later = rep.both(s, SUN + 7 * DAY)  # equal to the full models: J1's text is gone from both
+    assert done == "incremental: 0 jobs"
+    assert later["description_enc"].to_list() == [None, b"J2 Open"]
+
+
+def test_forgetting_one_cache_keeps_the_others() -> None:
+    s, rep = load_settings(), Repairs()
+    rep.file(SUN, [("J1", at(SUN - DAY), None, "Open")])
+    rep.both(s, SUN)
+    forget_caches(rep.con, ["rent__trajectory"])
+    assert rep.both(s, SUN)[0] == "incremental: 0 jobs"
+    forget_caches(rep.con)
+    assert rep.both(s, SUN)[0] == "full: nothing kept"
+
+
+def test_the_kept_repairs_have_the_columns_of_raw_repairs_in_its_order() -> None:
+    # kept rows and raw rows are read as one relation (a union by position) when jobs are recomputed
+    rep = Repairs()
+    raw = rep.con.sql("describe raw_repairs").fetchall()
+    rep.full(load_settings(), SUN)
+    assert [r[:2] for r in rep.con.sql("describe stg_repairs__known").fetchall()] == [r[:2] for r in raw]
+    rep.kept(load_settings(), SUN)
+    assert rep.con.sql("describe cache_stg_repairs__known").fetchall() == raw
+
+
+# Random repairs histories: per step, some files (jobs reported or completed either side of the week's as-of date,
+# files dated back or just after it), then a run at that step's week; the kept rows must equal the full models.
+_job = st.tuples(
+    st.sampled_from(["J1", "J2", "J3", "J4"]),
+    st.integers(-20, 3),  # reported, days from the file's date
+    st.one_of(st.none(), st.integers(0, 10)),  # completed, days after reported
+    st.sampled_from(["Open", "Completed", "Cancelled"]),
+)
+_repairs_file = st.tuples(
+    st.integers(-10, 2), st.lists(_job, min_size=1, max_size=4)
+)  # dated, days from Sunday
+_repairs_steps = st.lists(
+    st.tuples(st.integers(0, 2), st.lists(_repairs_file, max_size=3)), min_size=2, max_size=5
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps=_repairs_steps)
+def test_random_repairs_histories_keep_to_the_full_models(
+    steps: list[tuple[int, list[tuple[int, list[tuple[str, int, int | None, str]]]]]],
+) -> None:
+    s, rep = load_settings(), Repairs()
+    sunday = SUN
+    for advance, files in steps:
+        sunday += 7 * advance * DAY  # 0: the same week again
+        for dated, jobs in files:
+            known = sunday + dated * DAY
+            rep.file(
+                known,
+                [
+                    (job, at(known + r * DAY), None if c is None else at(known + (r + c) * DAY), status)
+                    for job, r, c, status in jobs
+                ],
+            )
+        rep.both(s, sunday)
