@@ -157,37 +157,26 @@ def _timed_models() -> dict[str, float]:
             MODEL_CPU[name] = MODEL_CPU.get(name, 0.0) + _cpu_s() - cpu
 
     scoring_week.materialise_model = timed  # type: ignore[assignment]
-    # The weekly run's rent trajectories from the kept rows (issue 23): timed as the model they stand for.
-    kept = scoring_week.incremental_weeks.rent_trajectory
 
-    def timed_kept(con: Any, params: Any, fingerprint: str) -> str:
-        started, cpu = time.perf_counter(), _cpu_s()
-        try:
-            done = kept(con, params, fingerprint)
-            KEPT.append(done)
-            return done
-        finally:
-            name = "intermediate/rent__trajectory"
-            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
-            MODEL_CPU[name] = MODEL_CPU.get(name, 0.0) + _cpu_s() - cpu
+    def timed_kept(function: str, model: str, said: list[str]) -> None:
+        """Time the weekly run's kept rows (issue 23) as the model they stand for; keep what each run did."""
+        kept = getattr(scoring_week.incremental_weeks, function)
 
-    scoring_week.incremental_weeks.rent_trajectory = timed_kept  # type: ignore[assignment]
-    # And its repairs from the kept rows: timed as stg_repairs (stg_repairs__known, which it stands for too, is
-    # then not run as such).
-    kept_repairs = scoring_week.incremental_weeks.stg_repairs
+        def wrapped(con: Any, params: Any, fingerprint: str) -> str:
+            started, cpu = time.perf_counter(), _cpu_s()
+            try:
+                done: str = kept(con, params, fingerprint)
+                said.append(done)
+                return done
+            finally:
+                timings[model] = timings.get(model, 0.0) + time.perf_counter() - started
+                MODEL_CPU[model] = MODEL_CPU.get(model, 0.0) + _cpu_s() - cpu
 
-    def timed_kept_repairs(con: Any, params: Any, fingerprint: str) -> str:
-        started, cpu = time.perf_counter(), _cpu_s()
-        try:
-            done = kept_repairs(con, params, fingerprint)
-            KEPT_REPAIRS.append(done)
-            return done
-        finally:
-            name = "staging/stg_repairs"
-            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
-            MODEL_CPU[name] = MODEL_CPU.get(name, 0.0) + _cpu_s() - cpu
+        setattr(scoring_week.incremental_weeks, function, wrapped)
 
-    scoring_week.incremental_weeks.stg_repairs = timed_kept_repairs  # type: ignore[assignment]
+    timed_kept("rent_trajectory", "intermediate/rent__trajectory", KEPT)
+    # stg_repairs__known, which the kept repairs stand for too, is then not run as such
+    timed_kept("stg_repairs", "staging/stg_repairs", KEPT_REPAIRS)
     return timings
 
 
