@@ -187,3 +187,48 @@ def test_what_a_file_really_holds_is_named(
         summary = ingest_folder(wh, folder, mapping, classify=fake_classify, today=TODAY)
     assert summary.files_loaded == 1
     assert len(summary.failures) == 1 and summary.failures[0].startswith(f"{name}: {says}")
+
+
+def test_bad_files_scattered_in_one_chunk_each_fail_alone_and_the_rest_load_in_order(
+    tmp_path: Path, samples: dict[tuple[str, str], bytes]
+) -> None:
+    # eleven weekly files of one chunk, the 2nd, 7th and 8th of them binary: the chunk is halved until each bad
+    # file stands alone; every good file loads, each once, numbered in the files' order
+    folder = tmp_path / "in"
+    folder.mkdir()
+    days = [dt.date(2025, 4, 13) + dt.timedelta(days=7 * i) for i in range(11)]
+    bad = {1, 6, 7}
+    lines = samples[("repairs", "csv")].splitlines(keepends=True)  # a header and 14 rows
+    for i, day in enumerate(days):
+        # good files differ (the header and the first 3 + i rows): an identical file would be skipped as known
+        content = bytes(range(256)) * 8 if i in bad else b"".join(lines[: 4 + i])
+        (folder / f"repairs_{day.isoformat()}.csv").write_bytes(content)
+    mapping = mapping_from_dict({"extracts": {"repairs": {"files": "repairs_*.csv"}}})
+    with open_warehouse(":memory:", allow_unencrypted=True) as wh:
+        summary = ingest_folder(wh, folder, mapping, classify=fake_classify, today=TODAY)
+        status = {f.file_name: f.status for f in summary.files}
+        assert status == {
+            f"repairs_{d.isoformat()}.csv": "failed" if i in bad else "loaded" for i, d in enumerate(days)
+        }
+        assert [f.file_name for f in summary.files if f.status == "failed"] == [
+            f"repairs_{days[i].isoformat()}.csv" for i in sorted(bad)
+        ]
+        loaded = query(wh.con, "select file_name, file_id from loaded_files order by file_id")
+        assert loaded["file_name"].to_list() == [
+            f"repairs_{d.isoformat()}.csv" for i, d in enumerate(days) if i not in bad
+        ]
+        # each good file read whole, once (the sample's rows postdate these names: most are quarantined for it)
+        read = {f.file_name: f.rows_read for f in summary.files if f.status == "loaded"}
+        assert list(read.values()) == [3 + i for i in range(11) if i not in bad]
+        stored = query(
+            wh.con,
+            "select file_name, count(r.file_id) + (select count(distinct q.source_row) from quarantine q"
+            " where q.file_name = f.file_name"
+            " and q.source_row is not null) as n from loaded_files f left join raw_repairs r using (file_id)"
+            " group by file_name, f.file_id order by f.file_id",
+        )
+        assert stored.rows() == list(read.items())
+        failures = query(
+            wh.con, "select file_name from quarantine where source_row is null order by file_name"
+        )
+        assert failures["file_name"].to_list() == [f"repairs_{days[i].isoformat()}.csv" for i in sorted(bad)]
