@@ -191,7 +191,7 @@ _file = st.tuples(st.integers(-3, 0), st.lists(_row, min_size=1, max_size=6))  #
 _steps = st.lists(st.tuples(st.integers(1, 4), st.lists(_file, max_size=3)), min_size=2, max_size=5)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=_steps, clear_weeks=st.integers(1, 3))
 def test_random_histories_fold_to_the_full_model(
     steps: list[tuple[int, list[tuple[int, list[tuple[str, int, float]]]]]], clear_weeks: int
@@ -401,7 +401,7 @@ _repairs_steps = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=_repairs_steps)
 def test_random_repairs_histories_keep_to_the_full_models(
     steps: list[tuple[int, list[tuple[int, list[tuple[str, int, int | None, str]]]]]],
