@@ -47,7 +47,7 @@ STAGES = (
     "read",
     "convert",
     "validate",
-    "free_text",
+    "classify_hash",
     "insert",
     "checkpoint",
     "features",

@@ -26,6 +26,7 @@ from pipelines.ingest.files import resolve_files, unmatched_files
 from pipelines.ingest.loading import Classifier, IngestSummary, load_extract
 from pipelines.ingest.mapping import CANONICAL, Mapping
 from pipelines.warehouse.connection import Warehouse, checkpoint_deferred, open_warehouse
+from pipelines.warehouse.references import PseudonymMemo
 from pipelines.warehouse.runs import start_run
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ def _load_extracts(
     order = sorted(names, key=lambda n: -_total_bytes(paths[n]))
 
     threads = _OneThreadEach(wh.con)
+    memo = PseudonymMemo()  # a tenancy's reference is hashed once, not in every extract that names it
 
     def one(name: str) -> IngestSummary:
         part = IngestSummary(run_id=run_id)
@@ -173,6 +175,7 @@ def _load_extracts(
                     summary=part,
                     progress=progress,
                     paths=paths[name],
+                    memo=memo,
                 )
                 progress.say(f"  Loaded {name} ({time.perf_counter() - started:.1f} s)")
         finally:

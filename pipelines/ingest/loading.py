@@ -13,7 +13,8 @@ The shape of a load (``load_extract``):
 4. the result is the table ``__conv_t`` and the view ``__conv`` (with each row's number, ``__row``);
 5. file-level checks on the converted batch (a month-first date file without ``date_format``);
 6. validate the batch's per-file profile with Great Expectations (``validation.validate_batch``);
-7. classify and encrypt each distinct free text of a chunk once (labels kept across the load's chunks);
+7. classify and encrypt each distinct free text of a chunk once (labels kept across the load's chunks), and hash
+   each distinct reference once, on a side thread beside the classification;
 8. per chunk, one transaction: raw rows, quarantine rows, the ``loaded_files`` rows and validation results of its
    good files (each file is all or nothing; a transaction per file cost a WAL sync each).
 
@@ -67,9 +68,12 @@ from pipelines.ingest.readers import (
 from pipelines.warehouse.connection import Warehouse, next_id, query, temp_folder, transaction
 from pipelines.warehouse.references import (
     REFERENCE_COLUMNS,
+    PseudonymMemo,
+    chunk_references,
     map_joins,
-    pseudonymise_chunk,
+    stage_reference_map,
     store_new_references,
+    with_pseudonyms,
 )
 
 log = logging.getLogger(__name__)
@@ -104,7 +108,7 @@ class IngestSummary:
     row_messages: list[str] = field(default_factory=list)
     validation: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
-    # Seconds per step (read, convert, validate, free_text, insert, ...), summed over extracts: for the
+    # Seconds per step (read, convert, validate, classify_hash, insert, ...), summed over extracts: for the
     # benchmark.
     timings: dict[str, float] = field(default_factory=dict)
     # Data files in the extracts' folders that no extract of the mapping matched (names relative to the folder):
@@ -202,9 +206,11 @@ def load_extract(
     summary: IngestSummary,
     progress: Progress,
     paths: Sequence[Path] | None = None,
+    memo: PseudonymMemo | None = None,
 ) -> None:
     """Load every new file of one extract; outcomes (and row messages) are appended to ``summary``.
-    ``paths``: the extract's files when the caller has already resolved them (else the mapping's globs)."""
+    ``paths``: the extract's files when the caller has already resolved them (else the mapping's globs).
+    ``memo``: household references already hashed by this load (shared by the extracts it loads)."""
     extract = CANONICAL[name]
     con = wh.con
     paths = resolve_files(extracts_dir, spec.files) if paths is None else list(paths)
@@ -283,6 +289,7 @@ def load_extract(
                     today=today,
                     summary=summary,
                     labels_seen=labels_seen,
+                    memo=memo,
                 )
             except _WriteFailed as exc:
                 raise exc.original from None
@@ -382,6 +389,7 @@ def _load_chunk(
     today: dt.date,
     summary: IngestSummary,
     labels_seen: LabelsSeen,
+    memo: PseudonymMemo | None = None,
 ) -> None:
 
     con = wh.con
@@ -423,11 +431,11 @@ def _load_chunk(
             con, "__conv", extract, [f.name for f in files], counts, known_on, repeated="__repeated"
         )
         _stage_validation_results(con, vresults)
-    with timed("free_text"):
-        free_cols = _prepare_free_text(wh, extract, classify, labels_seen)
     ref_cols = [c for c in extract.column_names if c in REFERENCE_COLUMNS]
+    with timed("classify_hash"):
+        free_cols, mapped = _prepare_texts_and_references(wh, extract, classify, labels_seen, ref_cols, memo)
     with timed("pseudonymise"):
-        new_refs = pseudonymise_chunk(con, wh.cipher, "__conv", ref_cols)
+        new_refs = stage_reference_map(con, mapped) if mapped is not None else None
     reject_rows: dict[int, set[int]] = {}
     for r in rejects:
         reject_rows.setdefault(r.file_idx, set()).add(r.row)
@@ -538,21 +546,35 @@ def _free_text_key(extract: CanonicalExtract) -> tuple[str, bool] | None:
     return free[0].name, extract.name == "repairs"
 
 
-def _prepare_free_text(
-    wh: Warehouse, extract: CanonicalExtract, classify: Classifier, labels_seen: LabelsSeen
-) -> list[str]:
-    """Classify and encrypt each distinct free text of the chunk's good rows into ``__free``; returns the
-    value columns the insert takes from it (joined back to the rows on the text, see ``_free_join``).
+def _prepare_texts_and_references(
+    wh: Warehouse,
+    extract: CanonicalExtract,
+    classify: Classifier,
+    labels_seen: LabelsSeen,
+    ref_cols: Sequence[str],
+    memo: PseudonymMemo | None = None,
+) -> tuple[list[str], pl.DataFrame | None]:
+    """The chunk's values that Python works on, each distinct one once:
+
+    - each distinct free text of the good rows classified and encrypted into ``__free``; the value columns the
+      insert takes from it are returned (joined back to the rows on the text, see ``_free_join``);
+    - each distinct reference with its pseudonym (``ref, household, pseudonym``; None when the database is
+      unencrypted), for ``stage_reference_map``.
 
     A chunk's repeated texts (a weekly file says "Lock change" many times) are classified and encrypted once
     (a twentieth of the encryptions at scale, docs/scaling.md), with no row-by-row round trip to Python.
     Equal texts within one chunk therefore share one ciphertext (each distinct text still gets a fresh random
     nonce); see docs/security.md.
+
+    Encryption and hashing (Python, holding the GIL) run on a side thread while classification (polars, which
+    releases it) runs here: the two overlap on two cores. DuckDB is only queried on this thread, before and after.
     """
+    con = wh.con
+    cipher = wh.cipher
+    refs = chunk_references(con, "__conv", ref_cols) if cipher.encrypts else None
     key = _free_text_key(extract)
     if key is None:
-        return []
-    con = wh.con
+        return [], None if refs is None else with_pseudonyms(cipher, refs, memo)
     name, has_code = key
     text_col = quote_identifier(name)
     code_sql = quote_identifier("sor_code") if has_code else "NULL::VARCHAR"
@@ -561,14 +583,18 @@ def _prepare_free_text(
         f"select distinct {text_col} as text, {code_sql} as code from __conv "
         f"where not __bad and {text_col} is not null",
     )
+    texts = unique["text"].to_list()
+
+    def seal_and_hash() -> tuple[list[bytes | None], pl.DataFrame | None]:
+        return cipher.encrypt_many(texts), None if refs is None else with_pseudonyms(cipher, refs, memo)
+
     enc = f"{name}_enc"
     out_cols: list[str] = [enc]
-    # Encryption (Python, holding the GIL) runs on a side thread while classification (polars, which releases
-    # it) runs here: the two overlap on two cores.
     with ThreadPoolExecutor(1, thread_name_prefix="redflags-encrypt") as pool:
-        sealed = pool.submit(wh.cipher.encrypt_many, unique["text"].to_list())
+        side = pool.submit(seal_and_hash)
         labels_frame = _labels(unique, extract, classify, labels_seen, has_code)
-        frame = unique.with_columns(pl.Series(enc, sealed.result(), dtype=pl.Binary))
+        sealed, mapped = side.result()
+    frame = unique.with_columns(pl.Series(enc, sealed, dtype=pl.Binary))
     if labels_frame is not None:
         frame = pl.concat([frame, labels_frame], how="horizontal")
         out_cols += list(RAW_EXTRA[extract.name])
@@ -577,7 +603,7 @@ def _prepare_free_text(
         con.execute("create or replace temp table __free as select * from __free_view")
     finally:
         con.unregister("__free_view")
-    return out_cols
+    return out_cols, mapped
 
 
 def _free_join(extract: CanonicalExtract) -> str:

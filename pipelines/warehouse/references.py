@@ -11,7 +11,8 @@ property: what scoring turns back for every household each week) and one of the 
 recharge: millions, of which a week's list reads a few), so that turning back every household opens a few
 hundred thousand references, not every job of five years.
 
-- In: :func:`pseudonymise_chunk` (ingest, SQL over a chunk's distinct references) and :func:`pseudonymise`
+- In: :func:`chunk_references`, :func:`with_pseudonyms` and :func:`stage_reference_map` (ingest: a chunk's
+  distinct references, hashed, kept for the insert's joins) and :func:`pseudonymise`
   (values a person typed: an outcome sheet, a web form, a command's argument).
 - Out: :func:`reveal` (a frame read from DuckDB, when publishing or showing it to a person).
 
@@ -22,6 +23,7 @@ here is then the identity.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Sequence
 
 import duckdb
@@ -67,26 +69,72 @@ def pseudonymise_frame(
     )
 
 
-def pseudonymise_chunk(
-    con: duckdb.DuckDBPyConnection, cipher: FieldCipher, source: str, columns: Sequence[str]
+def chunk_references(
+    con: duckdb.DuckDBPyConnection, source: str, columns: Sequence[str]
 ) -> pl.DataFrame | None:
-    """Pseudonyms for the distinct references in ``columns`` of the temporary relation ``source`` (rows not
-    ``__bad``), as the temporary table ``__refmap (ref, pseudonym, household)`` for the insert to join; returns
-    the references not yet in any book (``pseudonym, ref, household``, also kept as the temporary table
-    ``__refnew``, for :func:`store_new_references`, inside the insert's transaction), or None when the database
-    is unencrypted (the insert then takes the references as they are)."""
-    if not cipher.encrypts or not columns:
+    """The distinct references in ``columns`` of the temporary relation ``source`` (rows not ``__bad``), one row
+    each: ``ref, household`` (a reference in a household column, and elsewhere too, is a household's). None when
+    there are no reference columns."""
+    if not columns:
         return None
     union = " union all ".join(
         f"select {quote_identifier_sql(c)} as ref, {str(c in HOUSEHOLD_COLUMNS).lower()} as household"
         f" from {source} where not __bad and {quote_identifier_sql(c)} is not null"
         for c in columns
     )
-    # one row per reference: the insert joins this map once per reference column, so a repeated reference would
-    # repeat rows; a reference in a household column (and elsewhere too) goes to the household book
-    refs = query(con, f"select ref, bool_or(household) as household from ({union}) group by ref")
-    frame = refs.with_columns(pseudonym=cipher.pseudonym_series(refs["ref"]))
-    con.register("__refmap_view", frame.to_arrow())
+    # one row per reference: the insert joins the map once per reference column, so a repeated reference would
+    # repeat rows
+    return query(con, f"select ref, bool_or(household) as household from ({union}) group by ref")
+
+
+class PseudonymMemo:
+    """The household references one load has hashed so far (``ref, pseudonym``), shared by its extracts.
+
+    A tenancy's reference comes back in every chunk of rent, repairs, ASB and the tenancies extract itself: a
+    third of a backfill's references were hashed again (docs/scaling.md). Record references (jobs, cases,
+    recharges) are each in one file, so they are not kept. Safe to share between the threads loading extracts
+    side by side; pseudonyms depend only on the key, so a reference hashed by both is kept once."""
+
+    def __init__(self) -> None:
+        self._known = pl.DataFrame(schema={"ref": pl.String, "pseudonym": pl.String})
+        self._lock = threading.Lock()
+
+    def known(self) -> pl.DataFrame:
+        return self._known
+
+    def remember(self, hashed: pl.DataFrame) -> None:
+        """Keep ``hashed`` (``ref, pseudonym``) beside what is known (each reference once)."""
+        if hashed.is_empty():
+            return
+        with self._lock:
+            fresh = hashed.select("ref", "pseudonym").join(self._known, on="ref", how="anti")
+            self._known = pl.concat([self._known, fresh], rechunk=True)
+
+
+def with_pseudonyms(
+    cipher: FieldCipher, refs: pl.DataFrame, memo: PseudonymMemo | None = None
+) -> pl.DataFrame:
+    """``refs`` (from :func:`chunk_references`) with each reference's ``pseudonym`` (rows in any order). No DuckDB:
+    the load runs it on a side thread while the chunk's texts are classified (hashing holds the GIL, polars's
+    classification does not). With ``memo``, household references hashed earlier in the load are not hashed
+    again, and those hashed now are remembered."""
+    if memo is None:
+        return refs.with_columns(pseudonym=cipher.pseudonym_series(refs["ref"]))
+    household = pl.col("household")
+    ours, memory = refs.filter(household), memo.known()
+    known = ours.join(memory, on="ref", how="inner")
+    rest = pl.concat([ours.join(memory, on="ref", how="anti"), refs.filter(~household)])
+    rest = rest.with_columns(pseudonym=cipher.pseudonym_series(rest["ref"]))
+    memo.remember(rest.filter(household))
+    return pl.concat([known, rest])
+
+
+def stage_reference_map(con: duckdb.DuckDBPyConnection, mapped: pl.DataFrame) -> pl.DataFrame:
+    """Keep ``mapped`` (:func:`with_pseudonyms`) as the temporary table ``__refmap (ref, pseudonym, household)``
+    for the insert to join (:func:`map_joins`); returns the references not yet in any book (``pseudonym, ref,
+    household``, also kept as the temporary table ``__refnew``) for :func:`store_new_references`, inside the
+    insert's transaction."""
+    con.register("__refmap_view", mapped.to_arrow())
     try:
         con.execute(f"create or replace temp table {MAP_TABLE} as select * from __refmap_view")
     finally:
@@ -102,7 +150,7 @@ def store_new_references(
     con: duckdb.DuckDBPyConnection, cipher: FieldCipher, new: pl.DataFrame | None
 ) -> None:
     """Seal ``new`` (pseudonym, ref) as one book and index it; call inside the transaction that writes the rows.
-    With a ``household`` column (what :func:`pseudonymise_chunk` returns), household and record references go to
+    With a ``household`` column (what :func:`stage_reference_map` returns), household and record references go to
     a book each; the index is then written from the chunk's temporary table ``__refnew`` (the same rows: DuckDB
     reads its own table several times faster than a frame handed over from Python).
 
@@ -141,7 +189,7 @@ def map_joins(columns: Sequence[str]) -> tuple[dict[str, str], str]:
     """(column -> alias, the LEFT JOINs of ``__refmap`` that give each reference column of ``__conv c`` its
     pseudonym)."""
     aliases = {c: f"__r{i}" for i, c in enumerate(columns)}
-    # A household column's references are all marked household in the map (pseudonymise_chunk): its join builds
+    # A household column's references are all marked household in the map (chunk_references): its join builds
     # its hash table from those (a few hundred thousand), not from every job reference of the chunk as well.
     joins = " ".join(
         f"left join {_map_of(c)} {a} on {a}.ref = c.{quote_identifier_sql(c)}" for c, a in aliases.items()
