@@ -8,8 +8,9 @@ The shape of a load (``load_extract``):
 3. read the new files in chunks of whole files and convert them to canonical types, one ``<column>__problem``
    per column (``convert_sql``): CSV of one layout is read with dates, timestamps and amounts parsed by DuckDB's
    reader and converted in the same statement (``read_typed``: typed columns only get the blank and range
-   checks); when that rejects anything, the chunk is read as text (``readers.read_batch``) and converted from
-   it, trying every accepted format;
+   checks); a column holding a value the reader cannot cast (a later file's '£1,250.00') is read as text in a
+   second typed read; anything else rejected sends the chunk to be read as text (``readers.read_batch``) and
+   converted from it, trying every accepted format;
 4. the result is the table ``__conv_t`` and the view ``__conv`` (with each row's number, ``__row``);
 5. file-level checks on the converted batch (a month-first date file without ``date_format``);
 6. validate the batch's per-file profile with Great Expectations (``validation.validate_batch``);
@@ -62,6 +63,7 @@ from pipelines.ingest.readers import (
     plan_typed_read,
     prepare_file,
     read_batch,
+    rejected_columns,
     row_number_sql,
     row_offsets,
 )
@@ -504,32 +506,47 @@ def read_typed(
     left behind) when the path cannot be taken or the read rejects anything: the chunk then goes the careful
     way, which names each bad row and column.
 
+    A value the typed read cannot cast (a later file's amounts written '£1,250.00' where the first file's sample
+    showed plain numbers) sends its column back to text once: the chunk is read again on the fast path with that
+    column converted from text in the same statement, as the careful path would convert it, instead of the whole
+    chunk going the careful way.
+
     Rows are numbered from the table's rowid: DuckDB keeps the files' order and the rows' order within each
     file, so ``rowid - (rows of earlier files) + 2`` is the row as a spreadsheet shows it (header = row 1).
     """
-    plan = plan_typed_read(con, files, extract, spec, accepted_date_formats(spec))
-    if plan is None:
-        return None
-    sql, params = convert_sql(extract, spec, "", "__conv_t", plan.typed, source_sql=plan.sql)
-    params.update(plan.params)
-    params["known_on"] = known_on
-    con.execute("drop table if exists __rej_err; drop table if exists __rej_scan")
-    try:
-        con.execute(sql, used_params(sql, params))
-    except duckdb.Error:
-        con.execute("drop table if exists __conv_t")
-        return None
-    kinds = {c.name: c.kind for c in extract.columns}
-    # A typed date the reader parsed but whose year is outside 1000-9999 is unreadable to the careful path.
-    unreadable = " or ".join(
-        f"not {quote_identifier(c + '__readable')}" for c in plan.typed if kinds[c] in ("date", "timestamp")
-    )
-    per_file = con.sql(
-        f"select __file_idx, count(*), count(*) filter (where {unreadable or 'false'}) from __conv_t group by 1"
-    ).fetchall()
-    if sum(bad for _, _, bad in per_file) or con.sql("select count(*) from __rej_err").fetchall()[0][0]:
+    as_text: set[str] = set()
+    while True:
+        plan = plan_typed_read(con, files, extract, spec, accepted_date_formats(spec), as_text)
+        if plan is None:
+            return None
+        sql, params = convert_sql(extract, spec, "", "__conv_t", plan.typed, source_sql=plan.sql)
+        params.update(plan.params)
+        params["known_on"] = known_on
+        con.execute("drop table if exists __rej_err; drop table if exists __rej_scan")
+        try:
+            con.execute(sql, used_params(sql, params))
+        except duckdb.Error:
+            con.execute("drop table if exists __conv_t")
+            return None
+        kinds = {c.name: c.kind for c in extract.columns}
+        # A typed date the reader parsed but whose year is outside 1000-9999 is unreadable to the careful path.
+        unreadable = " or ".join(
+            f"not {quote_identifier(c + '__readable')}"
+            for c in plan.typed
+            if kinds[c] in ("date", "timestamp")
+        )
+        per_file = con.sql(
+            f"select __file_idx, count(*), count(*) filter (where {unreadable or 'false'}) from __conv_t "
+            "group by 1"
+        ).fetchall()
+        rejected = con.sql("select count(*) from __rej_err").fetchall()[0][0]
+        if not rejected and not sum(bad for _, _, bad in per_file):
+            break
         con.execute("drop table __conv_t")
-        return None
+        retry = rejected_columns(con, files) if rejected and not as_text else None
+        if not retry or not retry <= set(plan.typed):
+            return None
+        as_text |= retry
     offsets = row_offsets({int(i): int(n) for i, n, _ in per_file}, range(len(files)))
     con.execute(
         f"create or replace temp view __conv as select __file_idx, {row_number_sql(offsets)} as __row, "

@@ -21,7 +21,7 @@ import csv
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -309,9 +309,11 @@ def plan_typed_read(
     extract: CanonicalExtract,
     spec: ExtractMapping,
     date_formats: Sequence[str],
+    as_text: Collection[str] = (),
 ) -> TypedRead | None:
     """The fast path, if it can be taken: every file CSV of one layout, and a sample showing one format for
-    each date column. Reads nothing but the samples.
+    each date column. Reads nothing but the samples. Columns in ``as_text`` are read as text and converted in
+    the same statement (the careful conversion), whatever the sample shows.
 
     None sends the chunk down the careful path (``read_batch``, then conversion from text), which finds and
     names each bad row and column. The caller also goes the careful way when the typed read itself rejects
@@ -329,7 +331,7 @@ def plan_typed_read(
     candidates = {  # a value-mapped column is text before its map
         column: pos
         for column, pos in first.positions.items()
-        if kinds[column].kind in _TYPED_KINDS and column not in spec.value_map
+        if kinds[column].kind in _TYPED_KINDS and column not in spec.value_map and column not in as_text
     }
     dates = {c: pos for c, pos in candidates.items() if kinds[c].kind != "amount"}
     amounts = {c: pos for c, pos in candidates.items() if kinds[c].kind == "amount"}
@@ -369,6 +371,17 @@ def plan_typed_read(
         )
     )
     return TypedRead(typed, sql, params)
+
+
+def rejected_columns(con: duckdb.DuckDBPyConnection, files: Sequence[SourceFile]) -> set[str] | None:
+    """After a typed read (``plan_typed_read``) that rejected lines: the canonical columns holding the values it
+    could not cast (a later file's amounts written '£1,250.00', dates in another format), to be read as text
+    instead; None when any line was rejected for anything else (a broken line: the careful path names it)."""
+    found = con.sql("select distinct error_type::VARCHAR, column_name from __rej_err order by all").fetchall()
+    names = {f"c{pos}": column for column, pos in files[0].positions.items()}
+    if not found or any(kind != "CAST" or name not in names for kind, name in found):
+        return None
+    return {names[name] for _, name in found}
 
 
 def format_hits(

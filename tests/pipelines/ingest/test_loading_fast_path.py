@@ -127,6 +127,44 @@ def test_amounts_written_with_a_pound_sign_are_read_as_text_on_the_fast_path(
     ]
 
 
+@pytest.mark.parametrize(
+    ("later_row", "fast"),
+    [
+        ('J3,P3,T3,03/04/2025,x,E,open,"£1,250.00"', True),  # amounts with a pound sign, after plain ones
+        ("J3,P3,T3,03/04/2025,x,E,open,twelve", True),  # not an amount: quarantined by the same conversion
+        ("J3,P3,T3,2025-04-03,x,E,open,12.50", True),  # another accepted date format, after day-first ones
+        ("J3,P3,T3,31/02/2025,x,E,open,12.50", True),  # no such day
+        ("J3,P3,T3,2025-04-03,x,E,open,£7", True),  # two columns at once
+        ("J3,P3", False),  # a broken line: the careful path names it
+    ],
+)
+def test_a_later_file_the_typed_read_cannot_cast_keeps_the_fast_path_and_loads_as_the_careful_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, later_row: str, fast: bool
+) -> None:
+    """The first file's sample shows plain amounts and day-first dates; a later file of the chunk does not. The
+    column the reader could not cast is read as text, in a second typed read, instead of the whole chunk going
+    the careful way; what is loaded and quarantined is the careful path's, to the row and reason."""
+    folder = tmp_path / "ex"
+    header = "job_ref,property_ref,tenancy_ref,reported_at,description,priority,status,cost_gbp\n"
+    repairs_csv(folder / "repairs_2025-04-06.csv", [f"J{i},P{i},T{i},0{i}/04/2025,renew lock,E,open,1{i}.50"
+                                                    for i in (1, 2)], header=header)  # fmt: skip
+    repairs_csv(
+        folder / "repairs_2025-04-13.csv", ["J4,P4,T4,04/04/2025,x,E,open,4.00", later_row], header=header
+    )
+    mapping = write_mapping(tmp_path / "m.yaml", REPAIRS_MAPPING)
+    taken: list[dict[str, str] | None] = []
+    real = loading.read_typed
+    monkeypatch.setattr(loading, "read_typed", lambda *a, **k: taken.append(real(*a, **k)) or taken[-1])
+    wh = new_warehouse()
+    ingest(wh, folder, mapping)
+    assert (taken[0] is not None) == fast
+    monkeypatch.setattr(loading, "read_typed", lambda *a, **k: None)
+    careful = new_warehouse()
+    ingest(careful, folder, mapping)
+    assert _contents(wh) == _contents(careful)
+    assert table(wh, "select count(*) from raw_repairs")[0][0] >= 3
+
+
 def test_free_text_joins_its_rows_by_the_text_whatever_its_order(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
