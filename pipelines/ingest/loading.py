@@ -71,7 +71,7 @@ from pipelines.warehouse.connection import Warehouse, next_id, query, temp_folde
 from pipelines.warehouse.references import (
     REFERENCE_COLUMNS,
     PseudonymMemo,
-    chunk_references,
+    distinct_references,
     map_joins,
     stage_reference_map,
     store_new_references,
@@ -514,7 +514,8 @@ def read_typed(
     Rows are numbered from the table's rowid: DuckDB keeps the files' order and the rows' order within each
     file, so ``rowid - (rows of earlier files) + 2`` is the row as a spreadsheet shows it (header = row 1).
     """
-    as_text: set[str] = set()
+    kinds = {c.name: c.kind for c in extract.columns}
+    as_text: set[str] = set()  # columns read as text after the reader could not cast one of their values
     while True:
         plan = plan_typed_read(con, files, extract, spec, accepted_date_formats(spec), as_text)
         if plan is None:
@@ -528,7 +529,6 @@ def read_typed(
         except duckdb.Error:
             con.execute("drop table if exists __conv_t")
             return None
-        kinds = {c.name: c.kind for c in extract.columns}
         # A typed date the reader parsed but whose year is outside 1000-9999 is unreadable to the careful path.
         unreadable = " or ".join(
             f"not {quote_identifier(c + '__readable')}"
@@ -543,6 +543,7 @@ def read_typed(
         if not rejected and not sum(bad for _, _, bad in per_file):
             break
         con.execute("drop table __conv_t")
+        # one second read at most: its columns are the first read's, less those it could not cast
         retry = rejected_columns(con, files) if rejected and not as_text else None
         if not retry or not retry <= set(plan.typed):
             return None
@@ -588,7 +589,9 @@ def _prepare_texts_and_references(
     """
     con = wh.con
     cipher = wh.cipher
-    refs = chunk_references(con, "__conv", ref_cols) if cipher.encrypts else None
+    refs = (
+        distinct_references(con, [("__conv", c) for c in ref_cols], "not __bad") if cipher.encrypts else None
+    )
     key = _free_text_key(extract)
     if key is None:
         return [], None if refs is None else with_pseudonyms(cipher, refs, memo)

@@ -162,10 +162,15 @@ def _why_full(
     return None
 
 
-def _new_files(con: duckdb.DuckDBPyConnection, kept: Kept) -> list[int]:
-    """The files of ``kept.raw`` loaded since the kept rows were built (a handful: found first, so the scan of the
-    raw table then tests a short list, not a join)."""
-    return [
+# A raw row from a file loaded since the kept rows were built (parameters from :func:`_new_files`). File ids only
+# grow, so the new files' are at least the smallest of them: a range the storage can skip row groups by.
+_IN_NEW_FILES = "file_id >= $first_new_file and list_contains($new_files, file_id)"
+
+
+def _new_files(con: duckdb.DuckDBPyConnection, kept: Kept) -> dict[str, Any]:
+    """The files of ``kept.raw`` loaded since the kept rows were built, as the parameters of :data:`_IN_NEW_FILES`
+    (a handful: found first, so the scan of the raw table then tests a short list, not a join)."""
+    files = [
         int(r[0])
         for r in con.execute(
             f"select distinct file_id from {kept.raw} anti join"
@@ -173,6 +178,7 @@ def _new_files(con: duckdb.DuckDBPyConnection, kept: Kept) -> list[int]:
             {"m": kept.model},
         ).fetchall()
     ]
+    return {"new_files": files, "first_new_file": min(files, default=0)}
 
 
 def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
@@ -181,7 +187,6 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
         "select as_of, known_by from feature_caches where model = $m", {"m": MODEL}
     ).fetchall()[0]
     # Rows visible now that were not last time: from files loaded since, or reached by the later dates.
-    new_files = _new_files(con, RENT)
     con.execute(
         # three disjoint scans, not one with an OR: each one's date filters reach the storage, so only the rows
         # that match are read in full (with the OR all 16 M snapshots were at 160,000 homes: 0.7 CPU-s against 0.02)
@@ -189,16 +194,14 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
         " select * from raw_rent where known_on <= $known_by and week_ending <= $as_of and known_on > $saved_known_by"
         " union all select * from raw_rent where known_on <= $saved_known_by"
         " and week_ending <= $as_of and week_ending > $saved_as_of"
-        # file ids only grow: the new files' are at least the smallest of them, a range the storage can skip by
         " union all select * from raw_rent where known_on <= $saved_known_by"
-        " and week_ending <= $saved_as_of and file_id >= $first_new_file and list_contains($new_files, file_id)",
+        f" and week_ending <= $saved_as_of and {_IN_NEW_FILES}",
         {
             "as_of": params["as_of"],
             "known_by": params["known_by"],
             "saved_as_of": saved_as_of,
             "saved_known_by": saved_known_by,
-            "new_files": new_files,
-            "first_new_file": min(new_files, default=0),
+            **_new_files(con, RENT),
         },
     )
     # A tenancy whose new rows all come after its kept weeks is carried forward; one with a new version of a kept
@@ -207,11 +210,11 @@ def _update(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -> int:
     # history is its entering rows: only the restated ones are read again from raw_rent.
     con.execute(
         "create or replace temp table rent_fold_touched as"
-        " select entering.tenancy_ref,"
-        " coalesce(min(entering.week_ending) <= any_value(kept.latest_week_ending), true) as is_whole,"
-        " coalesce(min(entering.week_ending) <= any_value(kept.latest_week_ending), false) as is_restated"
+        " select tenancy_ref, coalesce(restated, true) as is_whole, coalesce(restated, false) as is_restated from"
+        " (select entering.tenancy_ref,"
+        " min(entering.week_ending) <= any_value(kept.latest_week_ending) as restated"  # null: nothing kept
         f' from rent_fold_entering as entering left join "{CACHE}" as kept using (tenancy_ref)'
-        " group by entering.tenancy_ref"
+        " group by entering.tenancy_ref)"
     )
     touched, restated = con.execute(
         "select count(*), count(*) filter (where is_restated) from rent_fold_touched"
@@ -326,19 +329,12 @@ def _update_repairs(con: duckdb.DuckDBPyConnection, params: Mapping[str, Any]) -
     # since (a late or restated file, whatever its date). No as-of cut: the kept rows are before it. Two scans, not
     # one with an OR: each one's date filter reaches the storage, so only matching rows are read in full (with the
     # OR every column of every row was, 0.7 CPU-s of a cold start at 160,000 homes against 0.02).
-    new_files = _new_files(con, REPAIRS)
     con.execute(
         "create or replace temp table repairs_kept_entering as"
         " select * from raw_repairs where known_on > $saved_known_by and known_on <= $known_by"
         " union all"
-        " select * from raw_repairs where known_on <= $saved_known_by"
-        " and file_id >= $first_new_file and list_contains($new_files, file_id)",  # (as rent's)
-        {
-            "known_by": params["known_by"],
-            "saved_known_by": saved_known_by,
-            "new_files": new_files,
-            "first_new_file": min(new_files, default=0),
-        },
+        f" select * from raw_repairs where known_on <= $saved_known_by and {_IN_NEW_FILES}",
+        {"known_by": params["known_by"], "saved_known_by": saved_known_by, **_new_files(con, REPAIRS)},
     )
     con.execute(
         "create or replace temp table repairs_kept_touched as select distinct job_ref from repairs_kept_entering"

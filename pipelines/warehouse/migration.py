@@ -50,10 +50,11 @@ from pipelines.warehouse.connection import (
 )
 from pipelines.warehouse.crypto import KEY_ENV, FieldCipher, KeyError_, derive_key, unwrap_data_key
 from pipelines.warehouse.references import (
-    HOUSEHOLD_COLUMNS,
     NEW_TABLE,
     REFERENCE_COLUMNS,
+    distinct_references,
     store_new_references,
+    with_pseudonyms,
 )
 
 log = logging.getLogger(__name__)
@@ -268,19 +269,17 @@ def _reference_map(con: duckdb.DuckDBPyConnection, cipher: FieldCipher) -> int:
         " and list_contains($cols, column_name) order by table_name, column_index",
         params={"db": OLD, "cols": list(REFERENCE_COLUMNS)},
     ).fetchall()
-    union = " union all ".join(
-        f"select {quote_identifier_sql(str(c))} as ref, {str(c in HOUSEHOLD_COLUMNS).lower()} as household"
-        f" from {OLD}.{quote_identifier_sql(str(t))} where {quote_identifier_sql(str(c))} is not null"
-        for t, c in found
-        if not str(t).startswith(_NOT_CARRIED_PREFIX)
+    refs = distinct_references(
+        con,
+        [
+            (f"{OLD}.{quote_identifier_sql(str(t))}", str(c))
+            for t, c in found
+            if not str(t).startswith(_NOT_CARRIED_PREFIX)
+        ],
     )
-    if union:
-        refs = con.sql(f"select ref, bool_or(household) as household from ({union}) group by ref").pl()
-    else:
+    if refs is None:
         refs = pl.DataFrame({"ref": [], "household": []}, schema={"ref": pl.String, "household": pl.Boolean})
-    frame = refs.with_columns(cipher.pseudonym_series(refs["ref"]).alias("pseudonym")).select(
-        "pseudonym", "ref", "household"
-    )
+    frame = with_pseudonyms(cipher, refs).select("pseudonym", "ref", "household")
     con.register("__migrate_map_view", frame.to_arrow())
     try:
         con.execute("create or replace temp table __migrate_map as select * from __migrate_map_view")

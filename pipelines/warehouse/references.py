@@ -11,7 +11,7 @@ property: what scoring turns back for every household each week) and one of the 
 recharge: millions, of which a week's list reads a few), so that turning back every household opens a few
 hundred thousand references, not every job of five years.
 
-- In: :func:`chunk_references`, :func:`with_pseudonyms` and :func:`stage_reference_map` (ingest: a chunk's
+- In: :func:`distinct_references`, :func:`with_pseudonyms` and :func:`stage_reference_map` (ingest: a chunk's
   distinct references, hashed, kept for the insert's joins) and :func:`pseudonymise`
   (values a person typed: an outcome sheet, a web form, a command's argument).
 - Out: :func:`reveal` (a frame read from DuckDB, when publishing or showing it to a person).
@@ -69,18 +69,19 @@ def pseudonymise_frame(
     )
 
 
-def chunk_references(
-    con: duckdb.DuckDBPyConnection, source: str, columns: Sequence[str]
+def distinct_references(
+    con: duckdb.DuckDBPyConnection, sources: Sequence[tuple[str, str]], where: str = "true"
 ) -> pl.DataFrame | None:
-    """The distinct references in ``columns`` of the temporary relation ``source`` (rows not ``__bad``), one row
-    each: ``ref, household`` (a reference in a household column, and elsewhere too, is a household's). None when
-    there are no reference columns."""
-    if not columns:
+    """The distinct references of ``sources`` (pairs of a relation, as SQL, and one of its reference columns) in
+    the rows meeting ``where``, one row each: ``ref, household`` (a reference in a household column, and elsewhere
+    too, is a household's). None when there are no sources. Ingest reads a chunk's ``__conv`` (rows not
+    ``__bad``); a migration reads every table of the old file."""
+    if not sources:
         return None
     union = " union all ".join(
         f"select {quote_identifier_sql(c)} as ref, {str(c in HOUSEHOLD_COLUMNS).lower()} as household"
-        f" from {source} where not __bad and {quote_identifier_sql(c)} is not null"
-        for c in columns
+        f" from {relation} where {where} and {quote_identifier_sql(c)} is not null"
+        for relation, c in sources
     )
     # one row per reference: the insert joins the map once per reference column, so a repeated reference would
     # repeat rows
@@ -114,7 +115,7 @@ class PseudonymMemo:
 def with_pseudonyms(
     cipher: FieldCipher, refs: pl.DataFrame, memo: PseudonymMemo | None = None
 ) -> pl.DataFrame:
-    """``refs`` (from :func:`chunk_references`) with each reference's ``pseudonym`` (rows in any order). No DuckDB:
+    """``refs`` (from :func:`distinct_references`) with each reference's ``pseudonym`` (rows in any order). No DuckDB:
     the load runs it on a side thread while the chunk's texts are classified (hashing holds the GIL, polars's
     classification does not). With ``memo``, household references hashed earlier in the load are not hashed
     again, and those hashed now are remembered."""
@@ -189,7 +190,7 @@ def map_joins(columns: Sequence[str]) -> tuple[dict[str, str], str]:
     """(column -> alias, the LEFT JOINs of ``__refmap`` that give each reference column of ``__conv c`` its
     pseudonym)."""
     aliases = {c: f"__r{i}" for i, c in enumerate(columns)}
-    # A household column's references are all marked household in the map (chunk_references): its join builds
+    # A household column's references are all marked household in the map (distinct_references): its join builds
     # its hash table from those (a few hundred thousand), not from every job reference of the chunk as well.
     joins = " ".join(
         f"left join {_map_of(c)} {a} on {a}.ref = c.{quote_identifier_sql(c)}" for c, a in aliases.items()
